@@ -1,0 +1,22 @@
+"""vnviz: see what normalization layers and matrix slicing/masking do to a tensor.
+
+The public API::
+
+    vnviz.VARIANTS                     # name -> Variant declaration
+    vnviz.apply(name, x, **params)     # the result, on x.device
+    vnviz.stat_groups(name, shape, **params)   # int64 group map shaped like the input
+    vnviz.load_array(data, filename)   # an uploaded file as a tensor, never unpickled
+    vnviz.pick_device(prefer="auto")   # CUDA, then MPS, then CPU
+    vnviz.InputError                   # every bad input or parameter
+"""
+from __future__ import annotations
+
+from vnviz.device import describe_device, pick_device
+from vnviz.errors import InputError
+from vnviz.variants import VARIANTS, Param, Variant, apply, get_variant, stat_groups
+
+__all__ = [
+    "VARIANTS", "Param", "Variant", "InputError", "apply", "get_variant", "stat_groups",
+    "pick_device", "describe_device",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""The registry of variants and their implementations (torch only)."""
+from __future__ import annotations
+
+from vnviz.variants import norms  # noqa: F401  (registers the norm variants)
+from vnviz.variants.registry import VARIANTS, Param, Variant, apply, get_variant, register, stat_groups
+
+__all__ = ["VARIANTS", "Param", "Variant", "apply", "get_variant", "register", "stat_groups"]

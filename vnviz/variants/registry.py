@@ -1,0 +1,260 @@
+"""The variant registry: each variant is declared once, with its parameters.
+
+The sidebar widgets, the query-string link, the "reproduce in Python" snippet
+and the tests all read these declarations, so adding a variant touches one
+module.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from vnviz.errors import InputError
+
+PARAM_KINDS = ("float", "int", "bool", "choice", "shape", "str", "ints", "affine", "tensor")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a variant, as the API, the widgets and the links see it."""
+
+    name: str  # the API name (torch's name where torch has one)
+    kind: str  # one of PARAM_KINDS
+    default: Any  # the value used when the caller gives none
+    help: str  # one line for a tooltip
+    low: float | None = None  # smallest allowed value (numbers)
+    high: float | None = None  # largest allowed value (numbers)
+    choices: tuple[Any, ...] = ()  # allowed values ("choice")
+    optional: bool = False  # None is allowed (e.g. momentum=None)
+    low_open: bool = False  # the low end itself is not allowed (e.g. p < 1)
+    high_open: bool = False  # the high end itself is not allowed
+    widget: bool = True  # shown as a widget and kept in links (tensors are not)
+
+    def check(self, value: Any, where: str) -> Any:
+        """Validate and normalise ``value``; raise InputError with one sentence."""
+        if value is None:
+            if self.optional or self.default is None:
+                return None
+            raise InputError(f"{where}: {self.name} cannot be None; {self.allowed()}.")
+        if self.kind in ("float", "int"):
+            return self._check_number(value, where)
+        if self.kind == "bool":
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                return bool(value)
+            raise InputError(f"{where}: {self.name} must be True or False; got {value!r}.")
+        if self.kind == "choice":
+            if value in self.choices:
+                return value
+            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
+        if self.kind == "shape":
+            return _as_shape(value, f"{where}: {self.name}")
+        if self.kind == "ints":
+            return _as_ints(value, f"{where}: {self.name}")
+        if self.kind == "str":
+            if isinstance(value, str):
+                return value
+            raise InputError(f"{where}: {self.name} must be a string; got {value!r}.")
+        return value  # "affine" and "tensor" are checked by the variant itself
+
+    def _check_number(self, value: Any, where: str) -> float | int:
+        is_int = self.kind == "int"
+        ok_types = (int,) if is_int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_types):
+            if isinstance(value, torch.Tensor) and value.numel() == 1:
+                value = value.item()
+            elif not isinstance(value, bool) and hasattr(value, "__index__" if is_int else "__float__"):
+                value = int(value) if is_int else float(value)
+            else:
+                kind = "a whole number" if is_int else "a number"
+                raise InputError(f"{where}: {self.name} must be {kind}; got {value!r}.")
+        value = int(value) if is_int else float(value)
+        if not math.isfinite(value):
+            raise InputError(f"{where}: {self.name} must be a finite number; got {value!r}.")
+        too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+        too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        if too_low or too_high:
+            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {value!r}.")
+        return value
+
+    def allowed(self) -> str:
+        """The allowed values, in words ("between 0 and 1")."""
+        if self.kind in ("float", "int"):
+            lo = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
+            hi = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
+            parts = [p for p in (lo, hi) if p]
+            text = " and ".join(parts) if parts else "any finite number"
+            return text + (" (or None)" if self.optional else "")
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        return f"a {self.kind}"
+
+    # -- links ---------------------------------------------------------------
+    def to_text(self, value: Any) -> str:
+        """Format a value for a URL query string (inverse of ``from_text``)."""
+        if value is None:
+            return "none"
+        if self.kind == "bool":
+            return "true" if value else "false"
+        if self.kind in ("shape", "ints"):
+            return ",".join(str(int(v)) for v in value)
+        if self.kind == "float" or self.kind == "affine":
+            return repr(float(value))
+        return str(value)
+
+    def from_text(self, text: str, where: str = "link") -> Any:
+        """Parse a query-string value; raise InputError when it is not valid."""
+        t = text.strip()
+        if t.lower() in ("none", "") and (self.optional or self.default is None):
+            return None
+        try:
+            if self.kind == "bool":
+                if t.lower() in ("true", "1", "yes", "on"):
+                    return True
+                if t.lower() in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError(t)
+            if self.kind == "int":
+                return self.check(int(t), where)
+            if self.kind in ("float", "affine"):
+                return self.check(float(t), where)
+            if self.kind in ("shape", "ints"):
+                return self.check(tuple(int(p) for p in t.split(",") if p.strip() != ""), where)
+            if self.kind == "choice":
+                for c in self.choices:
+                    if str(c) == t:
+                        return c
+                raise ValueError(t)
+            return t
+        except ValueError as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"{where}: {self.name}={text!r} is not valid; {self.name} must be {self.allowed()}.") from None
+
+
+def _as_ints(value: Any, what: str) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {value!r}.") from None
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(f"{what} must hold whole numbers only; got {value!r}.")
+        out.append(int(v))
+    return tuple(out)
+
+
+def _as_shape(value: Any, what: str) -> tuple[int, ...]:
+    shape = _as_ints(value, what)
+    if not shape or any(s < 1 for s in shape):
+        raise InputError(f"{what} must be one or more positive sizes; got {value!r}.")
+    return shape
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A declared variant: its function, parameters and what it reduces over."""
+
+    name: str  # registry key, e.g. "batch_norm"
+    title: str  # human name, e.g. "BatchNorm"
+    family: str  # "norm" (normalizes statistic groups) or "matrix"
+    fn: Callable[..., torch.Tensor]  # the implementation, fn(x, **params)
+    params: tuple[Param, ...]  # every parameter, widgets and tensors alike
+    pattern: str  # einops-style reduction for an (N, C, H, W) input
+    reference: str  # the matching torch layer, as code
+    summary: str  # one sentence: what it does
+    groups: Callable[..., torch.Tensor] | None = None  # (shape, **params) -> LongTensor group map
+    stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"
+    affine: str = "channel"  # affine shape: "channel" (C,), "trailing" (normalized_shape) or "none"
+    min_ndim: int = 2  # smallest input rank accepted
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise InputError(f"{self.title} has no parameter {name!r}; its parameters are {', '.join(self.param_names)}.")
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def widget_params(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.widget)
+
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every widget parameter."""
+        return {p.name: p.default for p in self.widget_params}
+
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate keyword parameters against the declaration (unknown names included)."""
+        out = {}
+        for key, value in params.items():
+            out[key] = self.param(key).check(value, self.title)
+        return out
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def register(variant: Variant) -> Variant:
+    """Add a variant to ``VARIANTS`` (names are unique)."""
+    if variant.name in VARIANTS:
+        raise ValueError(f"variant {variant.name!r} is registered twice")
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def get_variant(name: str) -> Variant:
+    """The variant called ``name``, or InputError naming the known ones."""
+    try:
+        return VARIANTS[name]
+    except (KeyError, TypeError):
+        raise InputError(f"There is no variant called {name!r}; choose one of {', '.join(VARIANTS)}.") from None
+
+
+def _finite_range(t: torch.Tensor) -> tuple[float, float]:
+    lo, hi = torch.aminmax(t.detach())
+    return float(lo), float(hi)
+
+
+def apply(name: str, x: torch.Tensor, **params: Any) -> torch.Tensor:
+    """Run variant ``name`` on ``x`` with keyword parameters; the result is on x.device.
+
+    Parameters are checked against the variant's declaration first, and a result
+    holding NaN or Inf (e.g. eps=0 on a constant group) raises InputError.
+    """
+    variant = get_variant(name)
+    checked = variant.check_params(params)
+    y = variant.fn(x, **checked)
+    if variant.family == "norm" and y.numel():
+        lo, hi = _finite_range(y)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise InputError(
+                f"{variant.title} produced NaN or Inf: a group has (almost) zero variance and eps is too small, "
+                f"or the values overflow {str(y.dtype).replace('torch.', '')}; raise eps or rescale the input."
+            )
+    return y
+
+
+def stat_groups(name: str, shape: tuple[int, ...] | torch.Size, **params: Any) -> torch.Tensor:
+    """The statistic-group map of a norm variant: an int64 tensor shaped like the input.
+
+    Elements with the same id share one mean and one variance. Ids are
+    0..G-1 and row-major in the order the groups are met.
+    """
+    variant = get_variant(name)
+    if variant.groups is None:
+        raise InputError(f"{variant.title} is not a normalization and has no statistic groups.")
+    shape = _as_shape(shape, f"{variant.title}: shape")
+    if len(shape) < variant.min_ndim:
+        raise InputError(f"{variant.title} needs an input with at least {variant.min_ndim} dims; got shape {shape}.")
+    checked = variant.check_params(params)
+    return variant.groups(shape, **checked)
