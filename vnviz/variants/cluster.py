@@ -1,0 +1,601 @@
+"""ClusterNorm: BatchNorm per cluster of samples, and Mixture Normalization.
+
+The samples (dim 0) are clustered on features of their values; each cluster
+then gets its own per-channel mean and (biased) variance, as if BatchNorm ran
+on that cluster alone. ``mode="soft"`` replaces the hard clusters by GMM
+posteriors (Mixture Normalization, Kalayeh & Shah, arXiv:1806.02892).
+
+Clustering runs in torch on x.device (``torch_kmeans``) or in scikit-learn on
+the CPU (imported only when such a method is chosen). The statistics are one
+(K, C) table filled with ``index_add_``, so there is no Python loop over
+clusters. Noise, empty and singleton clusters have defined behaviour, and each
+case adds one sentence to ``ClusterResult.warnings`` for the app to show.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from vnviz.errors import InputError
+from vnviz.variants.norms import BIAS, EPS, WEIGHT, affine_param, check_input
+from vnviz.variants.registry import Param, Variant, register
+
+# -- the clustering methods ----------------------------------------------------
+
+# name -> (uses n_clusters, most samples allowed or None, why it is capped)
+METHODS: dict[str, tuple[bool, int | None, str]] = {
+    "torch_kmeans": (True, None, ""),
+    "kmeans": (True, 2_000_000, "scikit-learn KMeans copies the data to the CPU"),
+    "minibatch_kmeans": (True, None, ""),
+    "bisecting_kmeans": (True, 2_000_000, "scikit-learn BisectingKMeans copies the data to the CPU"),
+    "gmm": (True, 200_000, "a full EM fit on the CPU takes seconds beyond that"),
+    "agglomerative": (True, 5_000, "Ward linkage needs all N×N pairwise distances"),
+    "birch": (True, 10_000, "its final agglomerative step may see every sample as a subcluster"),
+    "spectral": (True, 5_000, "it builds an N×N affinity graph and its eigenvectors"),
+    "dbscan": (False, 20_000, "neighbourhood queries grow with N²"),
+    "hdbscan": (False, 20_000, "its mutual-reachability tree grows with N²"),
+}
+MODES = ("hard", "soft")
+FEATURES = ("flatten", "channel_means", "pca")
+SEED_MAX = 2**32 - 1  # scikit-learn's random_state limit
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """ClusterNorm's output and what the app shows about it (tensors on x.device)."""
+
+    y: torch.Tensor  # the normalized input, shaped like x
+    labels: torch.Tensor  # (N,) int64 cluster of each sample, 0..K-1; -1 = noise (batch statistics)
+    posteriors: torch.Tensor | None  # (N, K) soft-mode posteriors τ (zero rows for noise); None in hard mode
+    means: torch.Tensor  # (K, C) per-cluster (or per-component) channel means
+    vars: torch.Tensor  # (K, C) per-cluster channel variances (biased)
+    counts: torch.Tensor  # (K,) int64 samples per cluster (soft mode: per argmax of the posteriors)
+    warnings: tuple[str, ...] = ()  # one sentence per edge case met (noise, empty or singleton clusters, ...)
+    method: str = "torch_kmeans"  # the clustering method, or "labels" when labels were given
+    seconds: float = 0.0  # wall time of the whole call (clustering and normalization)
+
+
+# -- inputs and features -------------------------------------------------------
+
+
+def _as_labels(labels: Any, n: int, what: str) -> torch.Tensor:
+    """``labels`` as an (N,) int64 tensor, or InputError saying what is wrong."""
+    if isinstance(labels, torch.Tensor):
+        t = labels.detach()
+    elif type(labels).__module__ == "numpy" and hasattr(labels, "dtype"):
+        t = torch.as_tensor(labels)
+    elif isinstance(labels, (list, tuple)):
+        try:
+            t = torch.tensor(labels)
+        except (TypeError, ValueError, RuntimeError):
+            raise InputError(f"{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}.") from None
+    else:
+        raise InputError(f"{what} must be a tensor, array or list of whole numbers; got {type(labels).__name__}.")
+    if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+        raise InputError(
+            f"{what} must hold whole numbers (one cluster id per sample, -1 = noise); got dtype {str(t.dtype).replace('torch.', '')}."
+        )
+    if t.ndim != 1 or t.shape[0] != n:
+        raise InputError(f"{what} must have shape ({n},), one cluster id per sample; got shape {tuple(t.shape)}.")
+    return t.long()
+
+
+def _renumber(lab: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Map the non-noise label values, sorted, to 0..K-1 (-1 stays noise); return (labels, K)."""
+    keep = lab != -1
+    kept = lab[keep]
+    if not kept.numel():
+        return lab.clone(), 0
+    lo, hi = torch.aminmax(kept)
+    if int(lo) >= 0 and int(hi) < 2 * lab.numel() + 64:  # small ids (every method's): a bincount, no sort
+        present = torch.bincount(kept, minlength=int(hi) + 1) > 0
+        new_id = present.cumsum(0) - 1  # (max id + 1,)
+        return torch.where(keep, new_id[lab.clamp_min(0)], -1), int(present.sum())
+    uniq, inv = torch.unique(kept, sorted=True, return_inverse=True)
+    out = torch.full_like(lab, -1)
+    out[keep] = inv
+    return out, int(uniq.numel())
+
+
+def _pca(f: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
+    """Project the rows of ``f`` (N, D) on their top ``dim`` principal directions.
+
+    Randomized SVD (Halko et al., the algorithm of ``torch.pca_lowrank``) with a
+    seeded generator on f's device, 8 extra columns and 2 power iterations;
+    exact when D or N is at most dim + 8.
+    """
+    n, d = f.shape
+    fc = f - f.mean(0)  # (N, D)
+    k = min(dim + 8, n, d)
+    g = torch.Generator(device=f.device).manual_seed(seed)
+    omega = torch.randn(d, k, generator=g, dtype=f.dtype, device=f.device)  # (D, k)
+    basis, _ = torch.linalg.qr(fc @ omega)  # (N, k)
+    for _ in range(2):
+        basis, _ = torch.linalg.qr(fc @ (fc.T @ basis))
+    _, _, vh = torch.linalg.svd(basis.T @ fc, full_matrices=False)  # (k, D)
+    return fc @ vh[: min(dim, k)].T  # (N, dim)
+
+
+def cluster_features(x: torch.Tensor, features: str = "flatten", pca_dim: int = 2, seed: int = 0) -> torch.Tensor:
+    """The (N, F) features the samples of ``x`` (N, C, *) are clustered on (no grad).
+
+    ``"flatten"``: every value of a sample, ``(N, C*S)``; ``"channel_means"``:
+    each channel's mean over the positions, ``(N, C)``; ``"pca"``: the
+    flattened samples projected on their top ``pca_dim`` principal directions,
+    computed in torch on x.device, ``(N, min(pca_dim, N, C*S))``.
+    """
+    n, c = x.shape[:2]
+    flat = x.detach().reshape(n, -1)  # (N, C*S)
+    if features == "flatten":
+        return flat
+    if features == "channel_means":
+        return flat.reshape(n, c, -1).mean(-1)  # (N, C)
+    if features == "pca":
+        return _pca(flat, pca_dim, seed)
+    raise InputError(f"ClusterNorm: features must be one of {', '.join(FEATURES)}; got {features!r}.")
+
+
+# -- torch backends --------------------------------------------------------------
+
+
+def _sq_dist(f: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """Exact squared distances (N,) from the rows of f to one point (0 for duplicates)."""
+    return torch.cdist(f, point[None], compute_mode="donot_use_mm_for_euclid_dist")[:, 0] ** 2
+
+
+def torch_kmeans(f: torch.Tensor, n_clusters: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4) -> torch.Tensor:
+    """k-means on f's device: k-means++ seeding, then Lloyd iterations; (N,) int64 labels.
+
+    Distances use ``‖c‖² - 2 f·c`` (one matmul; ``‖f‖²`` does not change the
+    argmin). It stops when no label changes or the centres move less than
+    ``tol`` times the mean feature variance in total (scikit-learn's rule).
+    Empty clusters are moved to the points farthest from their centres. When
+    the data hold fewer distinct points than ``n_clusters``, seeding stops
+    early and fewer labels come back.
+    """
+    n, d = f.shape
+    f = f - f.mean(0)  # centred: less cancellation in the distance trick
+    g = torch.Generator(device=f.device).manual_seed(seed)
+    first = int(torch.randint(n, (1,), generator=g, device=f.device))
+    centers = [f[first]]
+    closest = _sq_dist(f, f[first])  # (N,) squared distance to the nearest centre
+    for _ in range(n_clusters - 1):
+        cum = closest.cumsum(0)  # (N,) sample a point with probability ∝ closest
+        if float(cum[-1]) <= 0.0:  # every point sits on a centre: no distinct point left
+            break
+        u = torch.rand(1, generator=g, device=f.device, dtype=f.dtype) * cum[-1]
+        pick = int(torch.searchsorted(cum, u, right=True).clamp_max(n - 1))
+        centers.append(f[pick])
+        closest = torch.minimum(closest, _sq_dist(f, f[pick]))
+    c = torch.stack(centers)  # (K, D)
+    k = c.shape[0]
+    stop = tol * float(f.var(0, correction=0).mean())
+    prev = None
+    for _ in range(max_iter):
+        dist = (c * c).sum(1) - 2 * (f @ c.T)  # (N, K), up to ‖f‖²
+        lab = dist.argmin(1)  # (N,)
+        if prev is not None and torch.equal(lab, prev):
+            return lab
+        counts = torch.bincount(lab, minlength=k)  # (K,)
+        new = torch.zeros_like(c).index_add_(0, lab, f) / counts.clamp_min(1)[:, None].to(f.dtype)
+        empty = counts == 0
+        if bool(empty.any()):
+            far = (dist.min(1).values + (f * f).sum(1)).topk(int(empty.sum())).indices
+            new[empty] = f[far]
+        shift = float(((new - c) ** 2).sum())
+        c, prev = new, lab
+        if shift <= stop:
+            break
+    return ((c * c).sum(1) - 2 * (f @ c.T)).argmin(1)
+
+
+def torch_gmm_posteriors(f: torch.Tensor, labels: torch.Tensor, k: int, em_iter: int = 10) -> torch.Tensor:
+    """Posteriors (M, K) of a diagonal GMM fitted by EM, started from hard ``labels`` (M,) in 0..K-1.
+
+    The first M-step takes means, variances and weights from the labels; then
+    ``em_iter`` EM iterations, ending with an E-step. Variances get
+    ``1e-6 × the mean feature variance`` added (scikit-learn's reg_covar idea).
+    """
+    n, d = f.shape
+    f = f - f.mean(0)  # centred: less cancellation in the quadratic forms
+    spread = float(f.var(0, correction=0).mean())
+    reg = 1e-6 * (spread if spread > 0 else 1.0)
+    f2 = f * f  # (M, D)
+    resp = F.one_hot(labels, k).to(f.dtype)  # (M, K)
+    for _ in range(em_iter + 1):
+        nk = resp.sum(0) + 10 * torch.finfo(f.dtype).eps  # (K,)
+        mu = resp.T @ f / nk[:, None]  # (K, D)
+        var = (resp.T @ f2 / nk[:, None] - mu * mu).clamp_min(0) + reg  # (K, D)
+        prec = var.reciprocal()
+        quad = f2 @ prec.T - 2 * (f @ (mu * prec).T) + (mu * mu * prec).sum(1)  # (M, K)
+        logp = -0.5 * (quad + var.log().sum(1)) + (nk / n).log()
+        resp = torch.softmax(logp, dim=1)
+    return resp
+
+
+# -- scikit-learn backends ---------------------------------------------------------
+
+
+def _sklearn_estimator(method: str, k: int, n: int, seed: int, max_iter: int, tol: float, p: dict[str, Any]) -> Any:
+    from sklearn import cluster, mixture
+
+    if method == "kmeans":
+        return cluster.KMeans(k, n_init=1, max_iter=max_iter, tol=tol, random_state=seed)
+    if method == "minibatch_kmeans":
+        return cluster.MiniBatchKMeans(k, n_init=1, max_iter=max_iter, random_state=seed)
+    if method == "bisecting_kmeans":
+        return cluster.BisectingKMeans(k, max_iter=max_iter, tol=tol, random_state=seed)
+    if method == "gmm":
+        return mixture.GaussianMixture(k, covariance_type="diag", max_iter=max_iter, random_state=seed)
+    if method == "agglomerative":
+        return cluster.AgglomerativeClustering(k)
+    if method == "birch":
+        return cluster.Birch(n_clusters=k)
+    if method == "spectral":
+        return cluster.SpectralClustering(
+            k, affinity="nearest_neighbors", n_neighbors=max(1, min(10, n - 1)), random_state=seed
+        )
+    if method == "dbscan":
+        return cluster.DBSCAN(eps=p["dbscan_eps"], min_samples=p["min_samples"])
+    return cluster.HDBSCAN(min_cluster_size=p["min_cluster_size"], copy=True)  # never write into x's memory
+
+
+def sklearn_cluster(
+    method: str, f: torch.Tensor, k: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4,
+    soft: bool = False, **p: Any,
+) -> tuple[torch.Tensor, torch.Tensor | None, list[str]]:
+    """Cluster the rows of ``f`` with scikit-learn on the CPU.
+
+    Returns (labels (N,) int64 with -1 for noise, posteriors (N, K) for
+    ``method="gmm"`` with ``soft=True`` else None, notes): scikit-learn's
+    ConvergenceWarnings become notes; other warnings pass through.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    data = f.detach().cpu().numpy()
+    est = _sklearn_estimator(method, k, data.shape[0], seed, max_iter, tol, p)
+    post = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if soft and method == "gmm":
+                post = torch.as_tensor(est.fit(data).predict_proba(data), device=f.device)
+                lab = post.argmax(1).cpu().numpy()
+            else:
+                lab = est.fit_predict(data)
+        except ValueError as err:
+            raise InputError(f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans.") from None
+    notes = []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            notes.append(f"scikit-learn {method}: {' '.join(str(w.message).split())}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    labels = torch.as_tensor(lab, dtype=torch.long, device=f.device)
+    return labels.clamp_min(-1), post, notes  # HDBSCAN's -2/-3 (infinite, missing) are noise too
+
+
+# -- normalization ---------------------------------------------------------------
+
+
+def _batch_stats(xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and biased variance of (N, C, S) over N and S: BatchNorm's statistics."""
+    return xs.mean((0, 2)), xs.var((0, 2), correction=0)
+
+
+def _hard(xs: torch.Tensor, lab: torch.Tensor, k: int, eps: float) -> tuple[torch.Tensor, ...]:
+    """Normalize (N, C, S) with per-(cluster, channel) statistics; noise rows (-1) with the batch's.
+
+    Returns (y (N, C, S), means (K, C), vars (K, C), counts (K,)).
+    """
+    n, c, s = xs.shape
+    noise = lab < 0
+    has_noise = bool(noise.any())
+    rows = k + int(has_noise)  # row K: the whole batch, for noise samples
+    idx = lab.masked_fill(noise, k)  # (N,)
+    counts = torch.bincount(idx, minlength=rows)  # (rows,)
+    size = (counts.to(xs.dtype) * s).clamp_min(1)[:, None]  # (rows, 1)
+    mean = xs.new_zeros(rows, c).index_add_(0, idx, xs.sum(-1) if s > 1 else xs[..., 0]) / size  # (rows, C)
+    if has_noise:
+        batch_mean, batch_var = _batch_stats(xs)
+        mean = torch.cat([mean[:k], batch_mean[None]])
+    d = xs - mean.index_select(0, idx)[:, :, None]  # (N, C, S)
+    sq = (d * d).sum(-1) if s > 1 else (d[..., 0] * d[..., 0])  # (N, C)
+    var = xs.new_zeros(rows, c).index_add_(0, idx, sq) / size  # (rows, C)
+    if has_noise:
+        var = torch.cat([var[:k], batch_var[None]])
+    y = d * torch.rsqrt(var + eps).index_select(0, idx)[:, :, None]  # (N, C, S)
+    return y, mean[:k], var[:k], counts[:k]
+
+
+def _soft(xs: torch.Tensor, tau: torch.Tensor, eps: float) -> tuple[torch.Tensor, ...]:
+    """Mixture Normalization of (M, C, S) with posteriors tau (M, K); see cluster_norm.
+
+    The variance is the exact two-level sum ``Σ_s (x - μ_k)² = v_i + S (m_i - μ_k)²``
+    (v_i: within-sample sum of squares, m_i: sample mean), and the output is
+    ``(x - m̄_i) A_i + D_i`` with ``m̄_i = Σ_k τ_ik μ_k``, so one-hot posteriors
+    give exactly the hard-mode arithmetic. Returns (y, means, vars).
+    """
+    m_, c, s = xs.shape
+    m = xs.mean(-1)  # (M, C) per-sample means
+    v = ((xs - m[..., None]) ** 2).sum(-1)  # (M, C) within-sample sums of squares
+    mass = tau.sum(0)  # (K,) Σ_i τ_ik
+    mu = tau.T @ m / mass[:, None]  # (K, C)
+    dev = m[:, None, :] - mu[None]  # (M, K, C)
+    var = (tau.T @ v + s * torch.einsum("mk,mkc->kc", tau, dev * dev)) / (mass[:, None] * s)  # (K, C)
+    r = torch.rsqrt(var + eps)  # (K, C)
+    a = tau / (mass / m_).sqrt()  # (M, K) τ_ik / √π_k
+    mbar = tau @ mu  # (M, C)
+    shift = torch.einsum("mk,kc,mkc->mc", a, r, mbar[:, None, :] - mu[None])  # (M, C)
+    y = (xs - mbar[..., None]) * (a @ r)[..., None] + shift[..., None]  # (M, C, S)
+    return y, mu, var
+
+
+# -- the variant -------------------------------------------------------------------
+
+
+def cluster_norm_details(
+    x: torch.Tensor,
+    method: str = "torch_kmeans",
+    n_clusters: int = 3,
+    mode: str = "hard",
+    labels: Any = None,
+    features: str = "flatten",
+    pca_dim: int = 2,
+    seed: int = 0,
+    eps: float = 1e-5,
+    weight: Any = None,
+    bias: Any = None,
+    max_iter: int = 50,
+    tol: float = 1e-4,
+    em_iter: int = 10,
+    dbscan_eps: float = 0.5,
+    min_samples: int = 5,
+    min_cluster_size: int = 5,
+) -> ClusterResult:
+    r"""Cluster Normalization: BatchNorm within each cluster of samples, with everything the app shows.
+
+    The samples (dim 0) are clustered on ``features`` (or grouped by the given
+    ``labels``). Hard mode (``mode="hard"``):
+
+    .. math:: y_i = \frac{x_i - \mu_{k(i)}}{\sqrt{\sigma^2_{k(i)} + \epsilon}} * \gamma + \beta
+
+    with mean :math:`\mu_{kc}` and biased variance :math:`\sigma^2_{kc}` of
+    channel ``c`` over the samples of cluster ``k`` and all their positions.
+    Reduction: ``(k b) c h w -> k c 1 1``. One cluster is BatchNorm.
+
+    Soft mode (``mode="soft"``) is Mixture Normalization (Kalayeh & Shah,
+    arXiv:1806.02892) with posteriors :math:`\tau_{ik}` and S positions:
+
+    .. math::
+        \lambda_k = S \sum_i \tau_{ik}, \quad \pi_k = \frac{1}{N} \sum_i \tau_{ik}, \quad
+        \mu_{kc} = \frac{1}{\lambda_k} \sum_{i,s} \tau_{ik} x_{ics}, \quad
+        \sigma^2_{kc} = \frac{1}{\lambda_k} \sum_{i,s} \tau_{ik} (x_{ics} - \mu_{kc})^2
+
+        y_i = \Big( \sum_k \frac{\tau_{ik}}{\sqrt{\pi_k}} \cdot
+              \frac{x_i - \mu_k}{\sqrt{\sigma^2_k + \epsilon}} \Big) * \gamma + \beta
+
+    One component (:math:`\tau = 1, \pi = 1`) is BatchNorm. The
+    :math:`1/\sqrt{\pi_k}` factor is the paper's: with one-hot posteriors a
+    sample of component k gets the hard-mode output times :math:`1/\sqrt{\pi_k}`,
+    so small components are amplified and K balanced, well-separated modes
+    come out :math:`\sqrt{K}` times larger than in hard mode (second moment
+    :math:`\sum_k \pi_k / \pi_k = K`, not 1). Posteriors: scikit-learn's
+    diagonal ``GaussianMixture`` when ``method="gmm"``; for the other methods a
+    torch diagonal GMM started from the method's hard labels after ``em_iter``
+    EM steps; with ``labels=`` the one-hot labels themselves. Soft-mode
+    ``labels`` are the argmax of the posteriors, and components that receive
+    no posterior mass are dropped.
+
+    Defined edge cases (each adds a sentence to ``warnings``): noise samples
+    (label -1 from dbscan/hdbscan or in ``labels``) are normalized with the
+    statistics of the whole batch (plain BatchNorm) and take no part in the
+    clusters or the mixture; all noise is plain BatchNorm; a method that
+    returns fewer clusters than asked has its labels renumbered 0..K'-1; a
+    sample alone in its cluster with no spatial dims has variance 0, so only
+    eps keeps it finite and its output is the bias (0 without affine).
+
+    Args:
+        x: input ``(N, C, *)``, float32 or float64.
+        method: one of ``METHODS``; scikit-learn methods run on the CPU and
+            refuse more samples than their cap (e.g. 5000 for spectral). Default: "torch_kmeans".
+        n_clusters: K, at most N; ignored by dbscan, hdbscan and with ``labels``. Default: 3.
+        mode: "hard" (BatchNorm per cluster) or "soft" (Mixture Normalization). Default: "hard".
+        labels: ``(N,)`` whole numbers, one group per sample, -1 = noise; skips clustering. Default: None.
+        features: "flatten", "channel_means" or "pca" (see ``cluster_features``). Default: "flatten".
+        pca_dim: dims kept by ``features="pca"``. Default: 2.
+        seed: seeds k-means++, PCA and scikit-learn's random_state. Default: 0.
+        eps: added to the variance. Default: 1e-5.
+        weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
+        max_iter, tol: k-means iterations and centre-shift tolerance (max_iter also for gmm). Default: 50, 1e-4.
+        em_iter: EM steps of the torch GMM in soft mode. Default: 10.
+        dbscan_eps, min_samples: DBSCAN's neighbourhood radius and core size. Default: 0.5, 5.
+        min_cluster_size: HDBSCAN's smallest cluster. Default: 5.
+
+    Shape: input ``(N, C, *)``, output the same.
+    """
+    start = time.perf_counter()
+    p = _VARIANT.check_params(dict(
+        method=method, n_clusters=n_clusters, mode=mode, features=features, pca_dim=pca_dim, seed=seed, eps=eps,
+        max_iter=max_iter, tol=tol, em_iter=em_iter, dbscan_eps=dbscan_eps, min_samples=min_samples,
+        min_cluster_size=min_cluster_size,
+    ))
+    method, k_asked, mode = p["method"], p["n_clusters"], p["mode"]
+    x = check_input(x, "ClusterNorm")
+    n, c = x.shape[:2]
+    w = affine_param(weight, (c,), x, "ClusterNorm: weight")
+    b = affine_param(bias, (c,), x, "ClusterNorm: bias")
+    notes: list[str] = []
+    post = None
+
+    # 1. hard labels (N,) with -1 = noise, renumbered 0..K-1
+    if labels is not None:
+        lab, k = _renumber(_as_labels(labels, n, "ClusterNorm: labels").to(x.device))
+        method = "labels"
+    else:
+        uses_k, cap, why = METHODS[method]
+        if uses_k and k_asked > n:
+            raise InputError(f"ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.")
+        if cap is not None and n > cap:
+            raise InputError(
+                f"ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; "
+                "use torch_kmeans or minibatch_kmeans for large batches."
+            )
+        if uses_k and k_asked == 1:
+            raw = torch.zeros(n, dtype=torch.long, device=x.device)  # one cluster: nothing to cluster
+        elif method == "hdbscan" and n < p["min_cluster_size"]:
+            raw = torch.full((n,), -1, dtype=torch.long, device=x.device)  # too few samples for any cluster
+        else:
+            f = cluster_features(x, p["features"], p["pca_dim"], p["seed"])
+            if p["features"] == "pca" and f.shape[1] < p["pca_dim"]:
+                notes.append(f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more.")
+            if method == "torch_kmeans":
+                raw = torch_kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
+                if int(raw.max()) + 1 < k_asked:
+                    distinct = int(raw.max()) + 1
+                    notes.append(
+                        f"The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
+                        f"so k-means++ stopped at {distinct} cluster(s)."
+                    )
+            else:
+                raw, post, more = sklearn_cluster(
+                    method, f, k_asked, p["seed"], p["max_iter"], p["tol"], soft=mode == "soft",
+                    dbscan_eps=p["dbscan_eps"], min_samples=p["min_samples"], min_cluster_size=p["min_cluster_size"],
+                )
+                notes += more
+        lab, k = _renumber(raw)
+        if uses_k and post is None and 0 < k < k_asked:
+            notes.append(
+                f"{method} found {k} cluster(s) instead of the {k_asked} asked for; "
+                f"the empty ones were dropped and the labels renumbered 0..{k - 1}."
+            )
+
+    noise = lab < 0
+    n_noise = int(noise.sum())
+    if n_noise == n:
+        hint = " (raise dbscan_eps or lower min_samples)" if method == "dbscan" else (
+            " (lower min_cluster_size)" if method == "hdbscan" else "")
+        notes.append(f"All {n} samples are noise (label -1), so the whole batch is normalized with its own "
+                     f"statistics, as plain BatchNorm{hint}.")
+    elif n_noise:
+        notes.append(f"{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
+                     "whole batch (plain BatchNorm)" + (", taking no part in the mixture." if mode == "soft" else "."))
+
+    xs = x.reshape(n, c, -1)  # (N, C, S)
+    s = xs.shape[2]
+
+    # 2. normalize
+    if mode == "hard" or k == 0:
+        y, means, var, counts = _hard(xs, lab, k, p["eps"])
+        singles = int((counts == 1).sum())
+        if singles and s == 1:
+            notes.append(
+                f"{singles} sample(s) sit alone in their cluster: with no spatial dims each has one value per channel, "
+                "so its variance is 0, only eps keeps it finite, and its output is the bias (0 without affine)."
+            )
+        elif singles:
+            notes.append(f"{singles} sample(s) sit alone in their cluster, so their statistics come from their own "
+                         f"{s} positions per channel, as in InstanceNorm.")
+        flat = (var == 0) & (counts > 1)[:, None]
+        if bool(flat.any()):
+            notes.append(f"{int(flat.sum())} (cluster, channel) group(s) of several values are constant (variance 0): "
+                         "only eps keeps them finite and their output is the bias.")
+    else:
+        keep = ~noise
+        if k == 1:
+            tau = x.new_ones(n - n_noise, 1)  # (M, 1) one component: BatchNorm
+        elif post is not None:
+            tau = post.to(x.dtype)[keep]  # (M, K) scikit-learn GMM posteriors
+        elif method == "labels":
+            tau = F.one_hot(lab[keep], k).to(x.dtype)  # (M, K) the given groups, one-hot
+        else:
+            f_keep = f[keep] if n_noise else f
+            tau = torch_gmm_posteriors(f_keep, lab[keep], k, p["em_iter"]).to(x.dtype)
+        alive = tau.sum(0) > 1e-8  # components with posterior mass
+        if not bool(alive.all()):
+            notes.append(f"{int((~alive).sum())} mixture component(s) received no posterior mass and were dropped; "
+                         f"{int(alive.sum())} remain.")
+            tau = tau[:, alive] / tau[:, alive].sum(1, keepdim=True)
+        k = tau.shape[1]
+        y_keep, means, var = _soft(xs[keep] if n_noise else xs, tau, p["eps"])
+        post = x.new_zeros(n, k)
+        post[keep] = tau
+        lab = torch.full_like(lab, -1)
+        lab[keep] = tau.argmax(1)
+        counts = torch.bincount(lab[keep], minlength=k)
+        if n_noise:
+            batch_mean, batch_var = _batch_stats(xs)
+            y = torch.empty_like(xs)
+            y[keep] = y_keep
+            y[noise] = (xs[noise] - batch_mean[:, None]) * torch.rsqrt(batch_var + p["eps"])[:, None]
+        else:
+            y = y_keep
+
+    if w is not None:
+        y = y * w[:, None]
+    if b is not None:
+        y = y + b[:, None]
+    return ClusterResult(
+        y=y.reshape(x.shape), labels=lab, posteriors=post, means=means, vars=var, counts=counts,
+        warnings=tuple(notes), method=method, seconds=time.perf_counter() - start,
+    )
+
+
+def cluster_norm(x: torch.Tensor, **params: Any) -> torch.Tensor:
+    """Cluster Normalization; only the output (``cluster_norm_details`` has the rest)."""
+    return cluster_norm_details(x, **params).y
+
+
+def cluster_groups(shape: tuple[int, ...], labels: Any = None, **_: Any) -> torch.Tensor:
+    """ClusterNorm's groups: one per (cluster, channel), id = cluster * C + c; noise: K * C + c.
+
+    Clusters depend on the data, so the map needs the ``labels`` (e.g.
+    ``cluster_norm_details(x).labels``); they are renumbered 0..K-1 in sorted order.
+    """
+    if labels is None:
+        raise InputError(
+            "ClusterNorm's statistic groups depend on the data, so stat_groups needs labels= "
+            "(one cluster id per sample, e.g. cluster_norm_details(x).labels); got labels=None."
+        )
+    n, c = shape[0], shape[1]
+    lab, k = _renumber(_as_labels(labels, n, "ClusterNorm: labels").cpu())
+    ids = lab.masked_fill(lab < 0, k)[:, None] * c + torch.arange(c)  # (N, C)
+    return ids.reshape((n, c) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
+
+
+# -- declaration -------------------------------------------------------------------
+
+_VARIANT = register(Variant(
+    name="cluster_norm", title="ClusterNorm", family="norm", fn=cluster_norm,
+    params=(
+        Param("method", "choice", "torch_kmeans",
+              "How samples are clustered: torch_kmeans runs on the device; the others are scikit-learn on the CPU.",
+              choices=tuple(METHODS)),
+        Param("n_clusters", "int", 3, "Number of clusters K (not used by dbscan, hdbscan or given labels).", low=1),
+        Param("mode", "choice", "hard", "hard: BatchNorm per cluster; soft: Mixture Normalization with GMM posteriors.",
+              choices=MODES),
+        Param("labels", "tensor", None, "Given cluster id per sample (N,), -1 = noise; skips clustering.", widget=False),
+        Param("features", "choice", "flatten",
+              "What samples are clustered on: all their values, their channel means, or a PCA projection.",
+              choices=FEATURES),
+        Param("pca_dim", "int", 2, "Dims kept by features=pca.", low=1),
+        Param("seed", "int", 0, "Seeds k-means++, the PCA and scikit-learn; the same seed gives the same clusters.",
+              low=0, high=SEED_MAX),
+        EPS, WEIGHT, BIAS,
+        Param("max_iter", "int", 50, "Most k-means (and gmm EM) iterations.", low=1),
+        Param("tol", "float", 1e-4, "k-means stops when centres move less than tol × the mean feature variance.", low=0.0),
+        Param("em_iter", "int", 10, "EM steps of the torch GMM that gives soft-mode posteriors (not for gmm).", low=0),
+        Param("dbscan_eps", "float", 0.5, "DBSCAN: neighbourhood radius in feature units.", low=0.0, low_open=True),
+        Param("min_samples", "int", 5, "DBSCAN: neighbours (self included) that make a core point.", low=1),
+        Param("min_cluster_size", "int", 5, "HDBSCAN: the smallest group counted as a cluster.", low=2),
+    ),
+    pattern="(k b) c h w -> k c 1 1", reference="per-cluster torch.nn.functional.batch_norm",
+    summary="Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per cluster).",
+    groups=cluster_groups,
+))
