@@ -11,12 +11,14 @@ The public API::
 """
 from __future__ import annotations
 
+from vnviz import analysis, data
+from vnviz.data import load_array, load_arrays
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
 from vnviz.variants import VARIANTS, Param, Variant, apply, get_variant, stat_groups
 
 __all__ = [
     "VARIANTS", "Param", "Variant", "InputError", "apply", "get_variant", "stat_groups",
-    "pick_device", "describe_device",
+    "load_array", "load_arrays", "pick_device", "describe_device", "analysis", "data",
 ]
 __version__ = "0.1.0"

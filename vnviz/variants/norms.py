@@ -30,12 +30,19 @@ def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
     """
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "dtype"):
-            x = torch.from_numpy(x)
+            if x.dtype.kind not in "fiub":
+                raise InputError(f"{what} takes float32 or float64 arrays; got numpy {x.dtype}.")
+            x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
         else:
             raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
     if x.dtype not in FLOAT_DTYPES:
         raise InputError(f"{what} takes float32 or float64 tensors; got {str(x.dtype).replace('torch.', '')}.")
     if x.ndim < min_ndim:
+        if min_ndim >= 3:
+            raise InputError(
+                f"{what} needs at least {min_ndim} dims (N, C, L, ...): it averages over the positions of each "
+                f"(sample, channel); got shape {tuple(x.shape)}."
+            )
         raise InputError(f"{what} needs at least {min_ndim} dims (N, C, ...); got shape {tuple(x.shape)}.")
     if x.numel() == 0:
         raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
@@ -391,14 +398,14 @@ register(Variant(
             Param("num_batches_tracked", "tensor", None, "Batch counter for momentum=None.", widget=False)),
     pattern="b c h w -> 1 c 1 1", reference="torch.nn.BatchNorm2d(C)",
     summary="One mean and variance per channel, shared by every sample and position of the batch.",
-    groups=channel_groups,
+    groups=channel_groups, grid_labels=("", "channel"),
 ))
 register(Variant(
     name="layer_norm", title="LayerNorm", family="norm", fn=layer_norm,
     params=(NORMALIZED_SHAPE, EPS, WEIGHT, BIAS),
     pattern="b c h w -> b 1 1 1", reference="torch.nn.LayerNorm(normalized_shape)",
     summary="One mean and variance per sample, over its trailing normalized_shape dims.",
-    groups=sample_groups, affine="trailing",
+    groups=sample_groups, affine="trailing", grid_labels=("sample", "position"),
 ))
 register(Variant(
     name="instance_norm", title="InstanceNorm", family="norm", fn=instance_norm,
@@ -413,7 +420,7 @@ register(Variant(
             EPS, WEIGHT, BIAS),
     pattern="b (g c) h w -> b g 1 1 1", reference="torch.nn.GroupNorm(G, C)",
     summary="One mean and variance per (sample, block of C/G channels): between LayerNorm and InstanceNorm.",
-    groups=channel_group_groups,
+    groups=channel_group_groups, grid_labels=("sample", "channel group"),
 ))
 register(Variant(
     name="rms_norm", title="RMSNorm", family="norm", fn=rms_norm,
@@ -423,5 +430,5 @@ register(Variant(
             WEIGHT),
     pattern="b c h w -> b 1 1 1", reference="torch.nn.RMSNorm(normalized_shape)",
     summary="Divides each sample by its root mean square over the trailing dims; the mean is not removed.",
-    groups=sample_groups, stat="rms", affine="trailing",
+    groups=sample_groups, stat="rms", affine="trailing", grid_labels=("sample", "position"),
 ))

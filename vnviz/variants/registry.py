@@ -32,6 +32,11 @@ class Param:
     low_open: bool = False  # the low end itself is not allowed (e.g. p < 1)
     high_open: bool = False  # the high end itself is not allowed
     widget: bool = True  # shown as a widget and kept in links (tensors are not)
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # shown only when each named parameter has one of these values
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether this parameter matters given the other parameters' ``values`` (see ``when``)."""
+        return all(values.get(name) in allowed for name, allowed in self.when)
 
     def check(self, value: Any, where: str) -> Any:
         """Validate and normalise ``value``; raise InputError with one sentence."""
@@ -174,6 +179,7 @@ class Variant:
     stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"
     affine: str = "channel"  # affine shape: "channel" (C,), "trailing" (normalized_shape) or "none"
     min_ndim: int = 2  # smallest input rank accepted
+    grid_labels: tuple[str, str] = ("sample", "channel")  # what the rows/cols of the group grid index
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -1,0 +1,12 @@
+"""vnviz: the entry point. Page config once, then navigation over pages/."""
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="vnviz", page_icon=":material/stacked_bar_chart:", layout="wide")
+
+pages = [
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
+    st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,22 @@
+"""Home: what vnviz shows, the variants and what they reduce over, the device in use."""
+from __future__ import annotations
+
+import streamlit as st
+
+import vnviz
+from vnviz.device import describe_device
+
+st.title("vnviz: see what a normalization does")
+st.markdown(
+    "Every normalization gives each element a **statistic group**, standardizes each group to mean 0 and "
+    "variance 1 (biased variance, plus eps), then applies an optional affine. The variants differ only in "
+    "their groups: the axes they reduce over. Pick one on **Explore** and see before | after side by side, "
+    "checked against torch."
+)
+st.page_link("app_pages/explore.py", label="Open Explore", icon=":material/insights:")
+rows = [
+    {"variant": v.title, "reduces (N, C, H, W)": v.pattern, "torch": v.reference, "what it does": v.summary}
+    for v in vnviz.VARIANTS.values()
+]
+st.dataframe(rows, hide_index=True, width="stretch")
+st.caption(f"Computing on {describe_device(vnviz.pick_device())}.")

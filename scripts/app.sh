@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Install (first run) and start the vnviz app on http://localhost:${PORT:-8501}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh requirements.txt
+exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"

@@ -1,0 +1,140 @@
+"""Real-browser tests: the app served by Streamlit, driven by Playwright in the system Chromium.
+
+They check what only a browser shows: that shared links open the right view
+and that the plotly charts actually render. Screenshots go to artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("the system Chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> subprocess.Popen:
+    """Start the app headless on ``port`` and wait until /_stcore/health says ok."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the app did not become healthy within 90 s")
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    proc = start_app(port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_view(browser, url: str, height: int = 1400):
+    page = browser.new_page(viewport={"width": 1500, "height": height})
+    page.goto(url)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_shared_link_opens_the_view_on_a_fresh_server(browser, app_url):
+    # the very first request of a new server goes to a sub-page: it must still get the app's navigation
+    page = open_view(browser, f"{app_url}/explore?source=images&variant=group_norm&num_groups=3&seed=4")
+    assert page.get_by_text("Explore a normalization").is_visible()
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Explore" in nav and "Home" in nav
+    assert page.get_by_text("torch.nn.GroupNorm(G, C)").is_visible()
+    assert "num_groups=3" in page.url and "seed=4" in page.url
+    assert page.locator(".js-plotly-plot").count() >= 3
+    assert page.locator(".js-plotly-plot .bars path").count() > 20  # histogram bars drawn
+    shot(page, "explore_distributions")
+    page.get_by_role("tab", name="Statistic groups").click()
+    page.wait_for_timeout(1500)
+    assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 4
+    shot(page, "explore_groups")
+    page.get_by_role("tab", name="Verification").click()
+    page.wait_for_timeout(500)
+    assert page.get_by_text("Verified").first.is_visible()
+    page.close()
+
+
+def test_every_norm_renders_in_the_browser(browser, app_url):
+    for variant in ("batch_norm", "layer_norm", "instance_norm", "rms_norm"):
+        page = open_view(browser, f"{app_url}/explore?variant={variant}&source=tokens")
+        assert f"variant={variant}" in page.url
+        assert page.locator(".js-plotly-plot").count() >= 3
+        assert not page.locator('[data-testid="stException"]').count()
+        page.get_by_role("tab", name="Per-axis statistics").click()
+        page.wait_for_timeout(1000)
+        shot(page, f"explore_axes_{variant}")
+        page.close()
+
+
+def test_changing_a_control_updates_the_link(browser, app_url):
+    page = open_view(browser, f"{app_url}/explore?variant=layer_norm")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="variant").click()
+    page.get_by_role("option", name="InstanceNorm").click()
+    page.wait_for_url("**variant=instance_norm**", timeout=30_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
+
+
+def test_home_lists_the_variants(browser, app_url):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    page.goto(app_url)
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert page.get_by_text("vnviz: see what a normalization does").is_visible()
+    shot(page, "home")
+    page.close()

@@ -1,0 +1,16 @@
+"""Statistics, binned histograms, verification and traps, computed in torch."""
+from __future__ import annotations
+
+from vnviz.analysis.matrix import (
+    SLICING_FORMS, MaskEffects, SliceFacts, demo_write, mask_effects, shares_memory, slice_facts,
+)
+from vnviz.analysis.histogram import DEFAULT_BINS, Histogram, histogram, value_range
+from vnviz.analysis.stats import AxisStats, GroupStats, ValueSummary, axis_stats, group_stats, summarize
+from vnviz.analysis.traps import traps
+from vnviz.analysis.verify import Verification, reference64, torch_module, verify
+
+__all__ = [
+    "DEFAULT_BINS", "Histogram", "histogram", "value_range", "AxisStats", "GroupStats", "ValueSummary",
+    "axis_stats", "group_stats", "summarize", "traps", "Verification", "reference64", "torch_module", "verify",
+    "SLICING_FORMS", "MaskEffects", "SliceFacts", "demo_write", "mask_effects", "shares_memory", "slice_facts",
+]

@@ -1,0 +1,124 @@
+"""Histograms binned in torch on the tensor's device.
+
+Only the counts (bins, or groups x bins) come back to the CPU, so what a
+figure receives does not grow with the tensor.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+DEFAULT_BINS = 60
+QUANTILE_SAMPLE = 1 << 20  # percentile ranges are estimated on at most this many evenly strided values
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of values in equal-width bins over [lo, hi]."""
+
+    edges: torch.Tensor  # (bins + 1,) bin edges
+    counts: torch.Tensor  # (bins,) or (K, bins) for per-group histograms; int64
+    lo: float  # left edge of the first bin
+    hi: float  # right edge of the last bin
+    below: int  # finite values left of lo (clipped by a percentile range)
+    above: int  # finite values right of hi
+    nonfinite: int  # NaN and Inf values, never binned
+
+    @property
+    def centers(self) -> torch.Tensor:
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+
+def value_range(x: torch.Tensor, percentile: float | None = None) -> tuple[float, float]:
+    """The range to bin: min..max of the finite values, or the [p, 100 - p] percentiles.
+
+    Percentiles come from at most ``QUANTILE_SAMPLE`` evenly strided values,
+    so one outlier in ten million does not flatten the plot and the cost stays
+    bounded. A degenerate range is widened to a width of 1.
+    """
+    flat = x.detach().reshape(-1)
+    if not bool(torch.isfinite(flat).all()):
+        flat = flat[torch.isfinite(flat)]
+    if flat.numel() == 0:
+        return -0.5, 0.5
+    if percentile:
+        if not 0 < percentile < 50:
+            raise ValueError(f"percentile must be in (0, 50); got {percentile}")
+        step = max(1, flat.numel() // QUANTILE_SAMPLE)
+        sample = flat[::step].to(torch.float32 if flat.device.type == "mps" else torch.float64)
+        q = torch.tensor([percentile / 100, 1 - percentile / 100], dtype=sample.dtype, device=sample.device)
+        lo, hi = (float(v) for v in torch.quantile(sample, q))
+    else:
+        lo_t, hi_t = torch.aminmax(flat)
+        lo, hi = float(lo_t), float(hi_t)
+    if not hi > lo:
+        mid = lo
+        lo, hi = mid - 0.5, mid + 0.5
+    return lo, hi
+
+
+def _bin_index(flat: torch.Tensor, lo: float, hi: float, bins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(bin index per value, in-range mask); values at exactly hi fall in the last bin."""
+    scale = bins / (hi - lo)
+    idx = ((flat - lo) * scale).floor().clamp(-1, bins).long()
+    idx = torch.where(flat == hi, bins - 1, idx)
+    inside = (idx >= 0) & (idx < bins)
+    return idx, inside
+
+
+def histogram(
+    x: torch.Tensor,
+    bins: int = DEFAULT_BINS,
+    range: tuple[float, float] | None = None,
+    percentile: float | None = None,
+    groups: torch.Tensor | None = None,
+    num_groups: int | None = None,
+) -> Histogram:
+    """Bin the finite values of ``x``, optionally one histogram per group.
+
+    Args:
+        x: any float tensor.
+        bins: number of equal-width bins (1..1000).
+        range: (lo, hi); default from ``value_range(x, percentile)``.
+        percentile: clip the default range to the [p, 100 - p] percentiles.
+        groups: int64 ids broadcastable to ``x`` (e.g. the channel index) for
+            one histogram per id; counts then have shape (num_groups, bins).
+    """
+    bins = int(bins)
+    if not 1 <= bins <= 1000:
+        raise ValueError(f"bins must be between 1 and 1000; got {bins}")
+    lo, hi = range if range is not None else value_range(x, percentile)
+    flat = x.detach().reshape(-1)
+    finite = torch.isfinite(flat)
+    all_finite = bool(finite.all())
+    nonfinite = 0 if all_finite else int((~finite).sum())
+    edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
+    if groups is None:
+        vals = flat if all_finite else flat[finite]
+        below = int((vals < lo).sum())
+        above = int((vals > hi).sum())
+        if vals.device.type == "mps":  # no histc kernel there
+            idx, inside = _bin_index(vals, lo, hi, bins)
+            counts = torch.bincount(idx[inside], minlength=bins)[:bins]
+        else:
+            counts = torch.histc(vals, bins=bins, min=lo, max=hi).round().long()
+        return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
+    ids = groups.to(x.device).expand(x.shape).reshape(-1)
+    k = int(num_groups if num_groups is not None else int(ids.max()) + 1)
+    idx, inside = _bin_index(flat, lo, hi, bins)
+    keep = inside & finite
+    below = int(((idx < 0) & finite).sum())
+    above = int(((idx >= bins) & finite).sum())
+    counts = torch.bincount(ids[keep] * bins + idx[keep], minlength=k * bins)[: k * bins].reshape(k, bins)
+    return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
+
+
+def nice_range(lo: float, hi: float) -> tuple[float, float]:
+    """Round a range outwards to two significant digits of its width (for shared axes)."""
+    width = hi - lo
+    if not math.isfinite(width) or width <= 0:
+        return lo, hi
+    step = 10 ** (math.floor(math.log10(width)) - 1)
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step

@@ -1,0 +1,147 @@
+"""Per-axis and per-group statistics, computed in torch on the tensor's device.
+
+Every result is a small frozen dataclass of CPU tensors whose size does not
+grow with the input beyond ``max_points`` per axis, ready for plotting.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+MAX_POINTS = 256  # per-axis summaries longer than this are averaged in contiguous blocks
+
+
+def acc_dtype(device: torch.device) -> torch.dtype:
+    """The accumulation dtype on ``device``: float64, except on MPS (no float64 there)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+@dataclass(frozen=True)
+class AxisStats:
+    """Statistics of each index of one axis, over all the other axes."""
+
+    axis: int  # which dim of the input
+    name: str  # its layout letter, e.g. "C"
+    size: int  # the dim's length
+    block: int  # indices summarised per point (1 unless the axis was longer than max_points)
+    index: torch.Tensor  # (P,) first index of each point
+    mean: torch.Tensor  # (P,) mean per index
+    std: torch.Tensor  # (P,) population std per index
+    min: torch.Tensor  # (P,) smallest value per index
+    max: torch.Tensor  # (P,) largest value per index
+
+
+def _blocks(t: torch.Tensor, block: int, how: str) -> torch.Tensor:
+    """Combine consecutive entries of a 1-D tensor in blocks (the last one may be short)."""
+    n = t.numel()
+    pad = (-n) % block
+    if how == "mean":
+        counts = torch.full((n,), 1.0, dtype=t.dtype)
+        s = torch.nn.functional.pad(t, (0, pad)).reshape(-1, block).sum(1)
+        c = torch.nn.functional.pad(counts, (0, pad)).reshape(-1, block).sum(1)
+        return s / c
+    fill = -math.inf if how == "max" else math.inf
+    padded = torch.cat([t, torch.full((pad,), fill, dtype=t.dtype)]).reshape(-1, block)
+    return padded.amax(1) if how == "max" else padded.amin(1)
+
+
+def axis_stats(x: torch.Tensor, names: str | None = None, max_points: int = MAX_POINTS) -> tuple[AxisStats, ...]:
+    """Mean, std, min and max of every index of every axis, over all the other axes.
+
+    Args:
+        x: any tensor with at least one dim.
+        names: layout letters, e.g. "N C H W" (spaces optional); default "d0 d1 ...".
+        max_points: longer axes are summarised in contiguous blocks of indices.
+
+    The std is the population (biased) one, as normalization uses.
+    """
+    letters = names.split() if names else [f"d{i}" for i in range(x.ndim)]
+    if len(letters) != x.ndim:
+        letters = [f"d{i}" for i in range(x.ndim)]
+    xd = x.detach().to(acc_dtype(x.device))
+    out = []
+    for d in range(x.ndim):
+        others = tuple(i for i in range(x.ndim) if i != d)
+        if others:
+            var, mean = torch.var_mean(xd, dim=others, correction=0)
+            lo, hi = xd.amin(dim=others), xd.amax(dim=others)
+        else:
+            mean, var, lo, hi = xd, torch.zeros_like(xd), xd, xd
+        mean, var, lo, hi = (t.cpu() for t in (mean, var, lo, hi))
+        size = x.shape[d]
+        block = max(1, math.ceil(size / max_points))
+        if block > 1:
+            second = _blocks(var + mean * mean, block, "mean")
+            mean = _blocks(mean, block, "mean")
+            var = (second - mean * mean).clamp_min(0)
+            lo, hi = _blocks(lo, block, "min"), _blocks(hi, block, "max")
+        index = torch.arange(0, size, block)
+        out.append(AxisStats(d, letters[d], size, block, index, mean, var.sqrt(), lo, hi))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Mean and biased variance of every statistic group."""
+
+    mean: torch.Tensor  # (G,) mean per group
+    var: torch.Tensor  # (G,) biased variance per group
+    count: torch.Tensor  # (G,) elements per group
+
+
+def group_stats(x: torch.Tensor, groups: torch.Tensor, num_groups: int | None = None) -> GroupStats:
+    """Per-group mean and (two-pass, biased) variance, accumulated in float64 on x's device.
+
+    Args:
+        x: values, any shape.
+        groups: int64 ids shaped like ``x`` (a ``stat_groups`` map).
+        num_groups: G; default ``groups.max() + 1``.
+    """
+    dt = acc_dtype(x.device)
+    ids = groups.to(x.device).reshape(-1)
+    g = int(num_groups if num_groups is not None else int(ids.max()) + 1)
+    xd = x.detach().reshape(-1).to(dt)
+    count = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, torch.ones_like(xd))
+    total = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, xd)
+    mean = total / count.clamp_min(1)
+    dev = xd - mean[ids]
+    var = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, dev * dev) / count.clamp_min(1)
+    return GroupStats(mean.cpu(), var.cpu(), count.cpu())
+
+
+@dataclass(frozen=True)
+class ValueSummary:
+    """Whole-tensor numbers for the data panel."""
+
+    shape: tuple[int, ...]  # the tensor's shape
+    dtype: str  # e.g. "float32"
+    numel: int  # number of elements
+    mean: float  # over finite values
+    std: float  # population std over finite values
+    min: float  # smallest finite value
+    max: float  # largest finite value
+    nan: int  # NaN count
+    posinf: int  # +Inf count
+    neginf: int  # -Inf count
+
+
+def summarize(x: torch.Tensor) -> ValueSummary:
+    """Shape, dtype, moments, range and non-finite counts of ``x``."""
+    xd = x.detach()
+    if not xd.is_floating_point():
+        xd = xd.to(torch.float32)
+    finite = torch.isfinite(xd)
+    n_finite = int(finite.sum())
+    nan = int(torch.isnan(xd).sum())
+    posinf = int((xd == math.inf).sum())
+    neginf = int((xd == -math.inf).sum())
+    vals = xd if n_finite == xd.numel() else xd[finite]
+    if vals.numel():
+        var, mean = torch.var_mean(vals.to(acc_dtype(x.device)), correction=0)
+        lo, hi = torch.aminmax(vals)
+        m, s, a, b = float(mean), float(var.sqrt()), float(lo), float(hi)
+    else:
+        m = s = a = b = math.nan
+    return ValueSummary(tuple(x.shape), str(x.dtype).replace("torch.", ""), x.numel(), m, s, a, b, nan, posinf, neginf)

@@ -1,0 +1,378 @@
+"""Verification of a norm variant's output, three ways.
+
+1. The group check: after undoing the affine, every statistic group of the
+   output has mean 0 and variance ``var / (var + eps)`` (≈ 1), RMSNorm mean
+   square ``ms / (ms + eps)``.
+2. Against the matching torch module (``nn.BatchNorm2d``, ``nn.LayerNorm``, ...)
+   with the same affine parameters and buffers, running-statistics updates
+   included.
+3. Against an independent float64 formula driven by the group map alone.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from vnviz.analysis.stats import acc_dtype, group_stats
+from vnviz.device import synchronize
+from vnviz.variants.cluster import cluster_norm_details
+from vnviz.variants.norms import affine_param, resolve_num_groups, trailing_shape
+from vnviz.variants.registry import apply, get_variant
+
+TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-9}  # relative to max(1, max |reference|)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the checks found; ``ok`` is True when all of them pass."""
+
+    variant: str  # registry name
+    groups: int  # number of statistic groups
+    mean_max_abs: float  # largest |group mean| of the output with the affine undone (nan: not checked)
+    var_max_dev: float  # largest |group variance - 1| (RMSNorm: mean square)
+    var_eps_dev: float  # largest |group variance - var/(var+eps)|: what eps alone explains removed
+    torch_max_abs_err: float  # largest |output - torch module output|
+    ref64_max_abs_err: float  # largest |output - float64 group-map formula|
+    running_max_abs_err: float | None  # largest |running stats - torch module's| after the update
+    tolerance: float  # allowed error (relative to max(1, max |reference|))
+    ok: bool  # every check within tolerance
+    reference: str  # the torch module compared against, as code
+    device: str  # where the variant ran
+    seconds: float  # wall time of the variant alone, device synchronised
+    note: str  # why a check was skipped, or "" when none was
+
+
+def _clone_buffers(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.detach().clone() if isinstance(v, torch.Tensor) else copy.copy(v)) for k, v in params.items()}
+
+
+def _affine_pair(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """weight and bias as full tensors of the variant's affine shape (or None)."""
+    variant = get_variant(name)
+    if variant.affine == "trailing":
+        shape = trailing_shape(params.get("normalized_shape"), tuple(x.shape), variant.title)
+    elif variant.affine == "channel":
+        shape = (x.shape[1],)
+    else:
+        return None, None
+    w = affine_param(params.get("weight"), shape, x, "weight")
+    b = affine_param(params.get("bias"), shape, x, "bias") if "bias" in variant.param_names else None
+    return w, b
+
+
+def _broadcast(t: torch.Tensor, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """An affine tensor viewed so that it broadcasts against the input."""
+    if get_variant(name).affine == "channel":
+        return t.reshape((1, shape[1]) + (1,) * (len(shape) - 2))
+    return t
+
+
+def _spatial_module(kind: str, ndim: int) -> type[nn.Module] | None:
+    table = {
+        "batch": {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d},
+        "instance": {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d},
+    }
+    return table[kind].get(ndim)
+
+
+def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn.Module | None, str]:
+    """The torch module equivalent to ``apply(name, x, **params)``, its buffers and affine copied.
+
+    Returns (module or None when torch has none for this rank, its code).
+    """
+    c = x.shape[1]
+    w, b = _affine_pair(name, x, params)
+    affine = w is not None or b is not None
+    eps = params.get("eps", 1e-5)
+    if name in ("batch_norm", "instance_norm"):
+        kind = "batch" if name == "batch_norm" else "instance"
+        cls = _spatial_module(kind, x.ndim)
+        if cls is None:
+            return None, f"no {kind}-norm module for {x.ndim}-d input"
+        rm, rv = params.get("running_mean"), params.get("running_var")
+        training = params.get("training", True)
+        track = rm is not None or (name == "batch_norm" and not training)
+        momentum = params.get("momentum", 0.1)
+        if name == "instance_norm" and momentum is None:
+            momentum = 0.1
+        mod = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
+        if rm is not None:
+            mod.running_mean.copy_(rm)
+            mod.running_var.copy_(rv)
+            nbt = params.get("num_batches_tracked")
+            if nbt is not None:
+                mod.num_batches_tracked.copy_(nbt)
+        mod.train(training)
+        code = f"nn.{cls.__name__}({c}, eps={eps:g}, momentum={momentum}, affine={affine}, track_running_stats={track})"
+    elif name == "layer_norm":
+        ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "LayerNorm")
+        mod = nn.LayerNorm(ns, eps=eps, elementwise_affine=affine)
+        code = f"nn.LayerNorm({list(ns)}, eps={eps:g}, elementwise_affine={affine})"
+    elif name == "group_norm":
+        g = resolve_num_groups(params.get("num_groups"), c)
+        mod = nn.GroupNorm(g, c, eps=eps, affine=affine)
+        code = f"nn.GroupNorm({g}, {c}, eps={eps:g}, affine={affine})"
+    elif name == "rms_norm":
+        ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "RMSNorm")
+        eps = params.get("eps")
+        mod = nn.RMSNorm(ns, eps=eps, elementwise_affine=w is not None)
+        code = f"nn.RMSNorm({list(ns)}, eps={eps}, elementwise_affine={w is not None})"
+    else:
+        return None, f"no torch module for {name}"
+    mod = mod.to(device=x.device, dtype=x.dtype)
+    with torch.no_grad():
+        if affine and getattr(mod, "weight", None) is not None:
+            mod.weight.copy_(w if w is not None else torch.ones_like(mod.weight))
+        if affine and getattr(mod, "bias", None) is not None:
+            mod.bias.copy_(b if b is not None else torch.zeros_like(mod.bias))
+    return mod, code
+
+
+def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor) -> torch.Tensor:
+    """The variant's output from its group map and the textbook formula, in float64.
+
+    Independent of torch's fused kernels: group means and variances come from
+    ``group_stats`` (index_add in float64), or from the running statistics in
+    eval mode.
+    """
+    variant = get_variant(name)
+    dt = acc_dtype(x.device)
+    xd = x.detach().to(dt)
+    shape = tuple(x.shape)
+    ids = groups.to(x.device)
+    if variant.stat == "rms":
+        eps = params.get("eps")
+        eps = torch.finfo(x.dtype).eps if eps is None else eps
+        stats = group_stats(xd * xd, ids)  # mean of squares per group
+        ms = stats.mean.to(x.device, dt)[ids]
+        y = xd / torch.sqrt(ms + eps)
+    else:
+        eps = params.get("eps", 1e-5)
+        rm = params.get("running_mean")
+        use_running = rm is not None and not params.get("training", True)
+        if name == "batch_norm" and not params.get("training", True) and rm is None:
+            rm, use_running = torch.zeros(shape[1], device=x.device), True
+            rv = torch.ones(shape[1], device=x.device)
+        else:
+            rv = params.get("running_var")
+        if use_running:
+            m = _broadcast(rm.to(dt), "batch_norm", shape)
+            v = _broadcast(rv.to(dt), "batch_norm", shape)
+        else:
+            stats = group_stats(xd, ids)
+            m = stats.mean.to(x.device, dt)[ids]
+            v = stats.var.to(x.device, dt)[ids]
+        y = (xd - m) / torch.sqrt(v + eps)
+    w, b = _affine_pair(name, x, params)
+    if w is not None:
+        y = y * _broadcast(w.to(dt), name, shape)
+    if b is not None:
+        y = y + _broadcast(b.to(dt), name, shape)
+    return y
+
+
+def _max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.to(b.dtype) - b).abs().max())
+
+
+def verify(name: str, x: torch.Tensor, **params: Any) -> tuple[torch.Tensor, Verification]:
+    """Run ``apply(name, x, **params)`` and check its output three ways.
+
+    Running-statistics buffers in ``params`` are updated in place, as by
+    ``apply``; the torch module gets copies of their values from before.
+    Returns (output, Verification).
+    """
+    y, v, _ = run_checked(name, x, params)
+    return y, v
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``run_checked`` learnt besides the output and its verification."""
+
+    groups: torch.Tensor  # the statistic-group map of this run (int64, shaped like x)
+    cluster: Any = None  # ClusterNorm's ClusterResult (labels, statistics, warnings), else None
+
+
+def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, Verification, Checked]:
+    """``verify``, also returning the group map (and ClusterNorm's clustering) for the page."""
+    variant = get_variant(name)
+    before = _clone_buffers(params)
+    cluster = None
+    synchronize(x.device)
+    t0 = time.perf_counter()
+    if name == "cluster_norm":
+        cluster = cluster_norm_details(x, **variant.check_params(params))
+        y = cluster.y
+        before["labels"] = cluster.labels
+    else:
+        y = apply(name, x, **params)
+    synchronize(x.device)
+    seconds = time.perf_counter() - t0
+
+    groups = variant.groups(tuple(x.shape), **{k: v for k, v in before.items() if not isinstance(v, torch.Tensor) or k == "labels"})
+    if cluster is not None:
+        y_v, v = _verify_cluster(x, y, before, cluster, groups, seconds)
+        return y_v, v, Checked(groups.to(x.device), cluster)
+    dt = acc_dtype(x.device)
+    notes = []
+
+    # 1. group check on the output with the affine undone
+    w, b = _affine_pair(name, x, before)
+    u = y.detach().to(dt)
+    if b is not None:
+        u = u - _broadcast(b.to(dt), name, tuple(x.shape))
+    checked = True
+    if w is not None:
+        if bool((w == 0).any()):
+            checked = False
+            notes.append("a weight is 0, so the affine cannot be undone and the group check is skipped")
+        else:
+            u = u / _broadcast(w.to(dt), name, tuple(x.shape))
+    eval_mode = not before.get("training", True) and name in ("batch_norm", "instance_norm") and (
+        name == "batch_norm" or before.get("running_mean") is not None
+    )
+    if eval_mode:
+        checked = False
+        notes.append("eval mode normalizes with running statistics, so output groups are not mean 0 / variance 1")
+    ngroups = int(groups.max()) + 1
+    mean_max = var_dev = var_eps = math.nan
+    if checked:
+        out = group_stats(u, groups, ngroups)
+        src = group_stats(x.detach().to(dt) ** 2 if variant.stat == "rms" else x.detach(), groups, ngroups)
+        if variant.stat == "rms":
+            eps = before.get("eps")
+            eps = torch.finfo(x.dtype).eps if eps is None else eps
+            second = out.var + out.mean**2  # mean square of the output
+            expected = src.mean / (src.mean + eps)
+            mean_max = math.nan
+            var_dev = float((second - 1).abs().max())
+            var_eps = float((second - expected).abs().max())
+        else:
+            eps = before.get("eps", 1e-5)
+            expected = src.var / (src.var + eps)
+            mean_max = float(out.mean.abs().max())
+            var_dev = float((out.var - 1).abs().max())
+            var_eps = float((out.var - expected).abs().max())
+
+    # 2. the torch module
+    mod, code = torch_module(name, x, before)
+    running_err = None
+    if mod is not None:
+        with torch.no_grad():
+            y_mod = mod(x.detach())
+        torch_err = _max_abs(y, y_mod)
+        if before.get("running_mean") is not None and before.get("training", True):
+            running_err = max(_max_abs(params["running_mean"], mod.running_mean),
+                              _max_abs(params["running_var"], mod.running_var))
+    else:
+        torch_err = math.nan
+        notes.append(code)
+
+    # 3. the float64 formula
+    y64 = reference64(name, x, before, groups)
+    ref_err = _max_abs(y, y64)
+
+    tol = TOLERANCE.get(x.dtype, 1e-4)
+    scale = max(1.0, float(y64.abs().max()))
+    errs = [e for e in (torch_err, ref_err, running_err) if e is not None and not math.isnan(e)]
+    ok = all(e <= tol * scale for e in errs)
+    if checked:
+        ok = ok and var_eps <= 10 * tol and (math.isnan(mean_max) or mean_max <= 10 * tol)
+    return y, Verification(
+        variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
+        torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
+        tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
+    ), Checked(groups.to(x.device))
+
+
+def _mixture64(x: torch.Tensor, tau: torch.Tensor, eps: float) -> torch.Tensor:
+    """Mixture Normalization in float64 from the posteriors, written from the formula (no shared code)."""
+    n, c = x.shape[:2]
+    xs = x.detach().to(torch.float64).reshape(n, c, -1)  # (N, C, S)
+    t = tau.to(torch.float64)  # (N, K)
+    w = t[:, :, None, None]  # (N, K, 1, 1)
+    lam = w.sum(0) * xs.shape[2]  # (K, 1, 1) elements weighted per component
+    mu = (w * xs[:, None]).sum((0, 3), keepdim=True) / lam  # (1, K, C, 1)
+    var = (w * (xs[:, None] - mu) ** 2).sum((0, 3), keepdim=True) / lam  # (1, K, C, 1)
+    pi = t.sum(0) / n  # (K,)
+    parts = (w / pi.sqrt()[None, :, None, None]) * (xs[:, None] - mu) / torch.sqrt(var + eps)  # (N, K, C, S)
+    return parts.sum(1).reshape(x.shape)
+
+
+def _cluster_reference(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Hard ClusterNorm from torch modules: nn.BatchNorm on each cluster's samples; noise with the whole batch."""
+    c = x.shape[1]
+    flat = x.detach().reshape(x.shape[0], c, -1)
+    bn = nn.BatchNorm1d(c, affine=False, track_running_stats=False).to(x.device, x.dtype)
+    out = bn(flat)  # noise samples keep the whole-batch normalization
+    for k in labels.unique().tolist():
+        if k < 0:
+            continue
+        rows = (labels == k).nonzero().flatten().to(x.device)
+        part = flat.index_select(0, rows)
+        if part.shape[0] * part.shape[2] > 1:
+            out[rows] = bn(part)
+        else:  # one value per channel: torch refuses; its variance is 0, so the output is 0
+            out[rows] = 0
+    return out.reshape(x.shape)
+
+
+def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], res: Any, groups: torch.Tensor,
+                    seconds: float) -> tuple[torch.Tensor, Verification]:
+    """ClusterNorm: group check and per-cluster nn.BatchNorm (hard), float64 mixture formula (soft)."""
+    eps = params.get("eps", 1e-5)
+    shape = tuple(x.shape)
+    w, b = _affine_pair("cluster_norm", x, params)
+    dt = acc_dtype(x.device)
+    u = y.detach().to(dt)
+    if b is not None:
+        u = u - _broadcast(b.to(dt), "cluster_norm", shape)
+    notes = []
+    if w is not None and bool((w == 0).any()):
+        notes.append("a weight is 0, so the affine cannot be undone")
+        w = None
+    elif w is not None:
+        u = u / _broadcast(w.to(dt), "cluster_norm", shape)
+    ngroups = int(groups.max()) + 1
+    tol = TOLERANCE.get(x.dtype, 1e-4)
+    mean_max = var_dev = var_eps = torch_err = math.nan
+    if params.get("mode", "hard") == "hard":
+        out = group_stats(u, groups, ngroups)
+        src = group_stats(x.detach(), groups, ngroups)
+        used = out.count > 0
+        expected = src.var / (src.var + eps)
+        mean_max = float(out.mean[used].abs().max())
+        var_dev = float((out.var[used] - 1).abs().max())
+        var_eps = float((out.var[used] - expected[used]).abs().max())
+        ref_plain = _cluster_reference(x, res.labels)
+        torch_err = _max_abs(u, ref_plain)
+        y64 = reference64("batch_norm", x, {"eps": eps}, groups)  # the group formula, with ClusterNorm's groups
+        ref_err = _max_abs(u, y64)
+        code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
+    else:
+        notes.append("soft mode mixes the components' statistics, so no group is standardized on its own")
+        tau = res.posteriors
+        keep = res.labels >= 0
+        y64 = reference64("batch_norm", x, {"eps": eps}, groups)  # noise rows: whole-batch statistics
+        if bool(keep.any()):
+            rows = keep.nonzero().flatten().to(x.device)
+            y64[rows] = _mixture64(x.index_select(0, rows), tau[keep.to(tau.device)].to(x.device), eps)
+        ref_err = _max_abs(u, y64)
+        code = "float64 Mixture Normalization formula from the posteriors"
+    scale = max(1.0, float(y64.abs().max()))
+    errs = [e for e in (torch_err, ref_err) if not math.isnan(e)]
+    ok = all(e <= tol * scale for e in errs)
+    if not math.isnan(var_eps):
+        ok = ok and var_eps <= 10 * tol and mean_max <= 10 * tol
+    return y, Verification(
+        variant="cluster_norm", groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
+        torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=None, tolerance=tol, ok=ok,
+        reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
+    )

@@ -1,0 +1,1 @@
+"""Plotly figure builders: small summaries in, ``go.Figure`` out."""

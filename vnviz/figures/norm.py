@@ -1,0 +1,178 @@
+"""Plotly figures for the norm views: small summaries in, ``go.Figure`` out.
+
+Builders take the dataclasses of ``vnviz.analysis`` (binned histograms,
+per-axis and per-group statistics), never raw tensors, so a figure's size
+does not grow with the data.
+"""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from vnviz.analysis.histogram import Histogram
+from vnviz.analysis.stats import AxisStats, GroupStats
+
+BEFORE_COLOR = "#8c8c8c"  # the input, everywhere
+AFTER_COLOR = "#1f6fb4"  # the output, everywhere
+BAND_ALPHA = 0.18  # opacity of the ±std bands
+HEIGHT_PER_ROW = 190  # px per subplot row
+FACET_COLS = 4  # small multiples per row
+GROUP_PALETTE = (  # qualitative colours for group ids (id % len)
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)
+FONT_SIZE = 14  # base font; presenter mode multiplies it
+
+
+def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
+    fig.update_layout(
+        height=int(height * scale), margin=dict(l=10, r=10, t=50, b=10), font=dict(size=int(FONT_SIZE * scale)),
+        bargap=0, showlegend=kw.pop("showlegend", False), **kw,
+    )
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _bars(h: Histogram, color: str, name: str, row: int | None = None) -> go.Bar:
+    return go.Bar(
+        x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
+        marker_color=color, name=name, hovertemplate="%{x:.4g}: %{y} values<extra>" + name + "</extra>",
+    )
+
+
+def _clip_note(h: Histogram) -> str:
+    parts = []
+    if h.below or h.above:
+        parts.append(f"{h.below + h.above} outside the range")
+    if h.nonfinite:
+        parts.append(f"{h.nonfinite} NaN/Inf not shown")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def distributions(before: Histogram, after: Histogram, log_y: bool = False, scale: float = 1.0) -> go.Figure:
+    """All values before | after, each on its own x range (their scales differ)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        "before: all values" + _clip_note(before), "after: all values" + _clip_note(after)))
+    fig.add_trace(_bars(before, BEFORE_COLOR, "before"), row=1, col=1)
+    fig.add_trace(_bars(after, AFTER_COLOR, "after"), row=1, col=2)
+    fig.update_yaxes(type="log" if log_y else "linear", title_text="count", row=1, col=1)
+    fig.update_yaxes(type="log" if log_y else "linear", row=1, col=2)
+    fig.update_xaxes(title_text="value")
+    return _layout(fig, 320, scale)
+
+
+def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None, log_y: bool = False,
+           scale: float = 1.0) -> go.Figure:
+    """Small multiples: one histogram per channel (rows of ``h.counts``), shared x range."""
+    k = h.counts.shape[0] if h.counts.ndim == 2 else 0
+    if k == 0:
+        return _layout(go.Figure(), 200, scale, title=title)
+    rows = math.ceil(k / FACET_COLS)
+    labels = labels or [f"channel {i}" for i in range(k)]
+    fig = make_subplots(rows=rows, cols=min(k, FACET_COLS), subplot_titles=labels[:k], shared_xaxes=True,
+                        vertical_spacing=0.12 / max(1, rows - 1) if rows > 1 else 0.1)
+    width = (h.hi - h.lo) / h.counts.shape[1]
+    centers = h.centers.tolist()
+    for i in range(k):
+        fig.add_trace(go.Bar(x=centers, y=h.counts[i].tolist(), width=width, marker_color=color, name=labels[i],
+                             hovertemplate="%{x:.4g}: %{y}<extra>" + labels[i] + "</extra>"),
+                      row=i // FACET_COLS + 1, col=i % FACET_COLS + 1)
+    fig.update_yaxes(type="log" if log_y else "linear", showticklabels=False)
+    fig.update_annotations(font_size=int(11 * scale))
+    return _layout(fig, 90 + 120 * rows, scale, title=title)
+
+
+def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], scale: float = 1.0) -> go.Figure:
+    """Per-axis mean ± std per index, before | after: flat lines are the equalised axes."""
+    n = len(before)
+    titles = []
+    for a in before:
+        titles += [f"before: per {a.name} index", f"after: per {a.name} index"]
+    fig = make_subplots(rows=n, cols=2, subplot_titles=titles, vertical_spacing=0.25 / max(1, n))
+    for row, pair in enumerate(zip(before, after), start=1):
+        for col, (a, color, side) in enumerate(((pair[0], BEFORE_COLOR, "before"), (pair[1], AFTER_COLOR, "after")), start=1):
+            x = a.index.tolist()
+            mean, std = a.mean, a.std
+            fig.add_trace(go.Scatter(
+                x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself",
+                fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip", name=f"{side} ±std"),
+                row=row, col=col)
+            fig.add_trace(go.Scatter(
+                x=x, y=mean.tolist(), mode="lines+markers" if len(x) <= 64 else "lines", line=dict(color=color),
+                marker=dict(size=5), name=f"{side} mean",
+                customdata=torch.stack([std, a.min, a.max], 1).tolist(),
+                hovertemplate=a.name + "=%{x}: mean %{y:.4g}, std %{customdata[0]:.4g}, "
+                "min %{customdata[1]:.4g}, max %{customdata[2]:.4g}<extra></extra>"),
+                row=row, col=col)
+            label = a.name if a.block == 1 else f"{a.name} (blocks of {a.block})"
+            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=2)
+    return _layout(fig, 60 + 200 * n, scale)
+
+
+def group_map(picture: torch.Tensor | None, axis_names: tuple[str, str] = ("channel", "position"),
+              scale: float = 1.0) -> go.Figure:
+    """Which elements share a mean and variance: one panel per sample, one colour per group.
+
+    ``picture`` is (S, R, P): group ids for the first samples, channels
+    (rows) and flattened positions (columns). Same colour = same statistics.
+    """
+    if picture is None:
+        return _layout(go.Figure(), 200, scale, title="no statistic groups")
+    s, r, p = picture.shape
+    colorscale = []
+    k = len(GROUP_PALETTE)
+    for i, c in enumerate(GROUP_PALETTE):
+        colorscale += [[i / k, c], [(i + 1) / k, c]]
+    fig = make_subplots(rows=1, cols=s, subplot_titles=[f"sample {i}" for i in range(s)], horizontal_spacing=0.03)
+    for i in range(s):
+        ids = picture[i]
+        fig.add_trace(go.Heatmap(
+            z=(ids % k).tolist(), customdata=ids.tolist(), zmin=0, zmax=k, colorscale=colorscale, showscale=False,
+            hovertemplate=f"sample {i}, {axis_names[0]} %{{y}}, {axis_names[1]} %{{x}}: group %{{customdata}}<extra></extra>",
+            xgap=1 if p <= 32 else 0, ygap=1 if r <= 32 else 0), row=1, col=i + 1)
+        fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=i == 0,
+                         title_text=axis_names[0] if i == 0 else None)
+        fig.update_xaxes(title_text=axis_names[1], row=1, col=i + 1)
+    return _layout(fig, 140 + min(400, 12 * r), scale)
+
+
+def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tuple[int, int],
+                   labels: tuple[str, str] = ("sample", "group"), scale: float = 1.0) -> go.Figure:
+    """Group means and stds as grids, before | after, on one colour scale per row.
+
+    Sharing the scale between before and after is what makes the point: after a
+    normalization the mean row is uniformly 0 (white) and the std row uniformly 1.
+    """
+    if before is None or after is None:
+        return _layout(go.Figure(), 200, scale, title="no statistic groups")
+    rows, cols = grid
+    fig = make_subplots(rows=2, cols=2, subplot_titles=(
+        "before: group mean", "after: group mean", "before: group std", "after: group std"),
+        horizontal_spacing=0.14, vertical_spacing=0.28)
+    grids = []
+    for values in (before.mean, after.mean, before.var.sqrt(), after.var.sqrt()):
+        z = values[: rows * cols].reshape(rows, cols).float()
+        if rows > 64 or cols > 64:  # keep the payload small: average blocks of groups
+            z = torch.nn.functional.adaptive_avg_pool2d(z[None, None], (min(rows, 64), min(cols, 64)))[0, 0]
+        grids.append(z)
+    mean_lim = max(1e-12, float(max(grids[0].abs().max(), grids[1].abs().max())))
+    std_lim = max(1e-12, float(max(grids[2].max(), grids[3].max())))
+    for i, z in enumerate(grids):
+        r, c = i // 2 + 1, i % 2 + 1
+        is_mean = r == 1
+        fig.add_trace(go.Heatmap(
+            z=z.tolist(), colorscale="RdBu_r" if is_mean else "Viridis",
+            zmin=-mean_lim if is_mean else 0.0, zmax=mean_lim if is_mean else std_lim,
+            showscale=c == 2, colorbar=dict(len=0.36, y=0.82 if is_mean else 0.18, thickness=12),
+            hovertemplate=f"{labels[0]} %{{y}}, {labels[1]} %{{x}}: %{{z:.4g}}<extra></extra>"), row=r, col=c)
+        fig.update_yaxes(autorange="reversed", title_text=(labels[0] or None) if c == 1 else None,
+                         showticklabels=rows > 1, row=r, col=c)
+        fig.update_xaxes(title_text=labels[1] or None, showticklabels=cols > 1, row=r, col=c)
+    return _layout(fig, 560, scale)

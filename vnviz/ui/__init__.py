@@ -1,0 +1,1 @@
+"""The only Streamlit code inside vnviz: widgets, link state and caching wrappers."""

@@ -1,0 +1,79 @@
+"""Caching wrappers around the library, keyed on the parameters that made each result.
+
+``st.cache_data`` hashes large arrays by sampling them, which can give stale
+hits; here every cache is keyed on strings we build ourselves (the source
+parameters, or the SHA-256 of an upload), and the tensors ride along as
+underscore arguments that Streamlit does not hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import streamlit as st
+import torch
+
+from vnviz.analysis.view import ExploreView, explore_view
+from vnviz.data import Sample, load_arrays, make_source
+from vnviz.device import describe_device, pick_device
+from vnviz.errors import InputError
+
+CACHE_ENTRIES = 16  # per cache; tensors are large, so keep few
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def source_sample(name: str, shape: tuple[int, ...] | None, seed: int) -> Sample:
+    """A generated or bundled dataset sample (CPU), shared by every session."""
+    return make_source(name, shape, seed)
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def upload_arrays(digest: str, filename: str, _data: bytes) -> dict[str, torch.Tensor]:
+    """The arrays of an uploaded file, keyed on its SHA-256 (the bytes are not hashed by Streamlit)."""
+    return load_arrays(_data, filename)
+
+
+def digest(data: bytes) -> str:
+    """SHA-256 of an upload: its cache key."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def on_device(data_key: str, device: str, _x: torch.Tensor) -> torch.Tensor:
+    """The input moved to the compute device once per (data, device)."""
+    return _x.to(device)
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_view(data_key: str, device: str, name: str, params_key: str, layout: str, bins: int,
+                percentile: float | None, _x: torch.Tensor, _params: dict[str, Any]) -> ExploreView:
+    """``explore_view`` cached on (data, device, variant, parameters, view options)."""
+    return explore_view(_x, name, _params, layout=layout, bins=bins, percentile=percentile)
+
+
+def resolve_device(choice: str) -> tuple[torch.device, str | None]:
+    """The device to use for ``choice``, falling back to the CPU with a notice."""
+    try:
+        return pick_device(choice), None
+    except InputError as err:
+        return torch.device("cpu"), f"{err} Computing on the CPU instead."
+
+
+def run_view(data_key: str, x: torch.Tensor, device: torch.device, name: str, params: dict[str, Any],
+             params_key: str, layout: str, bins: int, percentile: float | None) -> tuple[ExploreView, str | None]:
+    """Compute (or fetch) a view; on a GPU failure (out of memory) retry on the CPU with a notice."""
+    try:
+        xd = on_device(data_key, str(device), x)
+        return cached_view(data_key, str(device), name, params_key, layout, bins, percentile, xd, params), None
+    except torch.OutOfMemoryError:
+        if device.type == "cpu":
+            raise InputError("The computation ran out of memory; choose a smaller shape.") from None
+        torch.cuda.empty_cache()
+        note = f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."
+        return cached_view(data_key, "cpu", name, params_key, layout, bins, percentile, x, params), note
+
+
+def clear_caches() -> None:
+    """Empty every cache (tests call this between cases)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
