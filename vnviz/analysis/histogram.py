@@ -90,6 +90,8 @@ def histogram(
     if not 1 <= bins <= 1000:
         raise ValueError(f"bins must be between 1 and 1000; got {bins}")
     lo, hi = range if range is not None else value_range(x, percentile)
+    if not hi > lo:  # a degenerate range: one bin's width around it
+        lo, hi = lo - 0.5, lo + 0.5
     flat = x.detach().reshape(-1)
     finite = torch.isfinite(flat)
     all_finite = bool(finite.all())

@@ -99,8 +99,6 @@ def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn
         training = params.get("training", True)
         track = rm is not None or (name == "batch_norm" and not training)
         momentum = params.get("momentum", 0.1)
-        if name == "instance_norm" and momentum is None:
-            momentum = 0.1
         mod = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
         if rm is not None:
             mod.running_mean.copy_(rm)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import Param, Variant, register
+from vnviz.variants.registry import Param, Variant, quote, register, scalar
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -64,21 +64,32 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str)
     """
     if value is None:
         return None
+    value = scalar(value) if not (isinstance(value, torch.Tensor) and value.ndim > 0) else value
     if isinstance(value, bool):
-        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {value!r}.")
+        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {quote(value)}.")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise InputError(f"{what} must be finite; got {value!r}.")
-        return torch.full(shape, float(value), dtype=x.dtype, device=x.device)
-    if type(value).__module__ == "numpy":
-        value = torch.as_tensor(value)
+        limit = torch.finfo(x.dtype).max
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number) or abs(number) > limit:
+            raise InputError(f"{what} must be a finite {str(x.dtype).replace('torch.', '')} number; got {quote(value)}.")
+        return torch.full(shape, number, dtype=x.dtype, device=x.device)
+    if type(value).__module__ == "numpy" and hasattr(value, "dtype"):
+        if value.dtype.kind not in "fiu":
+            raise InputError(f"{what} must hold numbers; got a numpy array of {value.dtype}.")
+        value = torch.as_tensor(value.copy())
     if not isinstance(value, torch.Tensor):
         raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {type(value).__name__}.")
     if tuple(value.shape) != tuple(shape):
         raise InputError(f"{what} must have shape {shape} to match the input; got {tuple(value.shape)}.")
+    if value.is_complex() or value.dtype == torch.bool:
+        raise InputError(f"{what} must hold real numbers; got {str(value.dtype).replace('torch.', '')}.")
+    value = value.to(device=x.device, dtype=x.dtype)
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite values only.")
-    return value.to(device=x.device, dtype=x.dtype)
+        raise InputError(f"{what} must hold finite {str(x.dtype).replace('torch.', '')} values only.")
+    return value
 
 
 def running_stat(value: Any, channels: int, x: torch.Tensor, what: str) -> torch.Tensor | None:
@@ -107,19 +118,39 @@ def trailing_shape(normalized_shape: Any, shape: tuple[int, ...], what: str) -> 
     """Resolve ``normalized_shape`` (None = every dim after the first) against ``shape``."""
     if normalized_shape is None:
         return tuple(shape[1:])
-    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    ns = _shape_arg(normalized_shape, what)
     k = len(ns)
     if k == 0 or k > len(shape) or tuple(shape[len(shape) - k:]) != ns:
+        examples = sorted({tuple(shape[-1:]), tuple(shape[1:])}, key=len)
         raise InputError(
             f"{what}: normalized_shape must equal the trailing dims of the input shape {tuple(shape)} "
-            f"(e.g. {tuple(shape[-1:])} or {tuple(shape[1:])}); got {ns}."
+            f"(e.g. {' or '.join(map(str, examples))}); got {quote(normalized_shape)}."
         )
     return ns
 
 
+def _shape_arg(value: Any, what: str) -> tuple[int, ...]:
+    from vnviz.variants.registry import _as_ints  # the registry's own parser, one rule everywhere
+
+    return _as_ints(value, f"{what}: normalized_shape")
+
+
+def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
+    """Check ``num_batches_tracked``: None or a one-element int64 tensor on x's device."""
+    if value is None:
+        return None
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.dtype != torch.long:
+        raise InputError(f"{what} must be a one-element int64 tensor (updated in place), or None; got {quote(value)}.")
+    if value.device != x.device:
+        raise InputError(f"{what} must be on {x.device} like the input; got {value.device}.")
+    return value
+
+
 def _momentum_factor(momentum: float | None, num_batches_tracked: torch.Tensor | None, training: bool) -> float:
-    """The running-average factor, as torch's _BatchNorm computes it."""
-    if num_batches_tracked is not None and training:
+    """The running-average factor, as torch's _BatchNorm computes it (counting the batch)."""
+    if not training:
+        return 0.0  # eval never updates the running statistics
+    if num_batches_tracked is not None:
         num_batches_tracked.add_(1)
     if momentum is not None:
         return momentum
@@ -171,9 +202,9 @@ def resolve_num_groups(num_groups: int | None, channels: int) -> int:
         return next(d for d in range(2, channels + 1) if channels % d == 0) if channels > 1 else 1
     if channels % num_groups:
         divisors = [d for d in range(1, channels + 1) if channels % d == 0]
+        listed = ", ".join(map(str, divisors[:12])) + (", ..." if len(divisors) > 12 else "")
         raise InputError(
-            f"GroupNorm: num_groups must divide the {channels} channels evenly "
-            f"(allowed: {', '.join(map(str, divisors))}); got {num_groups}."
+            f"GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {quote(num_groups)}."
         )
     return num_groups
 
@@ -225,12 +256,15 @@ def batch_norm(
             f"BatchNorm in training mode needs more than one value per channel to compute a variance; "
             f"input shape {tuple(x.shape)} has one; use a batch of 2 or more, or eval mode."
         )
+    if training and eps <= 0:
+        raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
     w = affine_param(weight, (c,), x, "BatchNorm: weight")
     b = affine_param(bias, (c,), x, "BatchNorm: bias")
     rm = running_stat(running_mean, c, x, "BatchNorm: running_mean")
     rv = running_stat(running_var, c, x, "BatchNorm: running_var")
     if (rm is None) != (rv is None):
         raise InputError("BatchNorm: give both running_mean and running_var, or neither.")
+    num_batches_tracked = counter(num_batches_tracked, "BatchNorm: num_batches_tracked", x)
     if not training and rm is None:
         rm = torch.zeros(c, dtype=x.dtype, device=x.device)
         rv = torch.ones(c, dtype=x.dtype, device=x.device)
@@ -310,7 +344,8 @@ def instance_norm(
         )
     w = affine_param(weight, (c,), x, "InstanceNorm: weight")
     b = affine_param(bias, (c,), x, "InstanceNorm: bias")
-    return F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.1 if momentum is None else momentum, eps)
+    # nn.InstanceNorm passes momentum=None on as 0.0: the running statistics stay as they are
+    return F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
 
 
 def group_norm(

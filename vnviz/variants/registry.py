@@ -15,6 +15,30 @@ import torch
 from vnviz.errors import InputError
 
 PARAM_KINDS = ("float", "int", "bool", "choice", "shape", "str", "ints", "affine", "tensor")
+QUOTE_CHARS = 60  # a quoted bad value is cut to this many characters
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` on one line, cut to QUOTE_CHARS, for "got ..." in messages."""
+    if isinstance(value, torch.Tensor) and value.numel() > 4:
+        return f"a tensor of shape {tuple(value.shape)}"
+    if type(value).__module__ == "numpy" and getattr(value, "size", 1) > 4:
+        return f"an array of shape {tuple(value.shape)}"
+    try:
+        text = " ".join(repr(value).split())
+    except ValueError:  # int too large to print
+        text = "a whole number with thousands of digits"
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
+
+
+def scalar(value: Any) -> Any:
+    """A 0-d tensor or numpy scalar as a Python number; anything else unchanged."""
+    if isinstance(value, torch.Tensor) or type(value).__module__ == "numpy":
+        if getattr(value, "ndim", 0) == 0 and not (isinstance(value, torch.Tensor) and value.is_complex()):
+            item = value.item()
+            if isinstance(item, (bool, int, float)):
+                return item
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,17 +67,18 @@ class Param:
         if value is None:
             if self.optional or self.default is None:
                 return None
-            raise InputError(f"{where}: {self.name} cannot be None; {self.allowed()}.")
+            raise InputError(f"{where}: {self.name} cannot be None; it must be {self.allowed()}.")
         if self.kind in ("float", "int"):
             return self._check_number(value, where)
         if self.kind == "bool":
+            value = scalar(value)
             if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
-            raise InputError(f"{where}: {self.name} must be True or False; got {value!r}.")
+            raise InputError(f"{where}: {self.name} must be True or False; got {quote(value)}.")
         if self.kind == "choice":
-            if value in self.choices:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
                 return value
-            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {value!r}.")
+            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {quote(value)}.")
         if self.kind == "shape":
             return _as_shape(value, f"{where}: {self.name}")
         if self.kind == "ints":
@@ -61,27 +86,32 @@ class Param:
         if self.kind == "str":
             if isinstance(value, str):
                 return value
-            raise InputError(f"{where}: {self.name} must be a string; got {value!r}.")
-        return value  # "affine" and "tensor" are checked by the variant itself
+            raise InputError(f"{where}: {self.name} must be a string; got {quote(value)}.")
+        if self.kind == "affine":  # a number here; tensors are checked by the variant against the input
+            value = scalar(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return Param(self.name, "float", value, "").check(value, where)
+        return value
 
     def _check_number(self, value: Any, where: str) -> float | int:
         is_int = self.kind == "int"
-        ok_types = (int,) if is_int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_types):
-            if isinstance(value, torch.Tensor) and value.numel() == 1:
-                value = value.item()
-            elif not isinstance(value, bool) and hasattr(value, "__index__" if is_int else "__float__"):
-                value = int(value) if is_int else float(value)
-            else:
-                kind = "a whole number" if is_int else "a number"
-                raise InputError(f"{where}: {self.name} must be {kind}; got {value!r}.")
-        value = int(value) if is_int else float(value)
-        if not math.isfinite(value):
-            raise InputError(f"{where}: {self.name} must be a finite number; got {value!r}.")
+        kind = "a whole number" if is_int else "a number"
+        value = scalar(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+        if is_int and isinstance(value, float):
+            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+        if not is_int:
+            try:
+                value = float(value)
+            except OverflowError:
+                raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.") from None
+            if not math.isfinite(value):
+                raise InputError(f"{where}: {self.name} must be a finite number; got {quote(value)}.")
         too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
         too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
         if too_low or too_high:
-            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {value!r}.")
+            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.")
         return value
 
     def allowed(self) -> str:
@@ -124,7 +154,10 @@ class Param:
             if self.kind == "int":
                 return self.check(int(t), where)
             if self.kind in ("float", "affine"):
-                return self.check(float(t), where)
+                value = float(t)
+                if self.kind == "affine" and not math.isfinite(value):
+                    raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be a finite number.")
+                return self.check(value, where)
             if self.kind in ("shape", "ints"):
                 return self.check(tuple(int(p) for p in t.split(",") if p.strip() != ""), where)
             if self.kind == "choice":
@@ -136,30 +169,34 @@ class Param:
         except ValueError as err:
             if isinstance(err, InputError):
                 raise
-            raise InputError(f"{where}: {self.name}={text!r} is not valid; {self.name} must be {self.allowed()}.") from None
+            raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be {self.allowed()}.") from None
 
 
 def _as_ints(value: Any, what: str) -> tuple[int, ...]:
+    value = scalar(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return (value,)
     if isinstance(value, torch.Size):
         return tuple(value)
+    if isinstance(value, (str, bytes)) or (isinstance(value, torch.Tensor) and value.ndim != 1):
+        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.")
     try:
         items = tuple(value)
     except TypeError:
-        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {value!r}.") from None
+        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.") from None
     out = []
     for v in items:
+        v = scalar(v)
         if isinstance(v, bool) or not isinstance(v, int):
-            raise InputError(f"{what} must hold whole numbers only; got {value!r}.")
+            raise InputError(f"{what} must hold whole numbers only; got {quote(value)}.")
         out.append(int(v))
     return tuple(out)
 
 
 def _as_shape(value: Any, what: str) -> tuple[int, ...]:
     shape = _as_ints(value, what)
-    if not shape or any(s < 1 for s in shape):
-        raise InputError(f"{what} must be one or more positive sizes; got {value!r}.")
+    if not shape or any(s < 1 for s in shape) or any(s > 2**40 for s in shape):
+        raise InputError(f"{what} must be one or more positive sizes; got {quote(value)}.")
     return shape
 
 
@@ -185,7 +222,7 @@ class Variant:
         for p in self.params:
             if p.name == name:
                 return p
-        raise InputError(f"{self.title} has no parameter {name!r}; its parameters are {', '.join(self.param_names)}.")
+        raise InputError(f"{self.title} has no parameter {quote(name)}; its parameters are {', '.join(self.param_names)}.")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -223,7 +260,7 @@ def get_variant(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except (KeyError, TypeError):
-        raise InputError(f"There is no variant called {name!r}; choose one of {', '.join(VARIANTS)}.") from None
+        raise InputError(f"There is no variant called {quote(name)}; choose one of {', '.join(VARIANTS)}.") from None
 
 
 def _finite_range(t: torch.Tensor) -> tuple[float, float]:
