@@ -26,7 +26,8 @@ def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
     """Return ``x`` as a float tensor, or raise InputError saying what is wrong.
 
     Accepts a torch tensor or a numpy array of float32/float64 with at least
-    ``min_ndim`` dims, no zero-size dim and only finite values.
+    ``min_ndim`` dims and no zero-size dim. Values are not scanned here: a NaN or
+    Inf reaches its group's statistics, which ``finite_result`` checks.
     """
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "dtype"):
@@ -46,14 +47,54 @@ def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
         raise InputError(f"{what} needs at least {min_ndim} dims (N, C, ...); got shape {tuple(x.shape)}.")
     if x.numel() == 0:
         raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
-    lo, hi = torch.aminmax(x.detach())
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        bad = int((~torch.isfinite(x)).sum())
+    return x
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    if t.numel() == 0:
+        return True
+    lo, hi = torch.aminmax(t.detach())
+    return math.isfinite(lo) and math.isfinite(hi)
+
+
+def finite_result(
+    y: torch.Tensor,
+    x: torch.Tensor,
+    what: str,
+    stats: tuple[torch.Tensor, ...] = (),
+    group_size: int | None = None,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Return ``y`` when it is finite, else raise InputError saying why.
+
+    A NaN or Inf anywhere in the input reaches its group's mean, and a zero
+    variance with eps=0 reaches the inverse std, so when the kernel hands back
+    its per-group statistics (``stats``, tiny; the last one the inverse std)
+    checking them proves the output finite without another pass over it, unless
+    an inverse std is 0 (an Inf times 0 is NaN); the affine can only overflow past
+    ``|weight| * sqrt(group_size) + |bias|``, which is bounded here. Without
+    statistics (eval mode, other devices) the output itself is scanned once.
+    """
+    ok = bool(stats) and all(_all_finite(s) for s in stats)
+    if ok and stats[-1].numel() and float(stats[-1].detach().min()) == 0:
+        ok = False  # an inverse std of 0: an Inf in the group (or an overflow); look at the output itself
+    if ok and (weight is not None or bias is not None):
+        w = float(weight.detach().abs().max()) if weight is not None else 1.0
+        b = float(bias.detach().abs().max()) if bias is not None else 0.0
+        ok = w * math.sqrt(group_size or y.numel()) + b < torch.finfo(y.dtype).max / 4
+    if ok or _all_finite(y):
+        return y
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
         raise InputError(
             f"{what} got an input with {bad} NaN or Inf value(s), which would spread through their whole group; "
             "replace or drop them first."
         )
-    return x
+    raise InputError(
+        f"{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, "
+        f"or the values overflow {str(y.dtype).replace('torch.', '')}; raise eps or rescale the input."
+    )
 
 
 def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str) -> torch.Tensor | None:
@@ -269,7 +310,12 @@ def batch_norm(
         rm = torch.zeros(c, dtype=x.dtype, device=x.device)
         rv = torch.ones(c, dtype=x.dtype, device=x.device)
     factor = _momentum_factor(momentum, num_batches_tracked if rm is not None else None, training)
-    return F.batch_norm(x, rm, rv, w, b, training, factor, eps)
+    group = x.numel() // c
+    if x.device.type == "cpu" and training:  # the kernel F.batch_norm runs here, with its statistics
+        y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
+        return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
+    y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
+    return finite_result(y, x, "BatchNorm")
 
 
 def layer_norm(
@@ -298,7 +344,8 @@ def layer_norm(
     ns = trailing_shape(normalized_shape, tuple(x.shape), "LayerNorm")
     w = affine_param(weight, ns, x, "LayerNorm: weight")
     b = affine_param(bias, ns, x, "LayerNorm: bias")
-    return F.layer_norm(x, ns, w, b, eps)
+    y, mean, rstd = torch.native_layer_norm(x, ns, w, b, eps)  # what F.layer_norm runs, with its statistics
+    return finite_result(y, x, "LayerNorm", (mean, rstd), math.prod(ns), w, b)
 
 
 def instance_norm(
@@ -344,8 +391,16 @@ def instance_norm(
         )
     w = affine_param(weight, (c,), x, "InstanceNorm: weight")
     b = affine_param(bias, (c,), x, "InstanceNorm: bias")
+    if rm is None and x.device.type == "cpu":
+        # what F.instance_norm runs: BatchNorm over (1, N*C, *) with the affine repeated N times
+        n = x.shape[0]
+        y, mean, invstd = torch.native_batch_norm(
+            x.reshape((1, n * c) + tuple(x.shape[2:])), None if w is None else w.repeat(n),
+            None if b is None else b.repeat(n), None, None, True, 0.0, eps)
+        return finite_result(y.reshape(x.shape), x, "InstanceNorm", (mean, invstd), spatial, w, b)
     # nn.InstanceNorm passes momentum=None on as 0.0: the running statistics stay as they are
-    return F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
+    y = F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
+    return finite_result(y, x, "InstanceNorm")
 
 
 def group_norm(
@@ -382,7 +437,10 @@ def group_norm(
         )
     w = affine_param(weight, (c,), x, "GroupNorm: weight")
     b = affine_param(bias, (c,), x, "GroupNorm: bias")
-    return F.group_norm(x, g, w, b, eps)
+    n = x.shape[0]
+    # what F.group_norm runs, with its statistics
+    y, mean, rstd = torch.native_group_norm(x.contiguous(), w, b, n, c, math.prod(x.shape[2:]), g, eps)
+    return finite_result(y, x, "GroupNorm", (mean, rstd), per_group, w, b)
 
 
 def rms_norm(
@@ -408,7 +466,11 @@ def rms_norm(
     x = check_input(x, "RMSNorm")
     ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
     w = affine_param(weight, ns, x, "RMSNorm: weight")
-    return F.rms_norm(x, ns, w, eps)
+    fused = getattr(torch, "_fused_rms_norm", None)  # the kernel F.rms_norm runs, with its statistics
+    if fused is not None and x.device.type in ("cpu", "cuda"):
+        y, rstd = fused(x, list(ns), w, eps)
+        return finite_result(y, x, "RMSNorm", (rstd,), math.prod(ns), w)
+    return finite_result(F.rms_norm(x, ns, w, eps), x, "RMSNorm")
 
 
 # -- declarations --------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""vnviz's benchmark: vnviz beside torch, scikit-learn and the memory-bandwidth floor.
+
+Run ``python -m vnviz.bench`` (``--device cuda``, ``--sizes 1e4,1e5,1e6,1e7``,
+``--json out.json``, ``--quick``). Every figure is a median over repeats, with
+the device synchronised around each timed call; ratios are taken within one run
+so that a noisy machine cancels out.
+
+Sections:
+1. each norm's ``vnviz.apply`` against torch's fused kernel and the bandwidth
+   floor (one read-twice/write-once pass, from a large copy on the same device);
+2. the full analysis behind one Explore view, by size;
+3. the bytes a view sends to the browser, by size;
+4. ClusterNorm with each clustering method against scikit-learn KMeans + BatchNorm;
+5. on CUDA: peak GPU memory of the view.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+import vnviz
+from vnviz.analysis.view import explore_view
+from vnviz.device import describe_device, synchronize
+
+NORM_SHAPE = (64, 32, 32, 32)  # the issue's reference tensor: 2M float32 values
+TORCH_KERNELS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
+    "layer_norm": lambda x: F.layer_norm(x, x.shape[1:]),
+    "instance_norm": lambda x: F.instance_norm(x),
+    "group_norm": lambda x: F.group_norm(x, 2),
+    "rms_norm": lambda x: F.rms_norm(x, x.shape[1:]),
+}
+
+
+def timeit(fn: Callable[[], Any], device: torch.device, repeats: int = 15, warmup: int = 3) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` runs, the device synchronised around each."""
+    for _ in range(warmup):
+        fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], device: torch.device, repeats: int = 15) -> dict[str, float]:
+    """Medians of several functions timed in turn (A B C A B C ...), so drift hits all alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            synchronize(device)
+            t0 = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def bandwidth_floor(x: torch.Tensor, repeats: int) -> tuple[float, float]:
+    """(seconds of one read-twice/write-once pass over x, copy bandwidth in GB/s), from a large copy."""
+    big = torch.empty(max(x.numel(), 1 << 26), dtype=x.dtype, device=x.device)  # >= 256 MB: beyond the caches
+    out = torch.empty_like(big)
+    t = timeit(lambda: out.copy_(big), x.device, repeats)
+    bytes_per_s = 2 * big.numel() * big.element_size() / t
+    floor = 3 * x.numel() * x.element_size() / bytes_per_s
+    return floor, bytes_per_s / 1e9
+
+
+def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NORM_SHAPE) -> dict[str, Any]:
+    """Section 1: each norm's vnviz.apply against torch's kernel and the floor."""
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device)
+    floor, gbps = bandwidth_floor(x, repeats)
+    rows = []
+    for name, kernel in TORCH_KERNELS.items():
+        params = {"num_groups": 2} if name == "group_norm" else {}
+        t = interleaved({"vnviz": lambda: vnviz.apply(name, x, **params), "torch": lambda: kernel(x)}, device, repeats)
+        rows.append({"variant": name, "vnviz_ms": t["vnviz"] * 1e3, "torch_ms": t["torch"] * 1e3,
+                     "ratio_to_torch": t["vnviz"] / t["torch"], "ratio_to_floor": t["vnviz"] / floor})
+    return {"shape": list(shape), "floor_ms": floor * 1e3, "copy_GBps": gbps, "rows": rows}
+
+
+def view_payload(view: Any) -> int:
+    """Bytes of JSON the Explore page's figures send to the browser for a view."""
+    from vnviz.figures import norm as figs
+
+    figures = [
+        figs.distributions(view.before.hist, view.after.hist),
+        figs.facets(view.before.facets, "before", figs.BEFORE_COLOR),
+        figs.facets(view.after.facets, "after", figs.AFTER_COLOR),
+        figs.axis_profiles(view.before.axes, view.after.axes),
+        figs.group_map(view.group_map),
+        figs.group_heatmaps(view.before.groups, view.after.groups, view.group_grid),
+    ]
+    return sum(len(f.to_json()) for f in figures)
+
+
+def shape_for(numel: int) -> tuple[int, ...]:
+    """An (N, 16, H, W) shape with about ``numel`` elements (square images, N >= 2)."""
+    side = max(2, int(round(math.sqrt(max(numel, 64) / (16 * 16)))))
+    n = max(2, int(round(numel / (16 * side * side))))
+    return (n, 16, side, side)
+
+
+def bench_views(device: torch.device, sizes: list[int], repeats: int, payload: bool) -> list[dict[str, Any]]:
+    """Sections 2, 3 and 5: one Explore view's analysis time, payload and peak memory by size."""
+    rows = []
+    for numel in sizes:
+        shape = shape_for(numel)
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(1)).to(device)
+        for name, params in (("batch_norm", {}), ("group_norm", {"num_groups": 4})):
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            t = timeit(lambda: explore_view(x, name, params, layout="N C H W"), device, repeats, warmup=1)
+            row = {"variant": name, "shape": list(shape), "numel": x.numel(), "view_ms": t * 1e3}
+            if payload:
+                row["browser_bytes"] = view_payload(explore_view(x, name, params, layout="N C H W"))
+            if device.type == "cuda":
+                row["peak_gpu_MiB"] = torch.cuda.max_memory_allocated(device) / 2**20
+            rows.append(row)
+    return rows
+
+
+def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features: int = 16) -> list[dict[str, Any]]:
+    """Section 4: ClusterNorm per method (k=8) against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm."""
+    from sklearn.cluster import KMeans
+
+    from vnviz.variants.cluster import METHODS
+
+    rows = []
+    for n in sizes:
+        g = torch.Generator().manual_seed(2)
+        centers = torch.randn(8, features, generator=g) * 6
+        x = (centers[torch.randint(0, 8, (n,), generator=g)] + torch.randn(n, features, generator=g)).to(device)
+        xc = x.cpu().numpy()
+
+        def sklearn_baseline() -> torch.Tensor:
+            labels = torch.as_tensor(KMeans(8, n_init=1, random_state=0).fit_predict(xc), device=device)
+            return vnviz.apply("cluster_norm", x, labels=labels)
+
+        base = timeit(sklearn_baseline, device, max(1, repeats // 3), warmup=1)
+        rows.append({"n": n, "method": "sklearn KMeans + BN (baseline)", "ms": base * 1e3, "ratio_to_baseline": 1.0})
+        for method, info in METHODS.items():
+            cap = info[1]
+            if cap is not None and n > cap:
+                rows.append({"n": n, "method": method, "ms": None, "ratio_to_baseline": None, "note": f"refused above {cap}"})
+                continue
+            t = timeit(lambda: vnviz.apply("cluster_norm", x, method=method, n_clusters=8), device,
+                       max(1, repeats // 3), warmup=1)
+            rows.append({"n": n, "method": method, "ms": t * 1e3, "ratio_to_baseline": t / base})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m vnviz.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    parser.add_argument("--sizes", default="1e4,1e5,1e6,1e7", help="element counts for the view benchmark")
+    parser.add_argument("--cluster-sizes", default="1000,10000,100000", help="samples for the ClusterNorm benchmark")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--sections", default="norms,views,cluster", help="comma-separated subset")
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    device = vnviz.pick_device(args.device)
+    sections = set(args.sections.split(","))
+    out: dict[str, Any] = {"device": describe_device(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    print(f"device: {out['device']}, torch {out['torch']}")
+    if "norms" in sections:
+        out["norms"] = bench_norms(device, args.repeats)
+        n = out["norms"]
+        print(f"\n1. norms on {tuple(n['shape'])} float32; floor (read 2x + write 1x) {n['floor_ms']:.3f} ms "
+              f"at {n['copy_GBps']:.1f} GB/s copy bandwidth")
+        print(f"{'variant':<14}{'vnviz ms':>10}{'torch ms':>10}{'x torch':>9}{'x floor':>9}")
+        for r in n["rows"]:
+            print(f"{r['variant']:<14}{r['vnviz_ms']:>10.3f}{r['torch_ms']:>10.3f}{r['ratio_to_torch']:>9.2f}{r['ratio_to_floor']:>9.2f}")
+    if "views" in sections:
+        sizes = [int(float(s)) for s in args.sizes.split(",")]
+        out["views"] = bench_views(device, sizes, max(3, args.repeats // 3), payload=True)
+        print("\n2-3. one Explore view (variant + statistics + histograms + verification), and bytes to the browser")
+        print(f"{'variant':<12}{'elements':>11}{'view ms':>10}{'browser KB':>12}")
+        for r in out["views"]:
+            print(f"{r['variant']:<12}{r['numel']:>11,}{r['view_ms']:>10.1f}{r['browser_bytes'] / 1e3:>12.1f}"
+                  + (f"   peak GPU {r['peak_gpu_MiB']:.0f} MiB" if "peak_gpu_MiB" in r else ""))
+    if "cluster" in sections:
+        sizes = [int(float(s)) for s in args.cluster_sizes.split(",")]
+        out["cluster"] = bench_cluster(device, sizes, args.repeats)
+        print("\n4. ClusterNorm, k=8, 16 features, against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm")
+        print(f"{'n':>8}  {'method':<32}{'ms':>10}{'x baseline':>12}")
+        for r in out["cluster"]:
+            ms = "refused" if r["ms"] is None else f"{r['ms']:.1f}"
+            ratio = "" if r["ratio_to_baseline"] is None else f"{r['ratio_to_baseline']:.2f}"
+            print(f"{r['n']:>8}  {r['method']:<32}{ms:>10}{ratio:>12}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()
