@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 import torch
 
+from vnviz.analysis.stats import ValueSummary, summarize
 from vnviz.analysis.view import ExploreView, explore_view
 from vnviz.data import Sample, load_arrays, make_source
 from vnviz.device import describe_device, pick_device
@@ -31,6 +32,12 @@ def source_sample(name: str, shape: tuple[int, ...] | None, seed: int) -> Sample
 def upload_arrays(digest: str, filename: str, _data: bytes) -> dict[str, torch.Tensor]:
     """The arrays of an uploaded file, keyed on its SHA-256 (the bytes are not hashed by Streamlit)."""
     return load_arrays(_data, filename)
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def data_summary(data_key: str, _x: torch.Tensor) -> ValueSummary:
+    """Shape, range and NaN/Inf counts of the data, once per data key."""
+    return summarize(_x)
 
 
 def digest(data: bytes) -> str:

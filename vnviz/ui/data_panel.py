@@ -12,11 +12,12 @@ import torch
 
 from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
-from vnviz.ui.compute import digest, source_sample, upload_arrays
+from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
 from vnviz.ui.state import LINK_FRESH
 from vnviz.variants.registry import Param
 
 LAYOUTS = ("N C", "N C L", "N L D", "N C H W", "N C D H W", "N C H W D", "N H W C")
+NONFINITE = {"keep": "keep (the variant refuses)", "drop": "drop those samples", "zero": "replace with 0"}
 UPLOAD = "upload"
 SOURCE_PARAMS = (
     Param("source", "choice", "gaussian", "Where the data comes from.", choices=tuple(SOURCES) + (UPLOAD,)),
@@ -95,7 +96,7 @@ def data_panel(container=st) -> Data | None:
         if got is None:
             return None
         key, x = got
-        description = f"Uploaded array of shape {tuple(x.shape)}."
+        description = "Uploaded array,"
         natural = {2: "N C", 3: "N C L", 4: "N C H W", 5: "N C D H W"}.get(x.ndim, " ".join(f"d{i}" for i in range(x.ndim)))
     else:
         src = SOURCES[source]
@@ -130,4 +131,21 @@ def data_panel(container=st) -> Data | None:
     axis = container.selectbox("channel axis", axes, key="channel_axis",
                                format_func=lambda i: f"dim {i} ({letters[i]})", help=SOURCE_PARAMS[4].help)
     x, layout, permuted = _permute(x, layout, axis)
+    summary = data_summary(f"{key}:{axis}", x)
+    container.caption(
+        f"{description} {tuple(x.shape)} {summary.dtype}, range [{summary.min:.4g}, {summary.max:.4g}], "
+        f"mean {summary.mean:.4g}, std {summary.std:.4g}.")
+    bad = summary.nan + summary.posinf + summary.neginf
+    if bad:
+        keep = torch.isfinite(x).reshape(x.shape[0], -1).all(1)
+        container.warning(
+            f"The data holds {summary.nan} NaN and {summary.posinf + summary.neginf} Inf values in "
+            f"{int((~keep).sum())} of its {x.shape[0]} samples; a normalization would spread each into its whole group.")
+        fix = container.radio("NaN/Inf", list(NONFINITE), key="nonfinite", horizontal=True,
+                              format_func=NONFINITE.get)
+        if fix == "drop" and bool(keep.any()):
+            x, labels = x[keep], (labels[keep] if labels is not None else None)
+        elif fix == "zero":
+            x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        key = f"{key}:{fix}"
     return Data(f"{key}:{axis}", x, layout, labels, description, permuted)

@@ -47,14 +47,16 @@ def _variant_of(state) -> Variant:
 
 
 def device_picker() -> str:
-    """The sidebar's device choice (only what this machine has, plus auto)."""
+    """The sidebar's device choice: auto / cuda / mps / cpu, marking what this machine lacks."""
     have = available_devices()
-    options = ["auto"] + have
     st.session_state.setdefault("device", "auto")
-    if st.session_state["device"] not in options:
-        st.session_state["device"] = "auto"
-    return st.sidebar.selectbox("device", options, key="device", help=DEVICE.help,
-                                format_func=lambda d: f"auto ({have[0]})" if d == "auto" else d)
+
+    def label(d: str) -> str:
+        if d == "auto":
+            return f"auto ({have[0]})"
+        return d if d in have else f"{d} (not available here)"
+
+    return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help, format_func=label)
 
 
 def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
