@@ -1,8 +1,6 @@
 """ClusterNorm against an independent reference: torch's batch_norm run on each true cluster."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -270,6 +268,12 @@ def test_singleton_without_spatial_dims_outputs_the_bias():
                           "(0 without affine).",)
 
 
+def test_singleton_with_eps_zero_is_an_input_error():
+    x = torch.randn(10, 3, generator=torch.Generator().manual_seed(4))
+    with pytest.raises(InputError, match=r"zero variance .* and eps=0 is too small"):
+        vnviz.apply("cluster_norm", x, labels=[0] * 9 + [1], eps=0.0)
+
+
 def test_singleton_with_spatial_dims_is_instance_norm():
     x = torch.randn(10, 3, 6, generator=torch.Generator().manual_seed(5))
     labels = torch.tensor([0] * 8 + [1, 2])
@@ -351,8 +355,9 @@ def test_bad_parameters_are_input_errors(params, message):
 # -- determinism, declaration, device ------------------------------------------------
 
 
-@pytest.mark.parametrize("method, features", [("torch_kmeans", "flatten"), ("torch_kmeans", "pca"), ("kmeans", "flatten"),
-                                              ("gmm", "channel_means")])
+@pytest.mark.parametrize("method, features", [
+    ("torch_kmeans", "flatten"), ("torch_kmeans", "pca"), ("kmeans", "flatten"), ("gmm", "channel_means"),
+])
 def test_same_seed_same_labels(method, features):
     x = torch.randn(300, 4, 3, generator=torch.Generator().manual_seed(6))  # no structure: labels depend on the seed
     runs = [cluster_norm_details(x, method=method, features=features, n_clusters=5, seed=s).labels for s in (3, 3, 4)]

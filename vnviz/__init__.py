@@ -16,9 +16,11 @@ from vnviz.data import load_array, load_arrays
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
 from vnviz.variants import VARIANTS, Param, Variant, apply, get_variant, stat_groups
+from vnviz.variants.cluster import ClusterResult, cluster_norm_details
 
 __all__ = [
     "VARIANTS", "Param", "Variant", "InputError", "apply", "get_variant", "stat_groups",
     "load_array", "load_arrays", "pick_device", "describe_device", "analysis", "data",
+    "ClusterResult", "cluster_norm_details",
 ]
 __version__ = "0.1.0"

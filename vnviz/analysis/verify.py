@@ -344,7 +344,9 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
     if params.get("mode", "hard") == "hard":
         out = group_stats(u, groups, ngroups)
         src = group_stats(x.detach(), groups, ngroups)
-        used = out.count > 0
+        # noise samples are normalized with the whole batch's statistics, so their group is not standardized
+        clusters = int(res.counts.numel())
+        used = (out.count > 0) & (torch.arange(ngroups) < clusters * shape[1])
         expected = src.var / (src.var + eps)
         mean_max = float(out.mean[used].abs().max())
         var_dev = float((out.var[used] - 1).abs().max())

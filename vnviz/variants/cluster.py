@@ -7,7 +7,7 @@ posteriors (Mixture Normalization, Kalayeh & Shah, arXiv:1806.02892).
 
 Clustering runs in torch on x.device (``torch_kmeans``) or in scikit-learn on
 the CPU (imported only when such a method is chosen). The statistics are one
-(K, C) table filled with ``index_add_``, so there is no Python loop over
+(K, C) table filled by one scatter (``group_sum``), so there is no Python loop over
 clusters. Noise, empty and singleton clusters have defined behaviour, and each
 case adds one sentence to ``ClusterResult.warnings`` for the app to show.
 """
@@ -74,30 +74,60 @@ def _as_labels(labels: Any, n: int, what: str) -> torch.Tensor:
         try:
             t = torch.tensor(labels)
         except (TypeError, ValueError, RuntimeError):
-            raise InputError(f"{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}.") from None
+            raise InputError(
+                f"{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}."
+            ) from None
     else:
         raise InputError(f"{what} must be a tensor, array or list of whole numbers; got {type(labels).__name__}.")
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
         raise InputError(
-            f"{what} must hold whole numbers (one cluster id per sample, -1 = noise); got dtype {str(t.dtype).replace('torch.', '')}."
+            f"{what} must hold whole numbers (one cluster id per sample, -1 = noise); "
+            f"got dtype {str(t.dtype).replace('torch.', '')}."
         )
     if t.ndim != 1 or t.shape[0] != n:
         raise InputError(f"{what} must have shape ({n},), one cluster id per sample; got shape {tuple(t.shape)}.")
     return t.long()
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    lo, hi = torch.aminmax(t.detach())
+    return math.isfinite(lo) and math.isfinite(hi)
+
+
+def _finite_input(x: torch.Tensor) -> torch.Tensor:
+    """``x`` when every value is finite: clustering needs finite features, so this is checked first."""
+    if not _all_finite(x):
+        bad = int((~torch.isfinite(x)).sum())
+        raise InputError(
+            f"ClusterNorm got an input with {bad} NaN or Inf value(s), which would spread through their whole "
+            "cluster; replace or drop them first."
+        )
+    return x
+
+
+def _finite_output(y: torch.Tensor, eps: float) -> torch.Tensor:
+    """``y`` when it is finite, else InputError: a zero-variance group with eps=0, or overflow."""
+    if _all_finite(y):
+        return y
+    raise InputError(
+        f"ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
+        f"cluster) and eps={eps:g} is too small, or the values overflow {str(y.dtype).replace('torch.', '')}; "
+        "raise eps or rescale the input."
+    )
+
+
 def _renumber(lab: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Map the non-noise label values, sorted, to 0..K-1 (-1 stays noise); return (labels, K)."""
+    lo, hi = (int(v) for v in torch.aminmax(lab))
+    if lo >= -1 and hi < 2 * lab.numel() + 64:  # small ids (every method's): a bincount, no sort
+        present = torch.bincount(lab + 1, minlength=hi + 2)[1:] > 0  # (max id + 1,) bin 0 held the noise
+        k = int(present.sum())
+        if k == hi + 1:
+            return lab, k  # already 0..K-1
+        new_id = torch.cat([lab.new_full((1,), -1), present.cumsum(0) - 1])  # value + 1 -> new id
+        return new_id[lab + 1], k
     keep = lab != -1
-    kept = lab[keep]
-    if not kept.numel():
-        return lab.clone(), 0
-    lo, hi = torch.aminmax(kept)
-    if int(lo) >= 0 and int(hi) < 2 * lab.numel() + 64:  # small ids (every method's): a bincount, no sort
-        present = torch.bincount(kept, minlength=int(hi) + 1) > 0
-        new_id = present.cumsum(0) - 1  # (max id + 1,)
-        return torch.where(keep, new_id[lab.clamp_min(0)], -1), int(present.sum())
-    uniq, inv = torch.unique(kept, sorted=True, return_inverse=True)
+    uniq, inv = torch.unique(lab[keep], sorted=True, return_inverse=True)
     out = torch.full_like(lab, -1)
     out[keep] = inv
     return out, int(uniq.numel())
@@ -144,12 +174,27 @@ def cluster_features(x: torch.Tensor, features: str = "flatten", pca_dim: int = 
 # -- torch backends --------------------------------------------------------------
 
 
-def _sq_dist(f: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
-    """Exact squared distances (N,) from the rows of f to one point (0 for duplicates)."""
-    return torch.cdist(f, point[None], compute_mode="donot_use_mm_for_euclid_dist")[:, 0] ** 2
+def group_sum(values: torch.Tensor, idx: torch.Tensor, rows: int) -> torch.Tensor:
+    """Sum the rows of ``values`` (N, C) into a (rows, C) table by ``idx`` (N,) in 0..rows-1.
+
+    A scatter: a one-hot (rows, N) matmul while that matrix is small (BLAS, ~3x
+    faster than ``index_add_`` on CPU), else ``index_add_``. No loop over rows.
+    """
+    n = idx.shape[0]
+    if rows * n <= 1 << 22:
+        onehot = values.new_zeros(rows, n).scatter_(0, idx[None], 1.0)  # (rows, N)
+        return onehot @ values
+    return values.new_zeros(rows, values.shape[1]).index_add_(0, idx, values)
 
 
-def torch_kmeans(f: torch.Tensor, n_clusters: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4) -> torch.Tensor:
+def _sq_dist(f: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Exact squared distances (N, L) from the rows of f to L points (0 for duplicates)."""
+    return torch.cdist(f, points, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+
+
+def torch_kmeans(
+    f: torch.Tensor, n_clusters: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4,
+) -> torch.Tensor:
     """k-means on f's device: k-means++ seeding, then Lloyd iterations; (N,) int64 labels.
 
     Distances use ``‖c‖² - 2 f·c`` (one matmul; ``‖f‖²`` does not change the
@@ -159,40 +204,55 @@ def torch_kmeans(f: torch.Tensor, n_clusters: int, seed: int = 0, max_iter: int 
     the data hold fewer distinct points than ``n_clusters``, seeding stops
     early and fewer labels come back.
     """
+    return _kmeans(f, n_clusters, seed, max_iter, tol)[0]
+
+
+def _kmeans(f: torch.Tensor, n_clusters: int, seed: int, max_iter: int, tol: float) -> tuple[torch.Tensor, int]:
+    """``torch_kmeans``, also returning how many centres k-means++ could seed."""
     n, d = f.shape
     f = f - f.mean(0)  # centred: less cancellation in the distance trick
     g = torch.Generator(device=f.device).manual_seed(seed)
     first = int(torch.randint(n, (1,), generator=g, device=f.device))
     centers = [f[first]]
-    closest = _sq_dist(f, f[first])  # (N,) squared distance to the nearest centre
+    closest = _sq_dist(f, f[first:first + 1])[:, 0]  # (N,) squared distance to the nearest centre
+    trials = 2 + int(math.log(n_clusters))  # greedy k-means++, as scikit-learn
     for _ in range(n_clusters - 1):
-        cum = closest.cumsum(0)  # (N,) sample a point with probability ∝ closest
+        cum = closest.cumsum(0)  # (N,) sample points with probability ∝ closest
         if float(cum[-1]) <= 0.0:  # every point sits on a centre: no distinct point left
             break
-        u = torch.rand(1, generator=g, device=f.device, dtype=f.dtype) * cum[-1]
-        pick = int(torch.searchsorted(cum, u, right=True).clamp_max(n - 1))
-        centers.append(f[pick])
-        closest = torch.minimum(closest, _sq_dist(f, f[pick]))
+        u = torch.rand(trials, generator=g, device=f.device, dtype=f.dtype) * cum[-1]
+        picks = torch.searchsorted(cum, u, right=True).clamp_max(n - 1)  # (L,) never a current centre
+        cand = torch.minimum(closest[:, None], _sq_dist(f, f[picks]))  # (N, L)
+        best = int(cand.sum(0).argmin())  # the candidate that lowers the total the most
+        centers.append(f[picks[best]])
+        closest = cand[:, best]
     c = torch.stack(centers)  # (K, D)
     k = c.shape[0]
+    seeded = k
     stop = tol * float(f.var(0, correction=0).mean())
+    f1 = torch.cat([f, f.new_ones(n, 1)], 1)  # (N, D+1): the last column counts the members
     prev = None
     for _ in range(max_iter):
-        dist = (c * c).sum(1) - 2 * (f @ c.T)  # (N, K), up to ‖f‖²
-        lab = dist.argmin(1)  # (N,)
+        lab = _nearest(f, c)  # (N,)
         if prev is not None and torch.equal(lab, prev):
-            return lab
-        counts = torch.bincount(lab, minlength=k)  # (K,)
-        new = torch.zeros_like(c).index_add_(0, lab, f) / counts.clamp_min(1)[:, None].to(f.dtype)
+            return lab, seeded
+        table = group_sum(f1, lab, k)  # (K, D+1) sums and counts, one matmul
+        counts = table[:, -1]
+        new = table[:, :-1] / counts.clamp_min(1)[:, None]  # (K, D)
         empty = counts == 0
-        if bool(empty.any()):
-            far = (dist.min(1).values + (f * f).sum(1)).topk(int(empty.sum())).indices
-            new[empty] = f[far]
+        if bool(empty.any()):  # move them to the points farthest from their centres
+            far = (torch.addmm((c * c).sum(1), f, c.T, alpha=-2).min(1).values + (f * f).sum(1))
+            new[empty] = f[far.topk(int(empty.sum())).indices]
         shift = float(((new - c) ** 2).sum())
         c, prev = new, lab
         if shift <= stop:
             break
-    return ((c * c).sum(1) - 2 * (f @ c.T)).argmin(1)
+    return _nearest(f, c), seeded
+
+
+def _nearest(f: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest centre (N,): argmin of ``‖c‖² - 2 f·c`` (``‖f‖²`` is the same for all)."""
+    return torch.addmm((c * c).sum(1), f, c.T, alpha=-2).min(1).indices  # (N, K) -> (N,); min beats argmin on CPU
 
 
 def torch_gmm_posteriors(f: torch.Tensor, labels: torch.Tensor, k: int, em_iter: int = 10) -> torch.Tensor:
@@ -270,7 +330,9 @@ def sklearn_cluster(
             else:
                 lab = est.fit_predict(data)
         except ValueError as err:
-            raise InputError(f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans.") from None
+            raise InputError(
+                f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans."
+            ) from None
     notes = []
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
@@ -289,28 +351,37 @@ def _batch_stats(xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return xs.mean((0, 2)), xs.var((0, 2), correction=0)
 
 
-def _hard(xs: torch.Tensor, lab: torch.Tensor, k: int, eps: float) -> tuple[torch.Tensor, ...]:
-    """Normalize (N, C, S) with per-(cluster, channel) statistics; noise rows (-1) with the batch's.
+def _hard(xs: torch.Tensor, lab: torch.Tensor, k: int, eps: float,
+          w: torch.Tensor | None = None, b: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """Normalize (N, C, S) with per-(cluster, channel) statistics, then the affine; noise (-1) with the batch's.
 
+    Two passes (mean, then the centred sum of squares, as torch does), each
+    one scatter into a (K, C) table; the affine is folded into the scale.
     Returns (y (N, C, S), means (K, C), vars (K, C), counts (K,)).
     """
     n, c, s = xs.shape
-    noise = lab < 0
-    has_noise = bool(noise.any())
+    has_noise = k == 0 or int(lab.min()) < 0
     rows = k + int(has_noise)  # row K: the whole batch, for noise samples
-    idx = lab.masked_fill(noise, k)  # (N,)
+    idx = lab.masked_fill(lab < 0, k) if has_noise else lab  # (N,)
+    if rows * n <= 1 << 22:  # small: one one-hot matrix serves both passes (BLAS)
+        onehot = xs.new_zeros(rows, n).scatter_(0, idx[None], 1.0)  # (rows, N)
+        table = onehot.__matmul__
+    else:
+        def table(v: torch.Tensor) -> torch.Tensor:
+            return v.new_zeros(rows, c).index_add_(0, idx, v)
     counts = torch.bincount(idx, minlength=rows)  # (rows,)
     size = (counts.to(xs.dtype) * s).clamp_min(1)[:, None]  # (rows, 1)
-    mean = xs.new_zeros(rows, c).index_add_(0, idx, xs.sum(-1) if s > 1 else xs[..., 0]) / size  # (rows, C)
+    mean = table(xs.sum(-1) if s > 1 else xs[..., 0]) / size  # (rows, C)
     if has_noise:
         batch_mean, batch_var = _batch_stats(xs)
         mean = torch.cat([mean[:k], batch_mean[None]])
     d = xs - mean.index_select(0, idx)[:, :, None]  # (N, C, S)
-    sq = (d * d).sum(-1) if s > 1 else (d[..., 0] * d[..., 0])  # (N, C)
-    var = xs.new_zeros(rows, c).index_add_(0, idx, sq) / size  # (rows, C)
+    var = table((d * d).sum(-1) if s > 1 else d[..., 0] * d[..., 0]) / size  # (rows, C)
     if has_noise:
         var = torch.cat([var[:k], batch_var[None]])
-    y = d * torch.rsqrt(var + eps).index_select(0, idx)[:, :, None]  # (N, C, S)
+    scale = torch.rsqrt(var + eps) if w is None else torch.rsqrt(var + eps) * w  # (rows, C)
+    scale = scale.index_select(0, idx)[:, :, None]  # (N, C, 1)
+    y = d * scale if b is None else torch.addcmul(b[:, None], d, scale)  # (N, C, S)
     return y, mean[:k], var[:k], counts[:k]
 
 
@@ -390,8 +461,9 @@ def cluster_norm_details(
     diagonal ``GaussianMixture`` when ``method="gmm"``; for the other methods a
     torch diagonal GMM started from the method's hard labels after ``em_iter``
     EM steps; with ``labels=`` the one-hot labels themselves. Soft-mode
-    ``labels`` are the argmax of the posteriors, and components that receive
-    no posterior mass are dropped.
+    ``labels`` are the argmax of the posteriors, components that receive no
+    posterior mass are dropped, and N in :math:`\pi_k` counts the samples in
+    the mixture (noise excluded).
 
     Defined edge cases (each adds a sentence to ``warnings``): noise samples
     (label -1 from dbscan/hdbscan or in ``labels``) are normalized with the
@@ -419,6 +491,9 @@ def cluster_norm_details(
         min_cluster_size: HDBSCAN's smallest cluster. Default: 5.
 
     Shape: input ``(N, C, *)``, output the same.
+    Raises InputError for n_clusters > N, more samples than the method's cap,
+    a NaN or Inf in the input, and a NaN or Inf output (a zero-variance group
+    with eps=0).
     """
     start = time.perf_counter()
     p = _VARIANT.check_params(dict(
@@ -427,7 +502,7 @@ def cluster_norm_details(
         min_cluster_size=min_cluster_size,
     ))
     method, k_asked, mode = p["method"], p["n_clusters"], p["mode"]
-    x = check_input(x, "ClusterNorm")
+    x = _finite_input(check_input(x, "ClusterNorm"))
     n, c = x.shape[:2]
     w = affine_param(weight, (c,), x, "ClusterNorm: weight")
     b = affine_param(bias, (c,), x, "ClusterNorm: bias")
@@ -454,11 +529,12 @@ def cluster_norm_details(
         else:
             f = cluster_features(x, p["features"], p["pca_dim"], p["seed"])
             if p["features"] == "pca" and f.shape[1] < p["pca_dim"]:
-                notes.append(f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more.")
+                notes.append(
+                    f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more."
+                )
             if method == "torch_kmeans":
-                raw = torch_kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
-                if int(raw.max()) + 1 < k_asked:
-                    distinct = int(raw.max()) + 1
+                raw, distinct = _kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
+                if distinct < k_asked:
                     notes.append(
                         f"The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
                         f"so k-means++ stopped at {distinct} cluster(s)."
@@ -492,7 +568,7 @@ def cluster_norm_details(
 
     # 2. normalize
     if mode == "hard" or k == 0:
-        y, means, var, counts = _hard(xs, lab, k, p["eps"])
+        y, means, var, counts = _hard(xs, lab, k, p["eps"], w, b)
         singles = int((counts == 1).sum())
         if singles and s == 1:
             notes.append(
@@ -508,10 +584,10 @@ def cluster_norm_details(
                          "only eps keeps them finite and their output is the bias.")
     else:
         keep = ~noise
-        if k == 1:
-            tau = x.new_ones(n - n_noise, 1)  # (M, 1) one component: BatchNorm
-        elif post is not None:
+        if post is not None:
             tau = post.to(x.dtype)[keep]  # (M, K) scikit-learn GMM posteriors
+        elif k == 1:
+            tau = x.new_ones(n - n_noise, 1)  # (M, 1) one component: BatchNorm
         elif method == "labels":
             tau = F.one_hot(lab[keep], k).to(x.dtype)  # (M, K) the given groups, one-hot
         else:
@@ -536,13 +612,13 @@ def cluster_norm_details(
             y[noise] = (xs[noise] - batch_mean[:, None]) * torch.rsqrt(batch_var + p["eps"])[:, None]
         else:
             y = y_keep
-
-    if w is not None:
-        y = y * w[:, None]
-    if b is not None:
-        y = y + b[:, None]
+        if w is not None:
+            y = y * w[:, None]
+        if b is not None:
+            y = y + b[:, None]
     return ClusterResult(
-        y=y.reshape(x.shape), labels=lab, posteriors=post, means=means, vars=var, counts=counts,
+        y=_finite_output(y.reshape(x.shape), p["eps"]), labels=lab, posteriors=post,
+        means=means, vars=var, counts=counts,
         warnings=tuple(notes), method=method, seconds=time.perf_counter() - start,
     )
 
@@ -575,12 +651,14 @@ _VARIANT = register(Variant(
     name="cluster_norm", title="ClusterNorm", family="norm", fn=cluster_norm,
     params=(
         Param("method", "choice", "torch_kmeans",
-              "How samples are clustered: torch_kmeans runs on the device; the others are scikit-learn on the CPU.",
+              "How samples are clustered: torch_kmeans runs on the device; the others are scikit-learn on the CPU "
+              "(spectral and agglomerative take at most 5000 samples, dbscan and hdbscan 20000).",
               choices=tuple(METHODS)),
         Param("n_clusters", "int", 3, "Number of clusters K (not used by dbscan, hdbscan or given labels).", low=1),
         Param("mode", "choice", "hard", "hard: BatchNorm per cluster; soft: Mixture Normalization with GMM posteriors.",
               choices=MODES),
-        Param("labels", "tensor", None, "Given cluster id per sample (N,), -1 = noise; skips clustering.", widget=False),
+        Param("labels", "tensor", None, "Given cluster id per sample (N,), -1 = noise; skips clustering.",
+              widget=False),
         Param("features", "choice", "flatten",
               "What samples are clustered on: all their values, their channel means, or a PCA projection.",
               choices=FEATURES),
@@ -589,7 +667,8 @@ _VARIANT = register(Variant(
               low=0, high=SEED_MAX),
         EPS, WEIGHT, BIAS,
         Param("max_iter", "int", 50, "Most k-means (and gmm EM) iterations.", low=1),
-        Param("tol", "float", 1e-4, "k-means stops when centres move less than tol × the mean feature variance.", low=0.0),
+        Param("tol", "float", 1e-4, "k-means stops when centres move less than tol × the mean feature variance.",
+              low=0.0),
         Param("em_iter", "int", 10, "EM steps of the torch GMM that gives soft-mode posteriors (not for gmm).", low=0),
         Param("dbscan_eps", "float", 0.5, "DBSCAN: neighbourhood radius in feature units.", low=0.0, low_open=True),
         Param("min_samples", "int", 5, "DBSCAN: neighbours (self included) that make a core point.", low=1),

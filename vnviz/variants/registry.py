@@ -277,8 +277,7 @@ def apply(name: str, x: torch.Tensor, **params: Any) -> torch.Tensor:
 def stat_groups(name: str, shape: tuple[int, ...] | torch.Size, **params: Any) -> torch.Tensor:
     """The statistic-group map of a norm variant: an int64 tensor shaped like the input.
 
-    Elements with the same id share one mean and one variance. Ids are
-    0..G-1 and row-major in the order the groups are met.
+    Elements with the same id share one mean and one variance; ids are 0..G-1.
     """
     variant = get_variant(name)
     if variant.groups is None:
