@@ -50,7 +50,7 @@ if c is not None:
     with share:
         st.markdown("The address bar holds this exact view: copy it to share it.")
         cols = st.columns(2)
-        cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(view), f"{c.variant.name}_output.npy",
+        cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(c), f"{c.variant.name}_output.npy",
                                 "application/octet-stream", key="dl_npy")
         cols[1].download_button("statistics (.csv)", ui.stats_csv(view), f"{c.variant.name}_stats.csv", "text/csv",
                                 key="dl_csv")

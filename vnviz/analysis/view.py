@@ -6,7 +6,6 @@ does not grow with the tensor, so it is what gets cached and sent on to plotly.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +50,6 @@ class ExploreView:
     warnings: tuple[str, ...]  # the known traps that apply
     seconds: float  # wall time of the whole analysis
     cluster: Any  # ClusterNorm's ClusterResult (labels, per-cluster statistics), else None
-    output: torch.Tensor  # the output tensor itself, kept on the server for downloads (never plotted)
 
 
 def _facet_ids(x: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -134,27 +132,6 @@ def explore_view(
     synchronize(x.device)
     return ExploreView(
         variant=name, layout=layout, before=before, after=after, group_map=picture, group_grid=grid,
-        verification=verification, warnings=warnings, seconds=time.perf_counter() - t0, cluster=cluster, output=y,
+        verification=verification, warnings=warnings, seconds=time.perf_counter() - t0, cluster=cluster,
     )
 
-
-def payload_bytes(view: ExploreView) -> int:
-    """Bytes of numbers the figures of a view carry (everything but the kept output tensor)."""
-    total = 0
-
-    def add(obj: Any) -> None:
-        nonlocal total
-        if isinstance(obj, torch.Tensor):
-            total += obj.numel() * 8
-        elif isinstance(obj, (int, float)):
-            total += 8
-        elif isinstance(obj, (tuple, list)):
-            for o in obj:
-                add(o)
-        elif hasattr(obj, "__dataclass_fields__"):
-            for f in obj.__dataclass_fields__:
-                if f not in ("output", "cluster"):
-                    add(getattr(obj, f))
-
-    add(view)
-    return total if math.isfinite(total) else 0

@@ -19,22 +19,25 @@ from vnviz.data import Sample, load_arrays, make_source
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
 
-CACHE_ENTRIES = 16  # per cache; tensors are large, so keep few
+TENSOR_ENTRIES = 8  # caches holding tensors (up to MAX_ELEMENTS values each): at most 8 of each
+SUMMARY_ENTRIES = 64  # caches holding small summaries only
+TTL = 3600  # seconds an entry may live
+CACHE_ENTRIES = TENSOR_ENTRIES  # the default for page caches that hold tensors
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=TENSOR_ENTRIES, ttl=TTL, show_spinner=False)
 def source_sample(name: str, shape: tuple[int, ...] | None, seed: int) -> Sample:
     """A generated or bundled dataset sample (CPU), shared by every session."""
     return make_source(name, shape, seed)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=TENSOR_ENTRIES, ttl=TTL, show_spinner=False)
 def upload_arrays(digest: str, filename: str, _data: bytes) -> dict[str, torch.Tensor]:
     """The arrays of an uploaded file, keyed on its SHA-256 (the bytes are not hashed by Streamlit)."""
     return load_arrays(_data, filename)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=SUMMARY_ENTRIES, ttl=TTL, show_spinner=False)
 def data_summary(data_key: str, _x: torch.Tensor) -> ValueSummary:
     """Shape, range and NaN/Inf counts of the data, once per data key."""
     return summarize(_x)
@@ -45,13 +48,13 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=TENSOR_ENTRIES, ttl=TTL, show_spinner=False)
 def on_device(data_key: str, device: str, _x: torch.Tensor) -> torch.Tensor:
     """The input moved to the compute device once per (data, device)."""
     return _x.to(device)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=SUMMARY_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_view(data_key: str, device: str, name: str, params_key: str, layout: str, bins: int,
                 percentile: float | None, _x: torch.Tensor, _params: dict[str, Any]) -> ExploreView:
     """``explore_view`` cached on (data, device, variant, parameters, view options)."""

@@ -44,7 +44,7 @@ def _upload_tensor(container) -> tuple[str, torch.Tensor] | None:
     """The file uploader; keeps the last good upload when a new one is bad."""
     file = container.file_uploader(
         f"Upload ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_ELEMENTS:,} values)",
-        type=[e.lstrip(".") for e in EXTENSIONS], key="upload_file")
+        key="upload_file")  # no type= filter: a wrong extension gets our sentence, not Streamlit's exception
     if file is not None and st.session_state.get("_upload_id") != file.file_id:
         data = file.getvalue()
         try:

@@ -14,7 +14,7 @@ from vnviz.device import DEVICE_CHOICES, available_devices
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
 from vnviz.ui.state import read_link, write_link
 from vnviz.ui.widgets import variant_widgets
-from vnviz.variants.registry import VARIANTS, Param, Variant
+from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 PAGE = "explore"
 VIEW_PARAMS = (
@@ -101,10 +101,10 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, notices)
 
 
-def npy_bytes(view: ExploreView) -> bytes:
-    """The output tensor as a .npy file."""
+def npy_bytes(c: Controls) -> bytes:
+    """The output as a .npy file, computed again on the CPU when asked for (views keep no tensors)."""
     buf = io.BytesIO()
-    np.save(buf, view.output.detach().cpu().numpy(), allow_pickle=False)
+    np.save(buf, apply(c.variant.name, c.data.x, **c.params).detach().cpu().numpy(), allow_pickle=False)
     return buf.getvalue()
 
 

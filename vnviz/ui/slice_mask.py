@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
 from vnviz.ui.state import LINK_FRESH, read_link, variant_key, write_link
 from vnviz.ui.widgets import variant_widgets
-from vnviz.variants.matrix import FillParam, as_keep_mask
+from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 PAGE = "slice_mask"
@@ -39,7 +39,8 @@ COMMON = (
     Param("source", "choice", "attention", "Which matrix to start from, or your own file.",
           choices=tuple(MATRIX_SOURCES) + (UPLOAD,)),
     Param("shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated."),
-    Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).", low=0, high=2**31 - 1),
+    Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).",
+          low=0, high=2**31 - 1),
     Param("variant", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES),
     Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0),
 )
@@ -60,30 +61,11 @@ WHEN: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = {  # when each mask p
 VALUE_CHOICES = ("-inf", "0.0", "lowest", "other")  # the fill value selectbox
 MASK_FILE = KEY + "mask_file"  # uploader key of a custom mask
 DATA_FILE = KEY + "upload_file"  # uploader key of an uploaded matrix
-
-
-class LinkFillParam(FillParam):
-    """The mask's fill value, whose link text may be ``-inf`` / ``inf``.
-
-    ``FillParam.check`` accepts ±inf (and explains NaN), but ``Param.from_text``
-    may refuse a non-finite float before it asks ``check``; non-finite texts go
-    straight to ``check`` here, everything else to ``FillParam.from_text``.
-    """
-
-    def from_text(self, text: str, where: str = "link") -> Any:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            return super().from_text(text, where)
-        return self.check(value, where) if not math.isfinite(value) else super().from_text(text, where)
+REPAIRS = "_sm_link_repairs"  # session key: notices about link parameters that did not fit the matrix
 
 
 def _ui_param(p: Param) -> Param:
-    if p.name in WHEN and not p.when:
-        p = replace(p, when=WHEN[p.name])
-    if isinstance(p, FillParam) and not isinstance(p, LinkFillParam):
-        p = LinkFillParam(**{f.name: getattr(p, f.name) for f in fields(p)})
-    return p
+    return replace(p, when=WHEN[p.name]) if p.name in WHEN and not p.when else p
 
 
 def ui_variant(name: str) -> Variant:
@@ -272,6 +254,8 @@ def data_controls(container: Any = st) -> MatrixData | None:
         "matrix", names, key=KEY + "source", help=COMMON[0].help,
         format_func=lambda n: "upload a file" if n == UPLOAD else MATRIX_SOURCES[n].title)
     if source == UPLOAD:
+        container.number_input("seed (of a random mask)", min_value=0, max_value=2**31 - 1, step=1,
+                               key=KEY + "seed", help=COMMON[2].help)
         return _upload(container)
     src = MATRIX_SOURCES[source]
     if st.session_state.get("_sm_shape_source", source) != source and not st.session_state.get(LINK_FRESH):
@@ -307,7 +291,8 @@ def batch_control(x: torch.Tensor, container: Any = st) -> int:
         st.session_state[KEY + "batch"] = 0
         return 0
     if not 0 <= int(st.session_state[KEY + "batch"]) < count:
-        container.info(f"batch={st.session_state[KEY + 'batch']} is out of range for {count} matrices; showing matrix 0.")
+        container.info(f"batch={st.session_state[KEY + 'batch']} is out of range for {count} matrices; "
+                       "showing matrix 0.")
         st.session_state[KEY + "batch"] = 0
     return int(container.number_input(f"matrix shown (0 to {count - 1})", min_value=0, max_value=count - 1, step=1,
                                       key=KEY + "batch", help=COMMON[4].help))
@@ -337,8 +322,8 @@ def value_widget(dtype: torch.dtype, container: Any = st) -> float:
     if st.session_state.get(LINK_FRESH) or choice_key not in st.session_state:
         named = {-math.inf: "-inf", 0.0: "0.0", lowest: "lowest"}
         st.session_state[choice_key] = named.get(current, "other")
-    labels = {"-inf": "−inf (softmax gives exactly 0)", "0.0": "0.0", "lowest": f"lowest {str(dtype)[6:]} ({lowest:.3g})",
-              "other": "another number…"}
+    labels = {"-inf": "−inf (softmax gives exactly 0)", "0.0": "0.0",
+              "lowest": f"lowest {str(dtype)[6:]} ({lowest:.3g})", "other": "another number…"}
     choice = container.selectbox("value", VALUE_CHOICES, key=choice_key, format_func=labels.get,
                                  help=p.help + " 'another number' also takes -inf or inf; NaN is refused.")
     if choice == "other":
@@ -394,6 +379,12 @@ def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch
 # -- the page's controls --------------------------------------------------------------------------
 
 
+def _show(notices: list[str]) -> None:
+    """Show the link notices here (the page shows them itself once there is a view)."""
+    for notice in notices:
+        st.info(notice)
+
+
 def controls() -> Controls | None:
     """Render the page's controls; None while an upload (matrix or custom mask) is awaited."""
     notices = list(_read_link())
@@ -418,8 +409,9 @@ def controls() -> Controls | None:
         mask_key = ""
         if data is not None:
             shape = tuple(data.x.shape)
-            if st.session_state.get(LINK_FRESH):
-                notices += _repair_link(variant, data.x)
+            if st.session_state.get(LINK_FRESH):  # kept until the next link, like read_link's notices
+                st.session_state[REPAIRS] = _repair_link(variant, data.x)
+            notices += st.session_state.get(REPAIRS, [])
             if name == "matrix_mask" and _applicable(variant).get("kind") == "padding":
                 lkey = variant_key(variant, variant.param("lengths"))
                 if st.session_state.get(lkey) is None:  # padding needs lengths: offer ones that fit
@@ -435,6 +427,7 @@ def controls() -> Controls | None:
                 if got is not None:
                     mask_key, params["mask"] = got
     if data is None:
+        _show(notices)
         return None
     values = {n: st.session_state[KEY + n] for n in ("source", "shape", "seed")}
     if values["source"] == UPLOAD:
@@ -446,6 +439,7 @@ def controls() -> Controls | None:
     values.update({k: v for k, v in params.items() if k not in ("mask", "seed")})
     write_link(PAGE, values, linked)
     if params.get("kind") == "custom" and "mask" not in params:
+        _show(notices)
         return None
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()) if k != "mask")
     params_key += f"&mask={mask_key}" if mask_key else ""
@@ -480,20 +474,22 @@ def mask_metrics(v: MaskView) -> list[tuple[str, str, str]]:
     r, c = e.shape
     removed = round(e.sparsity * r * c)
     return [
-        (f"removed (sparsity {e.sparsity:.1%})", f"{removed} / {r * c}", "Entries the mask removes in the matrix shown."),
+        (f"removed (sparsity {e.sparsity:.1%})", f"{removed} / {r * c}",
+         "Entries the mask removes in the matrix shown."),
         ("retained energy ‖B‖/‖A‖", f"{e.retained_energy:.3f}",
          "Frobenius norm of the masked matrix over that of the input (B = M⊙A, or A filled with a finite value)."),
         ("‖B·v‖ / ‖A·v‖", f"{e.product_ratio:.3f}", "How much of the product with a random vector v survives."),
-        ("fully masked rows", f"{e.fully_masked_rows} of {r}", "Rows with every entry removed: NaN under a plain −inf softmax."),
+        ("fully masked rows", f"{e.fully_masked_rows} of {r}",
+         "Rows with every entry removed: NaN under a plain −inf softmax."),
     ]
 
 
 def product_text(v: MaskView, mode: str) -> str:
     """Caption of the A·v figure."""
-    text = (f"v is a seeded random vector of length {v.effects.shape[1]}. Relative error ‖B·v − A·v‖/‖A·v‖ = "
-            f"{v.effects.product_error:.3g}.")
+    text = (f"v is a seeded random vector of length {v.effects.shape[1]}. "
+            f"Relative error ‖B·v − A·v‖/‖A·v‖ = {v.effects.product_error:.3g}.")
     if mode == "fill" and v.product_mode == "multiply":
-        text += (" The fill value is not finite, so B·v would be ±inf or NaN (−inf × v); the product shown uses "
+        text += (" The fill value stands for ±inf, so B·v would be ±inf or NaN (−inf × v); the product shown uses "
                  "M⊙A instead: −inf fills are for softmax logits, not for products.")
     return text
 
@@ -506,8 +502,8 @@ def softmax_text(e: MaskEffects) -> str:
     partial = (e.kept_per_row > 0) & (e.kept_per_row < c) if e.leaked.numel() else e.leaked.bool()
     if bool(partial.any()):
         leaked = e.leaked[partial]
-        text += (f"Here, in the rows that keep some entries, the removed ones still take **{float(leaked.mean()):.1%}** "
-                 f"of the probability on average (up to {float(leaked.max()):.1%}). ")
+        text += (f"Here, in the rows that keep some entries, the removed ones still take "
+                 f"**{float(leaked.mean()):.1%}** of the probability on average (up to {float(leaked.max()):.1%}). ")
     return text + "**Filling with −inf** gives them exactly 0: the softmax renormalises over the kept entries only."
 
 
@@ -516,7 +512,8 @@ def nan_rows_text(e: MaskEffects) -> str | None:
     if not e.fully_masked_rows:
         return None
     return (
-        f"{e.fully_masked_rows} of {e.shape[0]} rows are fully masked. With −inf every logit of such a row is −inf, "
+        f"{e.fully_masked_rows} of {e.shape[0]} rows are fully masked. "
+        "With −inf every logit of such a row is −inf, "
         f"so the plain softmax is 0/0 = NaN ({e.nan_rows} NaN rows, painted in the right-hand panel). "
         "The safe alternative sets those rows to 0 (the curves below use it); or fill with the lowest finite "
         "float instead of −inf, which makes such a row uniform instead of NaN."
