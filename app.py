@@ -8,5 +8,6 @@ st.set_page_config(page_title="vnviz", page_icon=":material/stacked_bar_chart:",
 pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
+    st.Page("app_pages/slice_mask.py", title="Slice & Mask", icon=":material/grid_on:", url_path="slice_mask"),
 ]
 st.navigation(pages).run()

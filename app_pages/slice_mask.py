@@ -1,0 +1,59 @@
+"""Slice & Mask: a matrix before | after slicing (views vs copies) or masking (zero vs −inf)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from vnviz.analysis.matrix import SLICING_FORMS
+from vnviz.errors import InputError
+from vnviz.figures import matrix as fig
+from vnviz.ui import slice_mask as ui
+
+st.title("Slice & Mask a matrix")
+c = ui.controls()
+for notice in c.notices if c else []:
+    st.info(notice)
+if c is None:
+    st.stop()
+try:
+    view = ui.run_view(c)
+except InputError as err:
+    st.error(str(err))
+    st.stop()
+st.plotly_chart(fig.before_after(view.before, view.after, ui.titles(c)), key="before_after")
+
+if isinstance(view, fig.SliceView):
+    facts, write = st.columns([2, 3], gap="large")
+    with facts:
+        st.subheader("Where y lives in memory")
+        st.table(fig.facts_rows(view.facts))
+        (st.success if view.facts.is_view else st.warning)(view.facts.note)
+    with write:
+        st.subheader("Write through y")
+        st.plotly_chart(fig.before_after(view.write_before, view.write_after, ("x before", "x after y.fill_(big)"),
+                                         height=fig.SMALL_HEIGHT + 40), key="write_through")
+        st.caption(ui.write_text(view))
+    st.subheader("Which slicing forms copy, which stay views")
+    st.table(fig.forms_rows(SLICING_FORMS))
+else:
+    e = view.effects
+    for col, (label, value, help_text) in zip(st.columns(4), ui.mask_metrics(view)):
+        col.metric(label, value, help=help_text)
+    mask_tab, product_tab, softmax_tab = st.tabs(["Mask", "Effect on y = A·v", "Effect on a softmax"])
+    with mask_tab:
+        left, right = st.columns([2, 3])
+        left.plotly_chart(fig.mask_picture(view.mask), key="mask")
+        right.plotly_chart(fig.kept_counts(view.kept_rows, view.kept_cols, e.shape), key="kept")
+    with product_tab:
+        st.plotly_chart(fig.products(e, view.product_mode), key="products")
+        st.caption(ui.product_text(view, c.params.get("mode", "multiply")))
+    with softmax_tab:
+        st.markdown(ui.softmax_text(e))
+        warning = ui.nan_rows_text(e)
+        if warning:
+            st.warning(warning)
+            st.code(ui.SAFE_SOFTMAX, language="python")
+        else:
+            st.caption("No row is fully masked here. A row with every entry removed (e.g. padding length 0) "
+                       "would be all −inf, and its plain softmax 0/0 = NaN.")
+        st.plotly_chart(fig.softmax_probs(e), key="softmax_probs")
+        st.plotly_chart(fig.softmax_rows(view.softmax), key="softmax_rows")

@@ -1,0 +1,484 @@
+"""Figures for the Slice & Mask page: small summaries in, ``go.Figure`` out.
+
+Two steps, as everywhere in vnviz. The summary functions (``heatmap``,
+``profile``, ``slice_view``, ``mask_view``) run in torch and return frozen
+dataclasses whose size does not grow with the matrix: heatmaps are pooled to at
+most ``MAX_SIDE`` x ``MAX_SIDE`` blocks, per-row curves to at most ``MAX_BARS``
+bins. The builders turn those (and ``vnviz.analysis.matrix``'s ``MaskEffects``,
+already small) into figures: layout and traces only.
+
+Non-finite entries (a fill with ``-inf``) never enter the colour scale: the
+heatmap's own colours are the finite values, and a second trace paints the
+``-inf`` / ``+inf`` / NaN cells in their own colours, with a legend entry.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+import torch.nn.functional as F
+from plotly.subplots import make_subplots
+
+from vnviz.analysis.matrix import MaskEffects, SliceFacts, demo_write, mask_effects, slice_facts
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE
+from vnviz.variants.matrix import build_mask, parse_index
+from vnviz.variants.registry import apply
+
+MAX_SIDE = 128  # largest side of a heatmap sent to the browser (blocks are averaged beyond it)
+HUGE_FILL = 1e30  # a fill value this large stands for ±inf (e.g. torch.finfo(float32).min): A·v uses M ⊙ A
+MAX_BARS = 256  # most bars/points of a per-row or per-column curve (bins are averaged beyond it)
+CLIP_QUANTILE = 0.995  # the shared value scale may end at this quantile of |value| (the rest saturates) ...
+CLIP_RATIO = 2.0  # ... when the largest |value| is more than this many times that quantile
+HEATMAP_HEIGHT = 430  # px, a pair of heatmaps
+SMALL_HEIGHT = 300  # px, a row of line/bar panels
+MASK_HEIGHT = 380  # px, the mask picture
+GAP_CELLS = 40  # draw 1px gaps between cells up to this many cells per side
+TICKS = 8  # about this many tick labels per heatmap axis
+SQUARE_UP_TO = 4  # square cells unless one side of the matrix is more than this many times the other
+VALUE_SCALE = "RdBu_r"  # values: diverging around 0, shared by before and after
+PROB_SCALE = "Blues"  # probabilities: 0 is white; coloured by √p so that small leaks show
+PROB_TICKS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0)  # colour-bar ticks of the probability heatmaps
+KEEP_COLOR = "#1f6fb4"  # a kept entry of the mask (AFTER_COLOR)
+REMOVE_COLOR = "#eeeeee"  # a removed entry of the mask
+MULTIPLY_COLOR = "#e07b39"  # multiply-by-zero curves
+FILL_COLOR = AFTER_COLOR  # fill-with--inf curves
+NONFINITE = (  # (field of Heatmap, legend label, colour): non-finite cells, painted over the colour scale
+    ("neg_inf", "−inf (filled)", "#2b2b2b"),
+    ("pos_inf", "+inf", "#e6b800"),
+    ("nan", "NaN", "#c000c0"),
+)
+NAN_ROW_COLOR = "#c000c0"  # a NaN row of the plain softmax (a fully masked row)
+
+
+def _empty() -> torch.Tensor:
+    return torch.empty(0)
+
+
+# -- summaries -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """One matrix, pooled to at most MAX_SIDE x MAX_SIDE blocks (1 x 1 blocks when it is small)."""
+
+    z: torch.Tensor = field(default_factory=_empty)  # (h, w) float64, mean of the finite entries per block, NaN if none
+    neg_inf: torch.Tensor = field(default_factory=_empty)  # (h, w) fraction of -inf entries per block
+    pos_inf: torch.Tensor = field(default_factory=_empty)  # (h, w) fraction of +inf entries per block
+    nan: torch.Tensor = field(default_factory=_empty)  # (h, w) fraction of NaN entries per block
+    rows: tuple[int, ...] = ()  # source row of each block's first row (labels for the y axis)
+    cols: tuple[int, ...] = ()  # source column of each block's first column
+    shape: tuple[int, int] = (0, 0)  # (R, C) of the matrix before pooling
+    block: tuple[int, int] = (1, 1)  # largest block (rows, cols); (1, 1) = every entry shown
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A per-index curve (per row, per column), averaged into at most MAX_BARS bins."""
+
+    index: tuple[int, ...] = ()  # first index of each bin
+    mean: torch.Tensor = field(default_factory=_empty)  # (k,) float64, mean over the bin
+    size: int = 0  # length before binning
+    bin: int = 1  # largest bin width (1 = not binned)
+
+
+@dataclass(frozen=True)
+class SoftmaxRows:
+    """Per-row softmax numbers (multiply vs fill), binned for plotting."""
+
+    leaked: Profile = field(default_factory=Profile)  # probability given to removed entries, multiply
+    entropy_multiply: Profile = field(default_factory=Profile)  # entropy (nats), multiply
+    entropy_fill: Profile = field(default_factory=Profile)  # entropy (nats), safe -inf fill
+    support_multiply: Profile = field(default_factory=Profile)  # probabilities > 1e-6, multiply
+    support_fill: Profile = field(default_factory=Profile)  # probabilities > 1e-6, safe -inf fill
+
+
+@dataclass(frozen=True)
+class SliceView:
+    """Everything the page shows for one matrix_slice choice."""
+
+    before: Heatmap = field(default_factory=Heatmap)  # x[batch]
+    after: Heatmap = field(default_factory=Heatmap)  # y[batch], labelled with x's row/column numbers
+    facts: SliceFacts = field(default_factory=SliceFacts)  # shape, strides, offset, contiguity, sharing of y
+    write_before: Heatmap = field(default_factory=Heatmap)  # x[0] of a clone, before y.fill_(...)
+    write_after: Heatmap = field(default_factory=Heatmap)  # the same after writing through y
+    written: int = 0  # entries of that x[0] the write changed (0 for a copy)
+    batch: int = 0  # which matrix is shown (row-major over the leading dims)
+    count: int = 1  # matrices in the batch
+
+
+@dataclass(frozen=True)
+class MaskView:
+    """Everything the page shows for one matrix_mask choice."""
+
+    before: Heatmap = field(default_factory=Heatmap)  # x[batch]
+    after: Heatmap = field(default_factory=Heatmap)  # matrix_mask(x)[batch]
+    mask: Heatmap = field(default_factory=Heatmap)  # fraction kept per block (1 = keep)
+    kept_rows: Profile = field(default_factory=Profile)  # entries kept per row
+    kept_cols: Profile = field(default_factory=Profile)  # entries kept per column
+    effects: MaskEffects = field(default_factory=MaskEffects)  # sparsity, A·v, softmax (small tensors)
+    softmax: SoftmaxRows = field(default_factory=SoftmaxRows)  # per-row softmax curves, binned
+    product_mode: str = "multiply"  # the mode used for A·v ("multiply" when the fill value is not finite)
+    batch: int = 0  # which matrix is shown
+    count: int = 1  # matrices in the batch
+
+
+def _starts(n: int, k: int) -> torch.Tensor:
+    """First index of each of the k bins adaptive pooling makes of n items."""
+    return (torch.arange(k) * n) // k
+
+
+def heatmap(m: torch.Tensor, max_side: int = MAX_SIDE, rows: list[int] | None = None,
+            cols: list[int] | None = None) -> Heatmap:
+    """Pool a matrix ``(R, C)`` to at most ``max_side`` blocks a side, keeping its non-finite entries apart.
+
+    Each block's ``z`` is the mean of its finite entries; ``neg_inf``/``pos_inf``/``nan``
+    are the fractions of such entries. ``rows``/``cols`` name the source row and
+    column of every entry (default 0, 1, ...), e.g. the indices a slice kept.
+    """
+    r, c = m.shape[-2:]
+    m = m.detach().reshape(r, c).to(torch.float64)  # (R, C)
+    h, w = min(r, max_side), min(c, max_side)
+    finite = torch.isfinite(m)
+    parts = torch.stack([torch.where(finite, m, 0.0), finite.double(), (m == -math.inf).double(),
+                         (m == math.inf).double(), m.isnan().double()])  # (5, R, C)
+    if (h, w) != (r, c):
+        parts = F.adaptive_avg_pool2d(parts, (h, w))  # (5, h, w), the same blocks for every part
+    with torch.no_grad():
+        z = torch.where(parts[1] > 0, parts[0] / parts[1].clamp_min(1e-300), math.nan)
+    rs, cs = _starts(r, h), _starts(c, w)
+    rows = rows if rows is not None else list(range(r))
+    cols = cols if cols is not None else list(range(c))
+    return Heatmap(
+        z=z.cpu(), neg_inf=parts[2].cpu(), pos_inf=parts[3].cpu(), nan=parts[4].cpu(),
+        rows=tuple(int(rows[i]) for i in rs.tolist()), cols=tuple(int(cols[j]) for j in cs.tolist()),
+        shape=(r, c), block=(-(-r // h), -(-c // w)),
+    )
+
+
+def profile(values: torch.Tensor, max_bars: int = MAX_BARS) -> Profile:
+    """Average a 1-D curve into at most ``max_bars`` bins (all values when it is short)."""
+    v = values.detach().reshape(-1).to(torch.float64)  # (n,)
+    n = v.numel()
+    if n == 0:
+        return Profile()
+    k = min(n, max_bars)
+    mean = v if k == n else F.adaptive_avg_pool1d(v[None, None], k)[0, 0]  # (k,)
+    return Profile(index=tuple(_starts(n, k).tolist()), mean=mean.cpu(), size=n, bin=-(-n // k))
+
+
+def selected(text: str, size: int, what: str) -> list[int]:
+    """The source indices a slice string keeps, in order (``"1:7:2"`` of 8 -> [1, 3, 5])."""
+    sel = parse_index(text, size, what)
+    return list(range(*sel.indices(size))) if isinstance(sel, slice) else list(sel)
+
+
+def _matrix(x: torch.Tensor, batch: int) -> torch.Tensor:
+    r, c = x.shape[-2:]
+    return x.reshape(-1, r, c)[batch]  # (R, C)
+
+
+def slice_view(x: torch.Tensor, rows: str = ":", cols: str = ":", batch: int = 0) -> SliceView:
+    """Slice ``x``, and summarise the result, its memory facts and the write-through demo.
+
+    Raises InputError (one sentence) for a bad slice string.
+    """
+    y = apply("matrix_slice", x, rows=rows, cols=cols)
+    r, c = x.shape[-2:]
+    kept_r = selected(rows, r, "Matrix Slice: rows")
+    kept_c = selected(cols, c, "Matrix Slice: cols")
+    wb, wa = demo_write(x, rows, cols)  # (R, C) each, x[0] of a clone
+    return SliceView(
+        before=heatmap(_matrix(x, batch)), after=heatmap(_matrix(y, batch), rows=kept_r, cols=kept_c),
+        facts=slice_facts(x, y), write_before=heatmap(wb), write_after=heatmap(wa),
+        written=int((wa != wb).sum()), batch=batch, count=x.numel() // (r * c),
+    )
+
+
+def mask_view(x: torch.Tensor, params: dict[str, Any], batch: int = 0) -> MaskView:
+    """Mask ``x`` with ``vnviz.apply("matrix_mask", x, **params)`` and summarise every effect.
+
+    A·v uses the page's mode, except that a fill value standing for infinity
+    (``-inf``, or ``|value| >= HUGE_FILL`` such as the lowest float) would make
+    the products infinite, so then M ⊙ A is used and ``product_mode`` says so. Raises InputError (one sentence) for bad parameters.
+    """
+    y = apply("matrix_mask", x, **params)
+    keep = build_mask(x, **{k: v for k, v in params.items() if k not in ("mode", "value", "scale")})
+    mode, value = params.get("mode", "multiply"), float(params.get("value", 0.0))
+    product_mode = "fill" if mode == "fill" and abs(value) < HUGE_FILL else "multiply"
+    e = mask_effects(x, keep, mode=product_mode, value=value if product_mode == "fill" else 0.0,
+                     seed=0, batch_index=batch)
+    r, c = x.shape[-2:]
+    return MaskView(
+        before=heatmap(_matrix(x, batch)), after=heatmap(_matrix(y, batch)), mask=heatmap(_matrix(keep, batch)),
+        kept_rows=profile(e.kept_per_row), kept_cols=profile(e.kept_per_col), effects=e,
+        softmax=SoftmaxRows(profile(e.leaked), profile(e.entropy_multiply), profile(e.entropy_fill),
+                            profile(e.support_multiply), profile(e.support_fill)),
+        product_mode=product_mode, batch=batch, count=x.numel() // (r * c),
+    )
+
+
+def facts_rows(f: SliceFacts) -> list[dict[str, str]]:
+    """The memory facts of x and y as table rows (property, x, y)."""
+    return [
+        {"": "shape", "x (source)": str(f.source_shape), "y (result)": str(f.shape)},
+        {"": "strides (elements)", "x (source)": str(f.source_strides), "y (result)": str(f.strides)},
+        {"": "storage offset", "x (source)": str(f.source_storage_offset), "y (result)": str(f.storage_offset)},
+        {"": "contiguous", "x (source)": "yes", "y (result)": "yes" if f.is_contiguous else "no"},
+        {"": "shares x's memory", "x (source)": "—", "y (result)": "yes" if f.shares_memory else "no"},
+        {"": "is a view of x", "x (source)": "—", "y (result)": "yes" if f.is_view else "no (a copy)"},
+    ]
+
+
+def forms_rows(forms: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """SLICING_FORMS as table rows."""
+    return [{"expression": e, "result": kind, "why": why} for e, kind, why in forms]
+
+
+# -- figures -----------------------------------------------------------------------
+
+
+def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw: Any) -> go.Figure:
+    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=60, b=10),
+                      font=dict(size=int(FONT_SIZE * scale)), plot_bgcolor="white", **kw)
+    return fig
+
+
+def _f32(t: torch.Tensor) -> np.ndarray:
+    """A matrix as float32 numpy: plotly sends it as a compact typed array, NaN = a gap."""
+    return t.detach().to(torch.float32).cpu().numpy()
+
+
+def _increasing(labels: tuple[int, ...]) -> bool:
+    return all(a < b for a, b in zip(labels, labels[1:]))
+
+
+def _nice(x: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least ``x``."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if step * m >= x:
+                return step * m
+        step *= 10
+
+
+def _axis(labels: tuple[int, ...], pooled: bool) -> tuple[list[int], dict[str, Any]]:
+    """Coordinates and ticks of a heatmap axis.
+
+    Consecutive labels (every entry) and pooled blocks are the coordinates
+    themselves, so hover and ticks say the source row/column; any other
+    selection (a step, an index list in any order) is drawn at 0, 1, ... so
+    its cells stay square, with the source indices as tick labels.
+    """
+    n = len(labels)
+    if n and _increasing(labels) and (pooled or labels[-1] - labels[0] == n - 1):
+        step = _nice((labels[-1] - labels[0] + 1) / TICKS)  # whole rows/columns, at most ~TICKS ticks
+        return list(labels), dict(tickmode="linear", tick0=0, dtick=step)
+    every = max(1, math.ceil(n / TICKS))
+    pick = list(range(0, n, every))
+    return list(range(n)), dict(tickmode="array", tickvals=pick, ticktext=[str(labels[i]) for i in pick])
+
+
+def _block_note(h: Heatmap) -> str:
+    return "" if h.block == (1, 1) else f" (blocks of {h.block[0]}×{h.block[1]} averaged)"
+
+
+def _value_limit(*maps: Heatmap) -> tuple[float, bool]:
+    """The colour scale's ±limit shared by ``maps``, and whether it clips the largest values.
+
+    The limit is the largest |value|, unless that is more than CLIP_RATIO times
+    the CLIP_QUANTILE of |value|: then the quantile, so that a few huge entries
+    (an outlier row times an outlier column) saturate instead of washing the
+    rest out.
+    """
+    vals = torch.cat([m.z[m.z.isfinite()].abs().reshape(-1) for m in maps if m.z.numel()] or [torch.zeros(1)])
+    top = float(vals.max())
+    lim = float(torch.quantile(vals.double(), CLIP_QUANTILE)) if vals.numel() > 1 else top
+    if lim <= 0 or top <= CLIP_RATIO * lim:  # nothing far out: the scale covers every value
+        return (top if top > 0 else 1.0), False
+    return lim, True
+
+
+def _painted(h: Heatmap, attr: str) -> torch.Tensor | None:
+    """Where a non-finite kind covers at least half of a block, or None when it covers none."""
+    frac = getattr(h, attr)
+    hit = frac >= 0.5 if frac.numel() else None
+    return hit if hit is not None and bool(hit.any()) else None
+
+
+def _heat(fig: go.Figure, h: Heatmap, name: str, row: int, col: int, coloraxis: str, fmt: str = ".4g",
+          sqrt: bool = False) -> None:
+    """One heatmap panel: the finite values on ``coloraxis``, non-finite cells painted over.
+
+    With ``sqrt`` the colours follow √z (small values show) while hover reads z itself.
+    """
+    gap = 1 if max(h.z.shape) <= GAP_CELLS else 0
+    x, xticks = _axis(h.cols, h.block[1] > 1)
+    y, yticks = _axis(h.rows, h.block[0] > 1)
+    where = "row %{y}, col %{x}" if (x, y) == (list(h.cols), list(h.rows)) else "cell (%{y}, %{x}) of the result"
+    value = f"%{{customdata:{fmt}}}" if sqrt else f"%{{z:{fmt}}}"
+    fig.add_trace(go.Heatmap(
+        z=_f32(h.z.clamp_min(0).sqrt() if sqrt else h.z), x=x, y=y, coloraxis=coloraxis, xgap=gap, ygap=gap,
+        name=name, customdata=_f32(h.z) if sqrt else None, hovertemplate=f"{name}: {where}: {value}<extra></extra>",
+    ), row=row, col=col)
+    for attr, label, color in NONFINITE:  # painted over, outside the colour scale
+        hit = _painted(h, attr)
+        if hit is not None:
+            fig.add_trace(go.Heatmap(
+                z=_f32(torch.where(hit, 1.0, math.nan)), x=x, y=y, colorscale=[[0, color], [1, color]],
+                showscale=False, xgap=gap, ygap=gap, name=label,
+                hovertemplate=f"{name}: {where}: {label}<extra></extra>",
+            ), row=row, col=col)
+    span_y = (y[-1] - y[0] + 1) if y else 1
+    span_x = (x[-1] - x[0] + 1) if x else 1
+    square = {}
+    if max(span_x, span_y) <= SQUARE_UP_TO * min(span_x, span_y):  # square cells: a matrix looks like one
+        square = dict(scaleanchor=fig.data[-1].xaxis or "x", constrain="domain", constraintoward="top")
+    fig.update_yaxes(autorange="reversed", title_text="row", row=row, col=col, **yticks, **square)
+    fig.update_xaxes(title_text="column", row=row, col=col, constrain="domain", **xticks)
+
+
+def _legend_marks(fig: go.Figure, maps: tuple[Heatmap, ...]) -> None:
+    """A legend entry (a coloured square) for each kind of non-finite cell that is painted."""
+    for attr, label, color in NONFINITE:
+        if any(_painted(m, attr) is not None for m in maps):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, showlegend=True,
+                                     marker=dict(symbol="square", size=14, color=color)))
+
+
+def before_after(before: Heatmap, after: Heatmap, titles: tuple[str, str] = ("before", "after"),
+                 scale: float = 1.0, height: int = HEATMAP_HEIGHT) -> go.Figure:
+    """Two matrices side by side on ONE diverging colour scale (symmetric around 0).
+
+    ``-inf``/``+inf``/NaN cells are painted in their own colours with a legend
+    entry; they never stretch the scale.
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        f"{titles[0]} {before.shape[0]}×{before.shape[1]}{_block_note(before)}",
+        f"{titles[1]} {after.shape[0]}×{after.shape[1]}{_block_note(after)}"))
+    if before.z.numel() == 0 or after.z.numel() == 0:
+        return _layout(fig, height, scale)
+    _heat(fig, before, titles[0], 1, 1, "coloraxis")
+    _heat(fig, after, titles[1], 1, 2, "coloraxis")
+    _legend_marks(fig, (before, after))
+    lim, clipped = _value_limit(before, after)
+    title = f"value<br>(clipped at<br>±{lim:.3g})" if clipped else "value"
+    return _layout(fig, height, scale, showlegend=True,
+                   coloraxis=dict(colorscale=VALUE_SCALE, cmin=-lim, cmax=lim,
+                                  colorbar=dict(thickness=12, title=title)),
+                   legend=dict(orientation="h", x=1.0, xanchor="right", y=1.14, yanchor="bottom"))
+
+
+def mask_picture(mask: Heatmap, scale: float = 1.0) -> go.Figure:
+    """The keep-mask M: kept entries in blue, removed in light grey (the fraction kept when pooled)."""
+    pooled = mask.block != (1, 1)
+    fig = make_subplots(rows=1, cols=1, subplot_titles=(
+        f"mask M {mask.shape[0]}×{mask.shape[1]}: blue = kept, grey = removed{_block_note(mask)}",))
+    if mask.z.numel() == 0:
+        return _layout(fig, MASK_HEIGHT, scale)
+    _heat(fig, mask, "fraction kept" if pooled else "kept", 1, 1, "coloraxis", fmt=".2f")
+    return _layout(fig, MASK_HEIGHT, scale, coloraxis=dict(
+        colorscale=[[0, REMOVE_COLOR], [1, KEEP_COLOR]], cmin=0, cmax=1,
+        colorbar=dict(thickness=12, tickvals=[0, 1], ticktext=["removed", "kept"])))
+
+
+def _bars(fig: go.Figure, p: Profile, color: str, name: str, row: int, col: int, what: str) -> None:
+    fig.add_trace(go.Bar(x=list(p.index), y=p.mean.tolist(), marker_color=color, name=name,
+                         hovertemplate=f"{what} %{{x}}: %{{y:.4g}}<extra>{name}</extra>"), row=row, col=col)
+
+
+def kept_counts(rows: Profile, cols: Profile, shape: tuple[int, int], scale: float = 1.0) -> go.Figure:
+    """Entries kept in each row (of C) and in each column (of R)."""
+    r, c = shape
+    b = lambda p: "" if p.bin == 1 else f" (mean over bins of {p.bin})"  # noqa: E731
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        f"kept per row (of {c}){b(rows)}", f"kept per column (of {r}){b(cols)}"))
+    _bars(fig, rows, KEEP_COLOR, "kept per row", 1, 1, "row")
+    _bars(fig, cols, KEEP_COLOR, "kept per column", 1, 2, "column")
+    fig.update_yaxes(range=[0, c], row=1, col=1, title_text="entries kept")
+    fig.update_yaxes(range=[0, r], row=1, col=2)
+    fig.update_xaxes(title_text="row", row=1, col=1)
+    fig.update_xaxes(title_text="column", row=1, col=2)
+    return _layout(fig, SMALL_HEIGHT, scale, showlegend=False, bargap=0.1)
+
+
+def _finite(values: torch.Tensor) -> np.ndarray:
+    """A curve as float32 numpy with non-finite values as NaN (not drawn)."""
+    v = values.detach().to(torch.float64)
+    return _f32(torch.where(torch.isfinite(v), v, math.nan))
+
+
+def products(e: MaskEffects, product_mode: str = "multiply", scale: float = 1.0) -> go.Figure:
+    """y = A·v and y = B·v side by side, on the same y range (B = M ⊙ A, or A filled)."""
+    masked = "(M⊙A)·v" if product_mode == "multiply" else "B·v, B = A filled"
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06, subplot_titles=(
+        "y = A·v (unmasked)", f"y = {masked}: ‖change‖/‖A·v‖ = {e.product_error:.3g}"))
+    x = e.y_index.tolist()
+    fig.add_trace(go.Bar(x=x, y=_finite(e.y_full), marker_color=BEFORE_COLOR, name="A·v",
+                         hovertemplate="row %{x}: %{y:.4g}<extra>A·v</extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(x=x, y=_finite(e.y_masked), marker_color=AFTER_COLOR, name=masked,
+                         hovertemplate="row %{x}: %{y:.4g}<extra>masked</extra>"), row=1, col=2)
+    fig.update_yaxes(title_text="y[row]", row=1, col=1)
+    fig.update_xaxes(title_text="row")
+    return _layout(fig, SMALL_HEIGHT, scale, showlegend=False, bargap=0.1)
+
+
+def softmax_probs(e: MaskEffects, scale: float = 1.0) -> go.Figure:
+    """Row softmax of the logits A, removed entries set to 0 (multiply) vs to -inf (fill).
+
+    One colour scale from 0 (white), coloured by √p so that the small
+    probability leaked to removed entries is visible next to the exact zeros. The fill panel is the *plain* softmax, so
+    a fully masked row shows as NaN (painted, with a legend entry).
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "softmax(M⊙A): removed logits = 0 still get exp(0)/Z",
+        "softmax(A filled with −inf): removed get exactly 0"))
+    if e.probs_multiply.numel() == 0:
+        return _layout(fig, HEATMAP_HEIGHT, scale)
+    rows, cols = tuple(e.prob_rows.tolist()), tuple(e.prob_cols.tolist())
+    mul = Heatmap(z=e.probs_multiply.double(), neg_inf=torch.zeros_like(e.probs_multiply.double()),
+                  pos_inf=torch.zeros_like(e.probs_multiply.double()), nan=torch.zeros_like(e.probs_multiply.double()),
+                  rows=rows, cols=cols, shape=e.shape)
+    fill = e.probs_fill.double()
+    nan = fill.isnan().double()
+    fil = Heatmap(z=fill, neg_inf=torch.zeros_like(fill), pos_inf=torch.zeros_like(fill), nan=nan,
+                  rows=rows, cols=cols, shape=e.shape)
+    _heat(fig, mul, "p (multiply)", 1, 1, "coloraxis", fmt=".4f", sqrt=True)
+    _heat(fig, fil, "p (fill −inf)", 1, 2, "coloraxis", fmt=".4f", sqrt=True)
+    top = max(float(mul.z.max()), float(fil.z.nan_to_num(0.0).max()), 1e-12)
+    ticks = [t for t in PROB_TICKS if t <= top]
+    if e.nan_rows:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="NaN (fully masked row)",
+                                 marker=dict(symbol="square", size=14, color=NAN_ROW_COLOR)))
+    return _layout(fig, HEATMAP_HEIGHT, scale, showlegend=bool(e.nan_rows),
+                   coloraxis=dict(colorscale=PROB_SCALE, cmin=0.0, cmax=math.sqrt(top), colorbar=dict(
+                       thickness=12, title="p (√ scale)", tickvals=[math.sqrt(t) for t in ticks],
+                       ticktext=[f"{t:g}" for t in ticks])),
+                   legend=dict(orientation="h", x=1.0, xanchor="right", y=1.14, yanchor="bottom"))
+
+
+def _line(fig: go.Figure, p: Profile, color: str, name: str, col: int, legend: bool) -> None:
+    fig.add_trace(go.Scatter(x=list(p.index), y=_finite(p.mean), mode="lines+markers" if p.size <= 64 else "lines",
+                             line=dict(color=color, shape="hv" if p.size <= 64 else "linear"), marker=dict(size=5),
+                             name=name, legendgroup=name, showlegend=legend,
+                             hovertemplate=f"row %{{x}}: %{{y:.4g}}<extra>{name}</extra>"), row=1, col=col)
+
+
+def softmax_rows(s: SoftmaxRows, scale: float = 1.0) -> go.Figure:
+    """Per row: probability leaked to removed entries (multiply), entropy and support, multiply vs fill."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07, subplot_titles=(
+        "leaked probability (multiply)", "entropy (nats)", "support (p > 1e-6)"))
+    _line(fig, s.leaked, MULTIPLY_COLOR, "multiply (logit 0)", 1, True)
+    _line(fig, s.entropy_multiply, MULTIPLY_COLOR, "multiply (logit 0)", 2, False)
+    _line(fig, s.entropy_fill, FILL_COLOR, "fill −inf (safe)", 2, True)
+    _line(fig, s.support_multiply, MULTIPLY_COLOR, "multiply (logit 0)", 3, False)
+    _line(fig, s.support_fill, FILL_COLOR, "fill −inf (safe)", 3, False)
+    fig.update_yaxes(range=[0, 1], row=1, col=1)
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(title_text="row")
+    return _layout(fig, SMALL_HEIGHT, scale, showlegend=True,
+                   legend=dict(orientation="h", x=1.0, xanchor="right", y=1.18, yanchor="bottom"))
