@@ -22,7 +22,7 @@ from torch import nn
 from vnviz.analysis.stats import acc_dtype, group_stats
 from vnviz.device import synchronize
 from vnviz.variants.cluster import cluster_norm_details
-from vnviz.variants.norms import affine_param, resolve_num_groups, trailing_shape
+from vnviz.variants.norms import affine_param, channel_groups, resolve_num_groups, trailing_shape
 from vnviz.variants.registry import apply, get_variant
 
 TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-9}  # relative to max(1, max |reference|)
@@ -304,6 +304,15 @@ def _mixture64(x: torch.Tensor, tau: torch.Tensor, eps: float) -> torch.Tensor:
     return parts.sum(1).reshape(x.shape)
 
 
+def _noise_rows_batch64(x: torch.Tensor, eps: float, labels: torch.Tensor, y64: torch.Tensor) -> torch.Tensor:
+    """Put the float64 whole-batch BatchNorm into the rows of noise samples (label -1)."""
+    noise = (labels < 0).nonzero().flatten().to(x.device)
+    if noise.numel():
+        batch = reference64("batch_norm", x, {"eps": eps}, channel_groups(tuple(x.shape)))
+        y64[noise] = batch[noise]
+    return y64
+
+
 def _cluster_reference(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Hard ClusterNorm from torch modules: nn.BatchNorm on each cluster's samples; noise with the whole batch."""
     c = x.shape[1]
@@ -353,14 +362,14 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
         var_eps = float((out.var[used] - expected[used]).abs().max())
         ref_plain = _cluster_reference(x, res.labels)
         torch_err = _max_abs(u, ref_plain)
-        y64 = reference64("batch_norm", x, {"eps": eps}, groups)  # the group formula, with ClusterNorm's groups
+        y64 = _noise_rows_batch64(x, eps, res.labels, reference64("batch_norm", x, {"eps": eps}, groups))
         ref_err = _max_abs(u, y64)
         code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
     else:
         notes.append("soft mode mixes the components' statistics, so no group is standardized on its own")
         tau = res.posteriors
         keep = res.labels >= 0
-        y64 = reference64("batch_norm", x, {"eps": eps}, groups)  # noise rows: whole-batch statistics
+        y64 = _noise_rows_batch64(x, eps, res.labels, reference64("batch_norm", x, {"eps": eps}, groups))
         if bool(keep.any()):
             rows = keep.nonzero().flatten().to(x.device)
             y64[rows] = _mixture64(x.index_select(0, rows), tau[keep.to(tau.device)].to(x.device), eps)

@@ -56,14 +56,16 @@ def param_widget(p: Param, key: str, choices: list[Any] | None = None, label: st
     if p.kind in ("str", "ints", "shape"):
         text_key = key + ":text"
         current = st.session_state[key]
-        st.session_state.setdefault(text_key, "" if current is None else p.to_text(current))
+        if text_key not in st.session_state or st.session_state.get(key + ":seen", current) != current:
+            st.session_state[text_key] = "" if current is None else p.to_text(current)  # set by a link
+        st.session_state[key + ":seen"] = current
         text = container.text_input(label, key=text_key, help=help_text)
         try:
             value = p.from_text(text, "") if p.kind != "str" else text
         except InputError as err:
             container.error(str(err).lstrip(": "))
             return st.session_state[key]
-        st.session_state[key] = value
+        st.session_state[key] = st.session_state[key + ":seen"] = value
         return value
     return None
 
