@@ -14,7 +14,7 @@ def verification_text(v: Verification | None) -> str:
     """Markdown for a Verification: the verdict first, then each check."""
     if v is None:
         return "Verification applies to normalizations only."
-    verdict = "**Verified** ✅" if v.ok else "**Does not match** ❌"
+    verdict = ":green[**Verified**]" if v.ok else ":red[**Does not match**]"
     lines = [f"{verdict} — {v.groups} statistic groups, computed on `{v.device}` in {v.seconds * 1e3:.2f} ms."]
     if not math.isnan(v.var_max_dev):
         what = "mean square" if math.isnan(v.mean_max_abs) else "variance"
