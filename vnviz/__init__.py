@@ -12,6 +12,7 @@ The public API::
 from __future__ import annotations
 
 from vnviz import analysis, data
+from vnviz.analysis.infer import infer_axes
 from vnviz.data import load_array, load_arrays
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
@@ -21,6 +22,6 @@ from vnviz.variants.cluster import ClusterResult, cluster_norm_details
 __all__ = [
     "VARIANTS", "Param", "Variant", "InputError", "apply", "get_variant", "stat_groups",
     "load_array", "load_arrays", "pick_device", "describe_device", "analysis", "data",
-    "ClusterResult", "cluster_norm_details",
+    "ClusterResult", "cluster_norm_details", "infer_axes",
 ]
 __version__ = "0.1.0"

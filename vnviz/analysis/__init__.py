@@ -5,6 +5,7 @@ from vnviz.analysis.matrix import (
     SLICING_FORMS, MaskEffects, SliceFacts, demo_write, mask_effects, shares_memory, slice_facts,
 )
 from vnviz.analysis.histogram import DEFAULT_BINS, Histogram, histogram, value_range
+from vnviz.analysis.infer import AxisReport, Candidate, infer_axes
 from vnviz.analysis.stats import AxisStats, GroupStats, ValueSummary, axis_stats, group_stats, summarize
 from vnviz.analysis.traps import traps
 from vnviz.analysis.verify import Verification, reference64, torch_module, verify
@@ -12,5 +13,5 @@ from vnviz.analysis.verify import Verification, reference64, torch_module, verif
 __all__ = [
     "DEFAULT_BINS", "Histogram", "histogram", "value_range", "AxisStats", "GroupStats", "ValueSummary",
     "axis_stats", "group_stats", "summarize", "traps", "Verification", "reference64", "torch_module", "verify",
-    "SLICING_FORMS", "MaskEffects", "SliceFacts", "demo_write", "mask_effects", "shares_memory", "slice_facts",
+    "AxisReport", "Candidate", "infer_axes", "SLICING_FORMS", "MaskEffects", "SliceFacts", "demo_write", "mask_effects", "shares_memory", "slice_facts",
 ]
