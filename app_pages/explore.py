@@ -7,8 +7,10 @@ from vnviz.errors import InputError
 from vnviz.figures import norm as fig
 from vnviz.ui import explore as ui
 from vnviz.ui.compute import resolve_device, run_view
+from vnviz.ui.presenter import presenter_mode
 from vnviz.ui.report import verification_text
 
+presenter_mode()
 st.title("Explore a normalization")
 c = ui.controls()
 for notice in c.notices if c else []:

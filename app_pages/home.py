@@ -5,7 +5,9 @@ import streamlit as st
 
 import vnviz
 from vnviz.device import describe_device
+from vnviz.ui.presenter import presenter_mode
 
+presenter_mode()
 st.title("vnviz: see what a normalization does")
 st.markdown(
     "Every normalization gives each element a **statistic group**, standardizes each group to mean 0 and "

@@ -17,6 +17,7 @@ from vnviz.variants.registry import Param, Variant
 LAST_QUERY = "_vnviz_last_query"  # session key: the query dict this session last wrote
 NOTICES = "_vnviz_link_notices"  # session key: notices about invalid link values
 LINK_FRESH = "_vnviz_link_fresh"  # session key: True on the run that applied a new link
+GLOBAL_KEYS = ("present",)  # app-wide link keys (presenter mode): every page accepts and keeps them
 
 
 def variant_key(variant: Variant, param: Param) -> str:
@@ -42,7 +43,7 @@ def read_link(page: str, common: Iterable[Param], variant_of=None) -> list[str]:
     Returns the notices for invalid values (each one sentence), also kept in
     the session so they survive the rerun that follows.
     """
-    query = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    query = {k: st.query_params.get(k) for k in st.query_params.keys() if k not in GLOBAL_KEYS}
     last = st.session_state.get(LAST_QUERY + page)
     if last is not None and query == last:
         st.session_state[LINK_FRESH] = False
@@ -79,6 +80,7 @@ def read_link(page: str, common: Iterable[Param], variant_of=None) -> list[str]:
 def write_link(page: str, values: dict[str, Any], params: dict[str, Param]) -> None:
     """Write the full page state to the URL (and remember it as this session's own)."""
     text = {k: params[k].to_text(v) for k, v in values.items()}
-    if {k: st.query_params.get(k) for k in st.query_params.keys()} != text:
-        st.query_params.from_dict(text)
+    kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
+    if {k: st.query_params.get(k) for k in st.query_params.keys()} != {**text, **kept}:
+        st.query_params.from_dict({**text, **kept})
     st.session_state[LAST_QUERY + page] = text

@@ -1,0 +1,59 @@
+"""Compare: the same data through several normalizations side by side, and the equivalences between them."""
+from __future__ import annotations
+
+import streamlit as st
+
+from vnviz.errors import InputError
+from vnviz.figures import compare as fig
+from vnviz.ui import compare as ui
+from vnviz.ui.presenter import presenter_mode
+from vnviz.ui.report import verification_text
+
+scale = presenter_mode()
+st.title("Compare normalizations")
+c = ui.controls()
+for notice in c.notices if c else []:
+    st.info(notice)
+if c is None:
+    st.stop()
+if scale > 1:  # presenter mode folds the controls away: say what is shown
+    st.markdown(ui.summary(c))
+try:
+    view, eqs, missing, note = ui.run_views(c)
+except InputError as err:
+    st.error(str(err))
+    st.stop()
+for text in filter(None, [note, c.data.permuted]):
+    st.info(text)
+for kind, text in ui.problems(view):
+    st.warning(text, icon=":material/block:" if kind == "error" else None)
+
+cols = fig.columns(view)
+st.subheader("Distributions")
+st.caption(ui.GRID_TEXT["dist"])
+st.plotly_chart(fig.distributions_grid(cols, scale=scale), key="dist_grid")
+st.subheader("Per-axis statistics")
+st.caption(ui.GRID_TEXT["axes"])
+st.plotly_chart(fig.axes_grid(cols, scale), key="axes_grid")
+st.subheader("Statistic groups")
+st.caption(ui.GRID_TEXT["groups"])
+st.plotly_chart(fig.groups_grid(cols, scale), key="groups_grid")
+with st.expander("Verification, variant by variant"):
+    for name, v in zip(view.names, view.views):
+        if v is not None:
+            st.markdown(f"**{ui.VARIANTS[name].title}**\n\n" + verification_text(v.verification))
+
+st.header("Equivalences")
+st.caption(ui.GRID_TEXT["equiv"])
+for text in missing:
+    st.caption(f"Left out: {text}")
+for i in range(0, len(eqs), 2):
+    for col, eq in zip(st.columns(2, gap="medium"), eqs[i : i + 2]):
+        with col.container(border=True):
+            st.markdown(ui.equivalence_header(eq))
+            st.plotly_chart(fig.diff_heatmap(eq, scale), key=f"diff_{i}_{eq.title}")
+            if eq.as_expected:
+                st.markdown(eq.explanation)
+            else:
+                st.warning(f"Unexpected on this data: the theory says they {'are equal' if eq.expected else 'differ'}. "
+                           + eq.explanation)

@@ -1,0 +1,163 @@
+"""Real-browser tests of the Compare and Lessons pages, and of presenter mode.
+
+The app is served by Streamlit and driven by Playwright in the system Chromium;
+screenshots go to artifacts/compare_*.png and artifacts/lessons_*.png.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("the system Chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> subprocess.Popen:
+    """Start the app headless on ``port`` and wait until /_stcore/health says ok."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the app did not become healthy within 90 s")
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    proc = start_app(port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+
+COMPARE_LINK = "/compare?source=shifted_channels&shape=16,8,8,8"
+SUBSET_LINK = "/compare?source=images&shape=16,8,32,32&variants=layer_norm,group_norm,instance_norm&num_groups=2"
+CHARTS = ".js-plotly-plot .main-svg"
+SIDEBAR = '[data-testid="stSidebar"]'
+
+
+def open_view(browser, url: str, height: int = 2600, charts: bool = True):
+    page = browser.new_page(viewport={"width": 1500, "height": height})
+    page.goto(url)
+    if charts:
+        page.wait_for_selector(CHARTS, timeout=90_000)
+    else:
+        page.wait_for_selector("h1", timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def heatmap_images(page) -> int:
+    return page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count()
+
+
+def assert_no_exception(page) -> None:
+    assert not page.locator('[data-testid="stException"]').count()
+
+
+def test_compare_default_renders(browser, app_url):
+    page = open_view(browser, app_url + COMPARE_LINK, height=4300)
+    assert page.get_by_text("Compare normalizations").is_visible()
+    assert "Compare" in page.locator('[data-testid="stSidebarNav"]').inner_text()
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
+    assert_no_exception(page)
+    assert "variants=batch_norm%2Clayer_norm%2Cinstance_norm%2Cgroup_norm%2Ccluster_norm" in page.url \
+        or "variants=batch_norm,layer_norm,instance_norm,group_norm,cluster_norm" in page.url
+    assert page.locator(".js-plotly-plot .bars path").count() > 100  # 6 histograms of 60 bins
+    assert heatmap_images(page) >= 5 + 5  # the group pictures and the equivalence heatmaps
+    assert page.get_by_text("GroupNorm with one group per channel = InstanceNorm").is_visible()
+    shot(page, "compare_default")
+    page.close()
+
+
+def test_compare_presenter_mode_hides_the_sidebar(browser, app_url):
+    page = open_view(browser, app_url + SUBSET_LINK + "&present=1", height=1100)
+    assert_no_exception(page)
+    assert page.locator(SIDEBAR).is_hidden()
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "22px"
+    assert "present=1" in page.url and "num_groups=2" in page.url  # write_link keeps present
+    shot(page, "compare_present")
+    page.get_by_role("button", name="exit presenter mode").click()
+    page.locator(SIDEBAR).wait_for(state="visible", timeout=30_000)
+    page.wait_for_url(lambda url: "present" not in url, timeout=30_000)
+    assert "num_groups=2" in page.url
+    page.close()
+
+
+def test_lessons_page_and_a_lesson_in_presenter_mode(browser, app_url):
+    page = open_view(browser, app_url + "/lessons", height=1800, charts=False)
+    assert page.get_by_text("Why BatchNorm fails at batch size 1").is_visible()
+    assert page.get_by_text("Ask:").count() >= 8
+    assert_no_exception(page)
+    shot(page, "lessons_page")
+    link = page.locator('a[href*="variants=layer_norm"][href*="present=1"]').first
+    link.click()
+    page.wait_for_url("**/compare?**present=1**", timeout=30_000)
+    page.wait_for_selector(CHARTS, timeout=90_000)
+    page.wait_for_timeout(2000)
+    assert_no_exception(page)
+    assert page.locator(SIDEBAR).is_hidden()
+    assert "num_groups=2" in page.url
+    shot(page, "lessons_present_compare")
+    page.close()
+
+
+def test_explore_lesson_link_in_presenter_mode(browser, app_url):
+    from vnviz.lessons import lesson
+
+    page = open_view(browser, app_url + lesson("ln_tokens_outliers").link(present=True), height=1100)
+    assert_no_exception(page)
+    assert page.locator(SIDEBAR).is_hidden()
+    assert "present=1" in page.url and "normalized_shape=128" in page.url
+    shot(page, "lessons_present_explore")
+    page.close()

@@ -1,0 +1,189 @@
+"""Lessons: at least eight, every link one its page accepts, every lesson opens cleanly on its page."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from vnviz.errors import InputError
+from vnviz.lessons import LESSONS, PAGES, Lesson, lesson
+from vnviz.variants.registry import VARIANTS, Param
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+AXIS_CHECK_KEYS = ("layout", "variant", "example")  # the Axis check page's link keys, as agreed (page not built yet)
+
+
+def page_file(page: str) -> Path:
+    return ROOT / "app_pages" / f"{page.strip('/') or 'home'}.py"
+
+
+def accepted(page: str, query: dict[str, str]) -> dict[str, Param] | None:
+    """The Params a page reads from its link, given the link (the variant decides some); None: keys only known."""
+    if page == "/explore":
+        from vnviz.ui.data_panel import SOURCE_PARAMS
+        from vnviz.ui.explore import VIEW_PARAMS
+
+        variant = VARIANTS[VIEW_PARAMS[0].from_text(query.get("variant", "batch_norm"))]
+        params = SOURCE_PARAMS + VIEW_PARAMS + variant.widget_params
+    elif page == "/compare":
+        from vnviz.ui.compare import LINK as params
+    elif page == "/cluster_norm":
+        from vnviz.ui.cluster import CHANNEL, COMMON, VARIANT
+
+        params = COMMON + (CHANNEL,) + VARIANT.widget_params
+    elif page == "/slice_mask":
+        from vnviz.ui.slice_mask import COMMON, ui_variant
+
+        params = COMMON + ui_variant(COMMON[3].from_text(query.get("variant", COMMON[3].default))).widget_params
+    elif page == "/axis_check":
+        spec = importlib.util.find_spec("vnviz.ui.axis_check")
+        module = importlib.import_module("vnviz.ui.axis_check") if spec else None
+        found = next((getattr(module, n) for n in ("LINK", "COMMON", "PARAMS") if hasattr(module, n)), None)
+        if not found:
+            return None
+        params = tuple(found)
+    else:
+        params = ()
+    return {p.name: p for p in params}
+
+
+def test_at_least_eight_lessons_with_everything_filled_in():
+    assert len(LESSONS) >= 8
+    assert len({item.slug for item in LESSONS}) == len(LESSONS)
+    for item in LESSONS:
+        assert isinstance(item, Lesson) and item.page in PAGES
+        assert item.title and item.paragraph.endswith(".") and item.question.endswith("?") and item.look_at
+        assert "present" not in item.query
+        with pytest.raises(Exception):
+            item.title = "changed"  # frozen: a lesson is a value
+    pages = {item.page for item in LESSONS}
+    assert {"/explore", "/compare", "/cluster_norm", "/slice_mask", "/axis_check"} <= pages
+
+
+@pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.slug)
+def test_every_link_is_valid_for_its_page(item: Lesson):
+    query = dict(item.query)
+    params = accepted(item.page, query)
+    if params is None:
+        assert set(query) <= set(AXIS_CHECK_KEYS), query
+        if "variant" in query:
+            assert query["variant"] in VARIANTS
+        return
+    unknown = set(query) - set(params)
+    assert not unknown, f"{item.slug}: {item.page} does not read {sorted(unknown)}"
+    for key, text in query.items():
+        try:
+            params[key].from_text(text)
+        except InputError as err:
+            pytest.fail(f"{item.slug}: {key}={text!r} is not valid on {item.page}: {err}")
+
+
+@pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.slug)
+def test_link_text_round_trips(item: Lesson):
+    url = urlsplit(item.link())
+    assert url.path == item.page
+    assert dict(parse_qsl(url.query)) == dict(item.query)
+    presented = dict(parse_qsl(urlsplit(item.link(present=True)).query))
+    assert presented == dict(item.query) | {"present": "1"}
+    assert "%2C" not in item.link()  # commas stay readable in a shared link
+
+
+@pytest.fixture
+def clean_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.mark.parametrize("item", LESSONS, ids=lambda item: item.slug)
+def test_every_lesson_opens_cleanly_on_its_page(item: Lesson, clean_caches):
+    path = page_file(item.page)
+    if not path.exists():
+        pytest.skip(f"{path.name} is not built yet")
+    at = AppTest.from_file(str(path), default_timeout=TIMEOUT)
+    at.query_params.update(dict(item.query))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    params = accepted(item.page, dict(item.query)) or {}
+    notices = " ".join(e.value for e in at.info)
+    for key, text in item.query.items():
+        assert f"'{key}' is not used" not in notices
+        if key in params and key in at.query_params:  # the page kept the lesson's value
+            assert at.query_params[key] == params[key].to_text(params[key].from_text(text)), key
+
+
+def test_lesson_lookup():
+    assert lesson("bn_batch_of_one").query["training"] == "false"
+    with pytest.raises(KeyError):
+        lesson("nope")
+
+
+def test_lessons_page_lists_every_lesson_with_links(clean_caches):
+    at = AppTest.from_file(str(page_file("/lessons")), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders == [f"{i}. {item.title}" for i, item in enumerate(LESSONS, start=1)]
+    asks = [i.value for i in at.info if i.value.startswith("**Ask:**")]
+    assert len(asks) == len(LESSONS)
+    links = [m.value for m in at.markdown if m.value.startswith("[")]
+    for item in LESSONS:  # alone under AppTest there is no navigation: the plain-link fallback is used
+        assert any(f"({item.link(present=True)})" in m for m in links), item.slug
+        assert any(f"({item.link()})" in m for m in links), item.slug
+
+
+def test_lessons_page_in_the_app_uses_page_links(clean_caches):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("app_pages/lessons.py").run()
+    assert not at.exception and not at.error
+    links = [(p.proto.page, p.proto.label, dict(parse_qsl(p.proto.query_string))) for p in at.get("page_link")]
+    for item in LESSONS:
+        where = PAGES[item.page]
+        if not page_file(item.page).exists():  # not in the navigation yet: a plain link instead
+            assert any(f"({item.link(present=True)})" in m.value for m in at.markdown), item.slug
+            continue
+        path = item.page.strip("/")
+        assert (path, f"open on {where}", dict(item.query)) in links, item.slug
+        assert (path, f"present on {where}", dict(item.query) | {"present": "1"}) in links, item.slug
+
+
+def test_home_in_presenter_mode(clean_caches):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # home's page_link needs the navigation
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert at.session_state["_scale"] == 1.6
+    assert any(b.label == "exit presenter mode" for b in at.button)
+
+
+@pytest.mark.parametrize("page", ["/lessons", "/explore"])
+def test_presenter_mode_sets_the_scale(page, clean_caches):
+    at = AppTest.from_file(str(page_file(page)), default_timeout=TIMEOUT)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert at.session_state["_scale"] == 1.6
+    assert not any("present" in e.value for e in at.info)  # no "unknown key" notice
+    assert any(b.label == "exit presenter mode" for b in at.button)
+    plain = AppTest.from_file(str(page_file(page)), default_timeout=TIMEOUT).run()
+    assert plain.session_state["_scale"] == 1.0
+    assert any(t.label == "presenter mode" for t in plain.sidebar.toggle)
+
+
+def test_explore_lesson_in_presenter_mode_draws_big_figures(clean_caches):
+    item = lesson("in_removes_contrast")
+    at = AppTest.from_file(str(page_file(item.page)), default_timeout=TIMEOUT)
+    at.query_params.update(dict(item.query) | {"present": "1"})
+    at.run()
+    assert not at.exception and not at.error
+    assert at.query_params["present"] == "1" and at.query_params["variant"] == "instance_norm"
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["font"]["size"] == int(14 * 1.6)

@@ -1,0 +1,243 @@
+"""Several variants on one tensor, and the equivalences between variants.
+
+``compare_views`` runs ``explore_view`` once per variant (no new maths): the
+Compare page draws one column per variant from it. ``equivalences`` checks the
+classic identities (and the classic non-identities) numerically on the data at
+hand, each with a small heatmap of where the two outputs differ:
+
+- GroupNorm(num_groups=C) = InstanceNorm, with the same per-channel affine;
+- GroupNorm(1) = LayerNorm over (C, *) without affine; with GroupNorm's
+  per-channel weight and LayerNorm's fresh per-element one they differ;
+- BatchNorm on one sample: eval mode with a fresh module's running statistics
+  ≠ training mode;
+- ClusterNorm with one cluster = BatchNorm.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from vnviz.analysis.histogram import DEFAULT_BINS
+from vnviz.analysis.verify import TOLERANCE
+from vnviz.analysis.view import ExploreView, explore_view
+from vnviz.errors import InputError
+from vnviz.variants.registry import apply, get_variant
+
+MAX_DIFF_SIDE = 64  # a diff heatmap has at most this many rows and columns
+AFFINE_SEED = 1234  # seed of the per-channel weight and bias used by the equivalences
+
+VariantSpec = tuple[str, dict[str, Any]]  # (registry name, keyword parameters)
+
+
+@dataclass(frozen=True)
+class CompareView:
+    """One tensor through several variants: an ExploreView per variant (or why it could not run)."""
+
+    layout: str  # layout letters of the input, e.g. "N C H W"
+    names: tuple[str, ...]  # registry names, in the order asked for
+    params: tuple[dict[str, Any], ...]  # each variant's keyword parameters
+    views: tuple[ExploreView | None, ...]  # each variant's summaries; None where it raised
+    errors: tuple[str, ...]  # "" where the variant ran, else its InputError sentence
+    seconds: float  # wall time of all the views
+
+    @property
+    def input(self) -> ExploreView | None:
+        """A view that ran (its ``before`` side summarises the input), or None when none did."""
+        return next((v for v in self.views if v is not None), None)
+
+
+def compare_views(
+    x: torch.Tensor,
+    variants: list[VariantSpec],
+    layout: str | None = None,
+    bins: int = DEFAULT_BINS,
+    percentile: float | None = None,
+) -> CompareView:
+    """Run every ``(name, params)`` of ``variants`` on ``x`` through ``explore_view``.
+
+    A variant that cannot run on this input (InstanceNorm on (N, C) data, ...)
+    gets ``None`` and its one-sentence InputError instead of failing the rest.
+    Parameter dicts are copied, so running-statistics buffers are not shared.
+    """
+    names, params, views, errors = [], [], [], []
+    seconds = 0.0
+    letters = layout if layout and len(layout.split()) == x.ndim else " ".join(f"d{i}" for i in range(x.ndim))
+    for name, p in variants:
+        p = dict(p)
+        names.append(name)
+        params.append(p)
+        try:
+            view = explore_view(x, name, p, layout=letters, bins=bins, percentile=percentile)
+        except InputError as err:
+            views.append(None)
+            errors.append(str(err))
+            continue
+        seconds += view.seconds
+        views.append(view)
+        errors.append("")
+    return CompareView(letters, tuple(names), tuple(params), tuple(views), tuple(errors), seconds)
+
+
+# -- equivalences ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffMap:
+    """Mean |left - right|, downsampled to at most MAX_DIFF_SIDE × MAX_DIFF_SIDE."""
+
+    z: torch.Tensor  # (R, P) float32 mean |difference| per cell
+    rows: str  # what the rows index, e.g. "channel"
+    cols: str  # what the columns index, e.g. "position (flattened)"
+    row_index: torch.Tensor  # (R,) first original index of each row block
+    col_index: torch.Tensor  # (P,) first original index of each column block
+    over: str  # what the mean runs over, e.g. "the 64 samples"
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two variant calls that should (or should not) give the same output, checked on the data."""
+
+    title: str  # e.g. "GroupNorm(C groups) = InstanceNorm"
+    left: VariantSpec  # (name, params) of the first call
+    right: VariantSpec  # (name, params) of the second call
+    left_code: str  # the first call as code, tensors named
+    right_code: str  # the second call as code
+    max_abs_diff: float  # largest |left - right| over the whole output
+    tolerance: float  # what counts as equal: TOLERANCE[dtype] × max(1, largest |output|)
+    diff: DiffMap  # where they differ
+    explanation: str  # one sentence: why they are (or are not) equal
+    expected: bool  # True when the theory says they are equal
+    equal: bool  # max_abs_diff <= tolerance
+
+    @property
+    def as_expected(self) -> bool:
+        return self.equal == self.expected
+
+
+def diff_map(a: torch.Tensor, b: torch.Tensor, max_side: int = MAX_DIFF_SIDE) -> DiffMap:
+    """|a - b| as a small heatmap: per (channel, position) averaged over samples, or per (sample, channel) for 2-D.
+
+    Computed in torch on the tensors' device; only the ≤ max_side² cells come back.
+    """
+    d = (a.detach().double() - b.detach().double()).abs() if a.device.type != "mps" else (a - b).abs()
+    n, c = d.shape[0], d.shape[1] if d.ndim > 1 else 1
+    d = d.reshape(n, c, -1)  # (N, C, P)
+    if d.shape[2] > 1:
+        z, rows, cols = d.mean(0), "channel", "position (flattened)"  # (C, P)
+        over = f"the {n} sample{'s' if n != 1 else ''}"
+    else:
+        z, rows, cols, over = d[:, :, 0], "sample", "channel", "nothing (2-D data: every value shown)"  # (N, C)
+    r, p = z.shape
+    out = (min(r, max_side), min(p, max_side))
+    if out != (r, p):
+        z = F.adaptive_avg_pool2d(z[None, None], out)[0, 0]  # mean over blocks keeps "mean |diff|"
+    row_index = torch.div(torch.arange(out[0]) * r, out[0], rounding_mode="floor")
+    col_index = torch.div(torch.arange(out[1]) * p, out[1], rounding_mode="floor")
+    return DiffMap(z.float().cpu(), rows, cols, row_index, col_index, over)
+
+
+def _affine(c: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded per-channel weight (around 1) and bias (around 0), as after some training."""
+    g = torch.Generator().manual_seed(AFFINE_SEED)
+    w = 1.0 + 0.5 * torch.randn(c, generator=g)  # (C,)
+    b = 0.3 * torch.randn(c, generator=g)  # (C,)
+    return w.to(x.device, x.dtype), b.to(x.device, x.dtype)
+
+
+def call_code(name: str, params: dict[str, Any]) -> str:
+    """``vnviz.apply(...)`` as code, tensors shown by name (w, b) with their shape."""
+    parts = []
+    for k, v in params.items():
+        if isinstance(v, torch.Tensor):
+            parts.append(f"{k}={'w' if k == 'weight' else 'b' if k == 'bias' else k}{tuple(v.shape)}")
+        else:
+            parts.append(f"{k}={v!r}")
+    return f"{name}(x{', ' if parts else ''}{', '.join(parts)})"
+
+
+def _check(title: str, x: torch.Tensor, left: VariantSpec, right: VariantSpec, expected: bool, explanation: str,
+           codes: tuple[str, str] | None = None) -> Equivalence:
+    ya = apply(left[0], x, **dict(left[1]))
+    yb = apply(right[0], x, **dict(right[1]))
+    biggest = max(float(ya.detach().abs().max()), float(yb.detach().abs().max()), 1.0)
+    tol = TOLERANCE.get(x.dtype, 1e-4) * biggest
+    diff = float((ya.detach().double() - yb.detach().double()).abs().max()) if x.device.type != "mps" \
+        else float((ya - yb).abs().max())
+    codes = codes or (call_code(*left), call_code(*right))
+    return Equivalence(title, left, right, codes[0], codes[1], diff, tol, diff_map(ya, yb), explanation, expected,
+                       equal=diff <= tol)
+
+
+def _values_per_channel(x: torch.Tensor) -> int:
+    return math.prod(x.shape[2:]) if x.ndim > 2 else 1
+
+
+def equivalences(x: torch.Tensor) -> list[Equivalence]:
+    """The classic identities between variants, checked on ``x`` (channel-first, N ≥ 1).
+
+    Pairs that cannot run on this input are left out; ``unavailable(x)`` says
+    which and why. The per-channel weight and bias are seeded (``AFFINE_SEED``).
+    """
+    out: list[Equivalence] = []
+    n, c = x.shape[0], x.shape[1]
+    per_channel = _values_per_channel(x)
+    w, b = _affine(c, x)
+    if x.ndim >= 3 and per_channel > 1:
+        out.append(_check(
+            "GroupNorm with one group per channel = InstanceNorm", x,
+            ("group_norm", {"num_groups": c, "weight": w, "bias": b}),
+            ("instance_norm", {"weight": w, "bias": b}), True,
+            f"With num_groups = C = {c}, each GroupNorm group is one (sample, channel) pair, exactly InstanceNorm's "
+            "group, and both apply the same per-channel weight and bias."))
+    if c * per_channel > 1:
+        out.append(_check(
+            "GroupNorm with one group = LayerNorm over (C, *)", x,
+            ("group_norm", {"num_groups": 1}), ("layer_norm", {"normalized_shape": tuple(x.shape[1:])}), True,
+            "With num_groups = 1 the only group of a sample is all of its channels and positions, which is what "
+            "LayerNorm over every dim after N standardizes; without an affine nothing else happens."))
+        out.append(_check(
+            "GroupNorm(1) with a per-channel weight ≠ a fresh LayerNorm over (C, *)", x,
+            ("group_norm", {"num_groups": 1, "weight": w, "bias": b}),
+            ("layer_norm", {"normalized_shape": tuple(x.shape[1:]), "weight": 1.0, "bias": 0.0}), False,
+            f"The statistics are the same, but GroupNorm's affine has one weight per channel ({c} values) and "
+            f"LayerNorm's one per element of {tuple(x.shape[1:])}, here at its initial ones and zeros, so they differ "
+            "by exactly GroupNorm's affine (the stripes, one per channel): copy w into every position, "
+            "w[:, None, None].expand(C, H, W), to make them equal."))
+    if per_channel > 1:
+        x1 = x[:1]
+        out.append(_check(
+            "BatchNorm on one sample: eval mode ≠ training mode", x1,
+            ("batch_norm", {"training": False}), ("batch_norm", {"training": True}), False,
+            "In eval mode BatchNorm uses its running statistics, which in a fresh module are mean 0 and variance 1, "
+            "so it returns x/√(1+eps), the input practically unchanged; in training it uses the batch's statistics, "
+            "and a batch of one sample normalizes each channel over that sample's positions alone (InstanceNorm)."))
+    if n * per_channel > 1:
+        out.append(_check(
+            "ClusterNorm with one cluster = BatchNorm", x,
+            ("cluster_norm", {"n_clusters": 1, "mode": "hard"}), ("batch_norm", {}), True,
+            "With a single cluster every sample is in the same group, so each channel is normalized with the "
+            "statistics of the whole batch: that is BatchNorm in training mode."))
+    return out
+
+
+def unavailable(x: torch.Tensor) -> list[str]:
+    """One sentence per equivalence that ``equivalences`` leaves out for this input, saying why."""
+    out = []
+    per_channel = _values_per_channel(x)
+    if x.ndim < 3 or per_channel < 2:
+        out.append(f"GroupNorm(C) = InstanceNorm needs positions after (N, C): this input is {tuple(x.shape)}, so "
+                   "each (sample, channel) group would hold one value.")
+        out.append(f"BatchNorm on one sample needs positions too: with shape {tuple(x.shape)}, one sample gives "
+                   "each channel a single value, and BatchNorm cannot train on that (torch raises).")
+    if x.shape[0] * per_channel < 2:
+        out.append("ClusterNorm with one cluster = BatchNorm needs more than one value per channel.")
+    return out
+
+
+def variant_title(name: str) -> str:
+    """The registry's human name of a variant."""
+    return get_variant(name).title

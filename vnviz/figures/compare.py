@@ -1,0 +1,253 @@
+"""Figures of the Compare page: one column per variant, and the equivalence diff heatmaps.
+
+Two steps, as everywhere in vnviz: ``columns`` turns a ``CompareView`` into
+small per-column summaries (testable without plotly), and the builders turn
+those into ``go.Figure`` objects with ``make_subplots``: every grid has the
+input first, then one column per variant, so the three grids line up.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from vnviz.analysis.compare import CompareView, DiffMap, Equivalence
+from vnviz.analysis.histogram import Histogram
+from vnviz.analysis.stats import AxisStats
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, GROUP_PALETTE
+from vnviz.variants.registry import get_variant
+
+MEAN_COLOR = "#e07b00"  # per-index means
+STD_COLOR = AFTER_COLOR  # per-index stds
+TARGET_COLOR = "#9a9a9a"  # the dashed 0 and 1 reference lines
+DIST_HEIGHT = 260  # px of the distributions row
+AXIS_ROW_HEIGHT = 170  # px per axis row
+GROUP_HEIGHT = 300  # px of the group pictures
+DIFF_HEIGHT = 300  # px of one diff heatmap
+DIFF_FLOOR = 0.01  # the diff colour scale reaches at least this, so float noise stays white
+DIFF_SCALE = [[0.0, "#ffffff"], [0.35, "#fcae91"], [1.0, "#a50f15"]]  # |difference|: white = none
+INPUT_TITLE = "input"
+VERIFIED = "<span style='color:#2e7d32'>✓</span>"  # in a column title: checked against torch and float64
+MISMATCH = "<span style='color:#c62828'>✗ mismatch</span>"  # in a column title: a check failed
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column of the grids draws: the input, or one variant's output."""
+
+    title: str  # "input" or the variant's title, e.g. "BatchNorm"
+    subtitle: str  # the reduction pattern (variants) or the layout (input)
+    verdict: str  # VERIFIED, MISMATCH, "" for the input, "cannot run" on an error
+    hist: Histogram | None  # all values (input: before; variants: after); None when it could not run
+    axes: tuple[AxisStats, ...]  # per-axis statistics of the same tensor
+    picture: torch.Tensor | None  # (S, R, P) group ids of the first samples; None for the input
+    groups: int  # number of statistic groups (0 for the input)
+    error: str  # why the variant could not run, or ""
+
+    @property
+    def is_input(self) -> bool:
+        return self.title == INPUT_TITLE
+
+
+def columns(view: CompareView) -> tuple[Column, ...]:
+    """The input column, then one column per variant of ``view``."""
+    first = view.input
+    out = []
+    if first is not None:
+        out.append(Column(INPUT_TITLE, view.layout, "", first.before.hist, first.before.axes, None, 0, ""))
+    for name, v, err in zip(view.names, view.views, view.errors):
+        variant = get_variant(name)
+        if v is None:
+            out.append(Column(variant.title, variant.pattern, "cannot run", None, (), None, 0, err))
+            continue
+        ok = v.verification is not None and v.verification.ok
+        groups = v.verification.groups if v.verification is not None else 0
+        out.append(Column(variant.title, variant.pattern, VERIFIED if ok else MISMATCH, v.after.hist, v.after.axes,
+                          v.group_map, groups, ""))
+    return tuple(out)
+
+
+def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
+    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(70 * scale), b=10),
+                      font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=kw.pop("showlegend", False), **kw)
+    fig.update_annotations(font_size=int(FONT_SIZE * scale))
+    return fig
+
+
+def _title(col: Column) -> str:
+    head = f"<b>{col.title}</b> {col.verdict}".strip()
+    return f"{head}<br><span style='font-size:0.8em'>{col.subtitle}</span>"
+
+
+def _empty(title: str, scale: float) -> go.Figure:
+    return _layout(go.Figure(), 200, scale, title=title)
+
+
+def _note(fig: go.Figure, col: int, text: str) -> None:
+    """Grey text in the middle of an empty subplot of row 1 (paper coordinates from its axis domain)."""
+    domain = fig.layout[f"xaxis{col if col > 1 else ''}"].domain
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=sum(domain) / 2, y=0.5,
+                       font=dict(color=TARGET_COLOR))
+
+
+def distributions_grid(cols: tuple[Column, ...], log_y: bool = False, scale: float = 1.0) -> go.Figure:
+    """All values per column: the input (grey), then each variant's output (blue), each on its own x range."""
+    if not cols:
+        return _empty("nothing to compare", scale)
+    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=[_title(c) for c in cols],
+                        horizontal_spacing=min(0.06, 0.3 / len(cols)))
+    for j, c in enumerate(cols, start=1):
+        if c.hist is None:
+            _note(fig, j, "cannot run<br>on this data")
+            fig.update_xaxes(visible=False, row=1, col=j)
+            fig.update_yaxes(visible=False, row=1, col=j)
+            continue
+        h = c.hist
+        color = BEFORE_COLOR if c.is_input else AFTER_COLOR
+        fig.add_trace(go.Bar(x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
+                             marker_color=color, name=c.title,
+                             hovertemplate="%{x:.4g}: %{y} values<extra>" + c.title + "</extra>"), row=1, col=j)
+        fig.update_yaxes(type="log" if log_y else "linear", showticklabels=j == 1, row=1, col=j)
+        fig.update_xaxes(title_text="value", nticks=5, row=1, col=j)
+    return _layout(fig, DIST_HEIGHT, scale)
+
+
+def _range(values: list[torch.Tensor], floor: tuple[float, float]) -> list[float]:
+    """A y range holding every value and the floor interval, padded by 8%: flat lines stay flat."""
+    lo, hi = floor
+    for v in values:
+        if v.numel():
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    pad = 0.08 * (hi - lo) or 0.5
+    return [lo - pad, hi + pad]
+
+
+def axis_names(cols: tuple[Column, ...]) -> tuple[str, ...]:
+    """The axis names of the rows of ``axes_grid`` (those of the first column that ran)."""
+    first = next((c for c in cols if c.axes), None)
+    return tuple(a.name for a in first.axes) if first else ()
+
+
+def axes_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
+    """Per axis (rows) and column: the mean (orange) and std (blue) of every index over the other axes.
+
+    An axis the variant equalises shows a flat mean at 0 and a flat std at 1
+    (dashed). The variant columns of a row share one y range; the input has its own.
+    """
+    names = axis_names(cols)
+    if not cols or not names:
+        return _empty("no per-axis statistics", scale)
+    rows = len(names)
+    titles = [(_title(c) if r == 0 else "") for r in range(rows) for c in cols]
+    fig = make_subplots(rows=rows, cols=len(cols), subplot_titles=titles,
+                        horizontal_spacing=min(0.06, 0.3 / len(cols)), vertical_spacing=min(0.12, 0.5 / rows))
+    for r, axis in enumerate(names, start=1):
+        shared = _range([t for c in cols if not c.is_input and len(c.axes) >= r
+                         for t in (c.axes[r - 1].mean, c.axes[r - 1].std)], (0.0, 1.0))
+        for j, c in enumerate(cols, start=1):
+            if len(c.axes) < r:
+                fig.update_xaxes(visible=False, row=r, col=j)
+                fig.update_yaxes(visible=False, row=r, col=j)
+                continue
+            a = c.axes[r - 1]
+            x = a.index.tolist()
+            marker = "lines+markers" if len(x) <= 32 else "lines"
+            for values, color, label in ((a.mean, MEAN_COLOR, "mean"), (a.std, STD_COLOR, "std")):
+                fig.add_trace(go.Scatter(
+                    x=x, y=values.tolist(), mode=marker, line=dict(color=color, width=2), marker=dict(size=4),
+                    name=label,
+                    hovertemplate=f"{c.title}, {a.name}=%{{x}}: {label} %{{y:.4g}}<extra></extra>"), row=r, col=j)
+            for level in (0.0, 1.0):
+                fig.add_hline(y=level, line=dict(color=TARGET_COLOR, dash="dot", width=1), row=r, col=j)
+            yr = _range([a.mean, a.std], (0.0, 1.0)) if c.is_input else shared
+            fig.update_yaxes(range=yr, showticklabels=True, title_text=axis if j == 1 else None, row=r, col=j)
+            label = f"{a.name} index" + ("" if a.block == 1 else f" (blocks of {a.block})")
+            fig.update_xaxes(title_text=label if r == rows else None, title_standoff=2, row=r, col=j)
+    return _layout(fig, 90 + AXIS_ROW_HEIGHT * rows, scale)
+
+
+def _strip(picture: torch.Tensor) -> tuple[list[list[float | None]], list[list[str]]]:
+    """Samples side by side (channels down, positions across), a gap of empty columns between samples."""
+    s, r, p = picture.shape
+    k = len(GROUP_PALETTE)
+    gap = max(1, round(p / 12))  # wide enough to see even when the colours run across samples
+    z: list[list[float | None]] = [[] for _ in range(r)]
+    text: list[list[str]] = [[] for _ in range(r)]
+    for i in range(s):
+        ids = picture[i].tolist()
+        for row in range(r):
+            if i:
+                z[row] += [None] * gap
+                text[row] += [""] * gap
+            z[row] += [v % k for v in ids[row]]
+            text[row] += [f"sample {i}, channel {row}, position {q}: group {v}" for q, v in enumerate(ids[row])]
+    return z, text
+
+
+def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
+    """Each variant's statistic groups: same colour = one shared mean and variance.
+
+    Per column, the first samples side by side (channels down, flattened
+    positions across): BatchNorm's colours run across samples, LayerNorm's fill
+    each sample, InstanceNorm's fill each (sample, channel) row.
+    """
+    if not cols:
+        return _empty("nothing to compare", scale)
+    k = len(GROUP_PALETTE)
+    colorscale = []
+    for i, c in enumerate(GROUP_PALETTE):
+        colorscale += [[i / k, c], [(i + 1) / k, c]]
+    titles = [f"<b>{c.title}</b><br><span style='font-size:0.8em'>"
+              + ("no groups" if c.is_input else f"{c.groups} groups") + "</span>" for c in cols]
+    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=titles, horizontal_spacing=min(0.04, 0.2 / len(cols)))
+    first = next((j for j, c in enumerate(cols, start=1) if c.picture is not None), 0)
+    for j, c in enumerate(cols, start=1):
+        if c.picture is None:
+            if not c.is_input:
+                _note(fig, j, "cannot run")
+            fig.update_xaxes(visible=False, row=1, col=j)
+            fig.update_yaxes(visible=False, row=1, col=j)
+            continue
+        z, text = _strip(c.picture)
+        fig.add_trace(go.Heatmap(z=z, text=text, zmin=0, zmax=k, colorscale=colorscale, showscale=False,
+                                 hovertemplate="%{text}<extra>" + c.title + "</extra>", hoverongaps=False), row=1, col=j)
+        s = c.picture.shape[0]
+        fig.update_yaxes(autorange="reversed", showticklabels=j == first, title_text="channel" if j == first else None,
+                         row=1, col=j)
+        fig.update_xaxes(title_text=f"samples 0–{s - 1}, positions", showticklabels=False, row=1, col=j)
+    return _layout(fig, GROUP_HEIGHT, scale)
+
+
+# -- equivalences ------------------------------------------------------------------------------
+
+
+def diff_range(diff: DiffMap) -> float:
+    """Top of the colour scale: the largest cell, but at least DIFF_FLOOR (float noise stays white)."""
+    top = float(diff.z.max()) if diff.z.numel() else 0.0
+    return max(top, DIFF_FLOOR) if math.isfinite(top) else DIFF_FLOOR
+
+
+def verdict(eq: Equivalence) -> str:
+    """"equal" or "differ", and whether that is what the theory says."""
+    word = "equal ✓" if eq.equal else "differ ≠"
+    return word if eq.as_expected else f"{word} (unexpected!)"
+
+
+def diff_heatmap(eq: Equivalence, scale: float = 1.0) -> go.Figure:
+    """Where two calls differ: mean |left − right| per cell (white = identical up to float rounding)."""
+    d = eq.diff
+    fig = go.Figure(go.Heatmap(
+        z=d.z.tolist(), x=d.col_index.tolist(), y=d.row_index.tolist(), zmin=0.0, zmax=diff_range(d),
+        colorscale=DIFF_SCALE, colorbar=dict(title=dict(text="|diff|", side="right"), thickness=12),
+        hovertemplate=f"{d.rows} %{{y}}, {d.cols} %{{x}}: mean |diff| %{{z:.3g}}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title_text=d.rows)
+    fig.update_xaxes(title_text=d.cols)
+    if eq.equal:  # an all-white map could pass for a chart that did not load
+        fig.add_annotation(text="all white: identical up to float rounding", showarrow=False, xref="paper",
+                           yref="paper", x=0.5, y=0.5, font=dict(color=TARGET_COLOR))
+    title = f"<b>{verdict(eq)}</b> · max |diff| = {eq.max_abs_diff:.2g} · mean over {d.over}"
+    fig = _layout(fig, DIFF_HEIGHT, scale, title=dict(text=title, x=0.01, xanchor="left"))
+    return fig.update_layout(margin=dict(t=int(45 * scale)))

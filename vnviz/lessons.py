@@ -1,0 +1,181 @@
+"""Lessons: one idea each, with a question for the class and a link that opens the exact view.
+
+A lesson is data only (no Streamlit): the Lessons page draws them as cards,
+and the tests check that every link is one its page accepts. ``link`` builds
+the URL path with its query string; ``present=True`` adds ``present=1``
+(presenter mode: no sidebar, big fonts and figures).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+from urllib.parse import urlencode
+
+PAGES = {  # stable path -> the page's title in the navigation
+    "/": "Home", "/explore": "Explore", "/compare": "Compare", "/cluster_norm": "ClusterNorm",
+    "/slice_mask": "Slice & Mask", "/axis_check": "Axis check", "/lessons": "Lessons",
+}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One idea to show in class."""
+
+    slug: str  # short id, e.g. "bn_batch_of_one"
+    title: str  # the idea, as a headline
+    paragraph: str  # what is going on, in a few sentences
+    question: str  # the question to ask the class before revealing
+    page: str  # the page's stable path, one of PAGES
+    query: Mapping[str, str]  # the link's query: every key one the page accepts, values as link text
+    look_at: str  # where to look on the page, and what to change next
+
+    def link(self, present: bool = False) -> str:
+        """The page path with its query string, e.g. ``/explore?source=tokens&variant=layer_norm``."""
+        query = dict(self.query) | ({"present": "1"} if present else {})
+        return f"{self.page}?{urlencode(query, safe=',:-')}" if query else self.page
+
+
+def _lesson(slug: str, title: str, paragraph: str, question: str, page: str, query: dict[str, str],
+            look_at: str) -> Lesson:
+    return Lesson(slug, title, paragraph, question, page, MappingProxyType(query), look_at)
+
+
+LESSONS: tuple[Lesson, ...] = (
+    _lesson(
+        "bn_batch_of_one", "Why BatchNorm fails at batch size 1",
+        "BatchNorm normalizes each channel with the mean and variance of the whole batch. At inference (eval "
+        "mode) it uses running averages collected during training instead, and a freshly built module's running "
+        "averages are mean 0 and variance 1: it does nothing at all. In training mode with one sample, the 'batch' "
+        "statistics are that one sample's own, so it silently becomes InstanceNorm; with no positions at all "
+        "(shape (1, C)) there is one value per channel and torch refuses to train.",
+        "This is one image through a fresh BatchNorm in eval mode. Is the output normalized? Now switch training "
+        "on: whose statistics does it use, and what will the model see at test time?",
+        "/explore", {"source": "shifted_channels", "shape": "1,8,16,16", "variant": "batch_norm", "training": "false"},
+        "Distributions: in eval mode the output is the input (x/√(1+eps)), and a warning says the running "
+        "statistics are untouched. Toggle training: every channel is standardized over its own 16×16 positions.",
+    ),
+    _lesson(
+        "ln_tokens_outliers", "LayerNorm vs BatchNorm on token embeddings with outlier dimensions",
+        "Transformers normalize each token over its D features (LayerNorm over the last dim), so every token gets "
+        "mean 0 and variance 1 whatever else is in the batch. These embeddings carry a few 'massive' feature "
+        "dimensions 20 to 60 times larger than the rest, as large language models do: they dominate each token's "
+        "variance, so LayerNorm squashes every ordinary feature toward 0.",
+        "After LayerNorm, how large are the ordinary features compared with the outlier dimensions? What would "
+        "BatchNorm normalize here instead?",
+        "/explore", {"source": "tokens", "variant": "layer_norm", "normalized_shape": "128"},
+        "Per-axis statistics, the D row: the spikes stay, and the ordinary features' std is far below 1. Then "
+        "switch the variant to BatchNorm and read the warning about (N, L, D) tokens.",
+    ),
+    _lesson(
+        "in_removes_contrast", "InstanceNorm removes each image's brightness and contrast",
+        "InstanceNorm standardizes every (image, channel) pair over its own pixels. Whatever brightness (an offset) "
+        "and contrast (a scale) an image had, it is gone afterwards: that is why style transfer uses it, and why "
+        "a classifier that needs to know 'is this picture dark?' cannot learn it after this layer.",
+        "These images differ in brightness and contrast. After InstanceNorm, could you still tell which image "
+        "was the darkest? What did the layer throw away?",
+        "/explore", {"source": "images", "variant": "instance_norm"},
+        "Per-axis statistics, the N row: before, every sample has its own mean and std; after, both are flat at "
+        "0 and 1. Switch to BatchNorm: the per-image differences survive.",
+    ),
+    _lesson(
+        "gn_between_ln_in", "GroupNorm sits between LayerNorm and InstanceNorm",
+        "GroupNorm splits the C channels of each sample into G groups and standardizes each group over its "
+        "channels and positions. With G = 1 a sample is one group (LayerNorm); with G = C every channel is its own "
+        "group (InstanceNorm). It does not depend on the batch, which is why detection and segmentation models "
+        "trained with tiny batches use it.",
+        "How many statistic groups does each layer make per sample? Which num_groups turns GroupNorm into "
+        "LayerNorm, and which into InstanceNorm?",
+        "/compare", {"source": "images", "shape": "16,8,32,32", "variants": "layer_norm,group_norm,instance_norm",
+                     "num_groups": "2"},
+        "Statistic groups: one colour per sample (LayerNorm), one per band of 4 channels (GroupNorm, 2 groups), "
+        "one per channel row (InstanceNorm). Then the Equivalences section: GroupNorm(1) = LayerNorm and "
+        "GroupNorm(C) = InstanceNorm, checked on this data.",
+    ),
+    _lesson(
+        "equivalences", "Which layers are secretly the same?",
+        "Several normalizations coincide in special cases, and some famous 'equalities' hold only without the "
+        "affine. The Compare page checks them numerically on the data at hand and draws where the two outputs "
+        "differ: white is identical up to float rounding.",
+        "GroupNorm(1) and LayerNorm over (C, H, W) compute the same statistics. Why do they stop being equal as "
+        "soon as GroupNorm has a per-channel weight?",
+        "/compare", {"source": "shifted_channels", "shape": "16,8,8,8",
+                     "variants": "batch_norm,layer_norm,group_norm,cluster_norm", "num_groups": "1",
+                     "n_clusters": "1"},
+        "Equivalences: the striped heatmap is the per-channel weight that LayerNorm's per-element affine does not "
+        "have. In the grid, GroupNorm(1) matches LayerNorm and ClusterNorm with one cluster matches BatchNorm.",
+    ),
+    _lesson(
+        "cluster_multimodal", "ClusterNorm on multimodal data",
+        "BatchNorm assumes one blob per channel: one mean, one variance for the whole batch. When the batch is a "
+        "mixture of very different groups, the shared statistics describe none of them. ClusterNorm first "
+        "clusters the samples, then batch-normalizes every cluster with its own statistics (Mixture Normalization "
+        "is its soft version).",
+        "This batch is three separate clusters. What does BatchNorm's output look like per cluster, and what does "
+        "normalizing each cluster on its own change?",
+        "/cluster_norm", {"source": "mixture", "method": "kmeans", "n_clusters": "3", "mode": "hard"},
+        "The per-cluster histograms: under BatchNorm the three modes stay apart; under ClusterNorm each cluster is "
+        "centred on 0 with std 1. Set n_clusters to 1: it is BatchNorm again.",
+    ),
+    _lesson(
+        "mask_multiply_vs_fill", "Causal masks: multiply by 0, or fill with −inf?",
+        "A causal mask stops a token from attending to later tokens. Multiplying the scores by 0 does not remove "
+        "them: a score of 0 still becomes exp(0) = 1 inside the softmax, so the 'hidden' future keeps a share of "
+        "the attention. Filling with −inf gives exp(−inf) = 0: the future gets exactly nothing.",
+        "With the mask multiplied in, how much attention does the first token still pay to the tokens after it? "
+        "What changes when mode is fill with value −inf?",
+        "/slice_mask", {"variant": "matrix_mask", "kind": "causal", "mode": "multiply", "source": "attention"},
+        "The 'Effect on a softmax' tab: with multiply, masked entries keep a probability; switch mode to fill "
+        "(value −inf) and they drop to exactly 0.",
+    ),
+    _lesson(
+        "slices_are_views", "Slices are views: writing into y changes x",
+        "x[1:9:2, 2:10] does not copy anything: it is a view, a new shape and strides over the same memory. "
+        "Writing into it writes into x. A list of indices (advanced indexing) makes a copy instead, which is "
+        "safe to modify but costs memory and time.",
+        "y = x[1:9:2, 2:10]; y.fill_(big). Does x change? Now try rows = 0,5,9: what is different, and why?",
+        "/slice_mask", {"variant": "matrix_slice", "source": "gaussian", "shape": "12,12", "rows": "1:9:2",
+                        "cols": "2:10"},
+        "'Where y lives in memory': strides and storage offset, shared with x. 'Write through y': x after the "
+        "write. Then type 0,5,9 for rows and watch the facts flip to a copy.",
+    ),
+    _lesson(
+        "axes_of_my_layer", "Which axes does my layer reduce over?",
+        "torch's norm layers assume channel-first input (N, C, *). Token embeddings are (N, L, D), so "
+        "nn.BatchNorm1d(D) on them either fails or, when L happens to equal D, silently normalizes per token "
+        "position instead of per feature. The Axis check page infers from an (input, output) pair which axes "
+        "were reduced over.",
+        "nn.BatchNorm1d applied to (N, L, D) tokens: which axis does it treat as the channels? What did you mean?",
+        "/axis_check", {"example": "bn1d_tokens"},
+        "The inferred axes and the warning; then permute the tokens to (N, D, L) (layout N L D, channel axis D) "
+        "and check again.",
+    ),
+    _lesson(
+        "rms_does_not_centre", "RMSNorm does not centre",
+        "RMSNorm divides by the root mean square and subtracts nothing: it keeps the mean. On zero-mean data it "
+        "behaves like LayerNorm, and it is cheaper; on all-positive data (here log-normal) the output stays "
+        "all-positive with a mean well above 0.",
+        "After RMSNorm, is each sample centred on 0? Where would the difference from LayerNorm matter?",
+        "/explore", {"source": "skewed", "variant": "rms_norm"},
+        "Distributions: the output is still one-sided. Per-axis statistics: the mean line sits above 0 and the "
+        "std below 1 (the mean square is 1, not the variance). Switch to LayerNorm to see both fixed.",
+    ),
+    _lesson(
+        "eps_constant_groups", "eps matters for constant groups",
+        "Normalizing divides by √(var + eps). A group whose values are all equal has var = 0: without eps that "
+        "is 0/0. Handwritten digits have blank borders, so with the pixel columns as channels most images have "
+        "a column of zeros; InstanceNorm makes that a constant (image, column) group.",
+        "A blank column has variance 0. What does (x − mean)/√(var + eps) give there, and what would eps = 0 give?",
+        "/explore", {"source": "digits", "channel_axis": "3", "variant": "instance_norm"},
+        "Verification: constant groups come out as 0, not NaN, and their variance is var/(var+eps) = 0 instead of "
+        "1. Set eps to 0 and read the error.",
+    ),
+)
+
+
+def lesson(slug: str) -> Lesson:
+    """The lesson called ``slug`` (KeyError when there is none)."""
+    for item in LESSONS:
+        if item.slug == slug:
+            return item
+    raise KeyError(slug)

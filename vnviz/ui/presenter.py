@@ -1,0 +1,58 @@
+"""Presenter mode: big fonts and figures, no sidebar, for a projector.
+
+A page calls ``presenter_mode()`` at its top. The link key ``present=1`` (kept
+in the URL by ``write_link``, see ``state.GLOBAL_KEYS``) or the sidebar toggle
+turns it on: the sidebar is hidden with CSS, the main area's base font grows,
+and ``st.session_state["_scale"]`` tells the figure builders to scale up. A
+small button at the top of the page turns it off again.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+PRESENT = "present"  # the link key
+SCALE = 1.6  # figure scale in presenter mode (fonts and heights)
+SCALE_KEY = "_scale"  # session key the pages read: st.session_state.get("_scale", 1.0)
+TOGGLE = "_present_toggle"  # session key of the sidebar toggle
+ON_VALUES = ("1", "true", "yes", "on")  # link values that mean "on"
+CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarCollapseButton"] { display: none !important; }
+html { font-size: 22px; }
+[data-testid="stMain"] .block-container { padding-top: 2.2rem; max-width: 100%; }
+[data-testid="stMain"] h1 { font-size: 2.4rem; }
+</style>
+"""
+
+
+def is_presenting() -> bool:
+    """Whether the URL asks for presenter mode."""
+    return str(st.query_params.get(PRESENT, "")).strip().lower() in ON_VALUES
+
+
+def _enter() -> None:
+    st.query_params[PRESENT] = "1"
+
+
+def _leave() -> None:
+    if PRESENT in st.query_params:
+        del st.query_params[PRESENT]
+
+
+def presenter_mode() -> float:
+    """Apply presenter mode when the link (or the sidebar toggle) asks for it; return the figure scale.
+
+    Call it at the top of a page, before anything else is drawn.
+    """
+    if is_presenting():
+        st.session_state[SCALE_KEY] = SCALE
+        st.html(CSS)
+        st.button("exit presenter mode", icon=":material/fullscreen_exit:", type="tertiary", on_click=_leave,
+                  key="_present_exit", help="Show the sidebar and normal sizes again (drops present=1 from the link).")
+        return SCALE
+    st.session_state[SCALE_KEY] = 1.0
+    st.session_state[TOGGLE] = False
+    st.sidebar.toggle("presenter mode", key=TOGGLE, on_change=_enter,
+                      help="Big fonts and figures, no sidebar: for a projector. Adds present=1 to the link.")
+    return 1.0
