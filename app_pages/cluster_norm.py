@@ -4,10 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from vnviz.errors import InputError
+from vnviz.ui.presenter import presenter_mode
 from vnviz.figures import cluster as fig
 from vnviz.ui import cluster as ui
 from vnviz.ui.report import verification_text
 
+presenter_mode()
 st.title("ClusterNorm: BatchNorm per cluster of samples")
 c = ui.controls()
 for notice in c.notices if c else []:

@@ -15,7 +15,8 @@ st.markdown(
     "their groups: the axes they reduce over. Pick one on **Explore** and see before | after side by side, "
     "checked against torch."
 )
-st.page_link("app_pages/explore.py", label="Open Explore", icon=":material/insights:")
+st.markdown("Start on [Explore](explore), compare variants on [Compare](compare), or teach with the "
+            "[Lessons](lessons).")
 rows = [
     {"variant": v.title, "reduces (N, C, H, W)": v.pattern, "torch": v.reference, "what it does": v.summary}
     for v in vnviz.VARIANTS.values()

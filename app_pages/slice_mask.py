@@ -5,9 +5,11 @@ import streamlit as st
 
 from vnviz.analysis.matrix import SLICING_FORMS
 from vnviz.errors import InputError
+from vnviz.ui.presenter import presenter_mode
 from vnviz.figures import matrix as fig
 from vnviz.ui import slice_mask as ui
 
+presenter_mode()
 st.title("Slice & Mask a matrix")
 c = ui.controls()
 for notice in c.notices if c else []:

@@ -12,6 +12,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS
 from vnviz.analysis.view import ExploreView
 from vnviz.device import DEVICE_CHOICES, available_devices
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
+from vnviz.ui.presenter import is_presenting
 from vnviz.ui.state import read_link, write_link
 from vnviz.ui.widgets import variant_widgets
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
@@ -70,7 +71,9 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
         bins = st.slider("bins", 5, 200, key="bins", help=VIEW_PARAMS[1].help)
         clip = st.select_slider("clip to percentiles", [0.0, 0.1, 0.5, 1.0, 2.0, 5.0], key="clip", help=VIEW_PARAMS[2].help)
         log_y = st.toggle("log counts", key="log_y", help=VIEW_PARAMS[3].help)
-    left, right = st.columns([1, 1], gap="large")
+    # on a projector the controls fold away so that the figures fill the first screen
+    holder = st.expander("data and variant", expanded=False) if is_presenting() else st.container()
+    left, right = holder.columns([1, 1], gap="large")
     with left.container(border=True):
         st.markdown("**Data**")
         data = data_panel()
