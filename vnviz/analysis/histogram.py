@@ -93,27 +93,37 @@ def histogram(
     if not hi > lo:  # a degenerate range: one bin's width around it
         lo, hi = lo - 0.5, lo + 0.5
     flat = x.detach().reshape(-1)
-    finite = torch.isfinite(flat)
-    all_finite = bool(finite.all())
-    nonfinite = 0 if all_finite else int((~finite).sum())
+    data_lo, data_hi = (float(v) for v in torch.aminmax(flat))
+    all_finite = math.isfinite(data_lo) and math.isfinite(data_hi)  # one pass, no mask
+    if all_finite:
+        finite, nonfinite = None, 0
+    else:
+        finite = torch.isfinite(flat)
+        nonfinite = int((~finite).sum())
+        flat = flat[finite]
+        if flat.numel():
+            data_lo, data_hi = (float(v) for v in torch.aminmax(flat))
+    clipped = flat.numel() > 0 and (data_lo < lo or data_hi > hi)  # only then count and drop the outliers
+    below = int((flat < lo).sum()) if clipped else 0
+    above = int((flat > hi).sum()) if clipped else 0
     edges = torch.linspace(lo, hi, bins + 1, dtype=torch.float64)
     if groups is None:
-        vals = flat if all_finite else flat[finite]
-        below = int((vals < lo).sum())
-        above = int((vals > hi).sum())
-        if vals.device.type == "mps":  # no histc kernel there
-            idx, inside = _bin_index(vals, lo, hi, bins)
+        if flat.device.type == "mps":  # no histc kernel there
+            idx, inside = _bin_index(flat, lo, hi, bins)
             counts = torch.bincount(idx[inside], minlength=bins)[:bins]
         else:
-            counts = torch.histc(vals, bins=bins, min=lo, max=hi).round().long()
+            counts = torch.histc(flat, bins=bins, min=lo, max=hi).round().long()
         return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
     ids = groups.to(x.device).expand(x.shape).reshape(-1)
+    if finite is not None:
+        ids = ids[finite]
     k = int(num_groups if num_groups is not None else int(ids.max()) + 1)
-    idx, inside = _bin_index(flat, lo, hi, bins)
-    keep = inside & finite
-    below = int(((idx < 0) & finite).sum())
-    above = int(((idx >= bins) & finite).sum())
-    counts = torch.bincount(ids[keep] * bins + idx[keep], minlength=k * bins)[: k * bins].reshape(k, bins)
+    if clipped:
+        idx, inside = _bin_index(flat, lo, hi, bins)
+        ids, idx = ids[inside], idx[inside]
+    else:  # every value is in range: one fused index, the top edge in the last bin
+        idx = ((flat - lo) * (bins / (hi - lo))).clamp_(0, bins - 1).long()
+    counts = torch.bincount(ids * bins + idx, minlength=k * bins)[: k * bins].reshape(k, bins)
     return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
 
 

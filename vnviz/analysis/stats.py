@@ -47,6 +47,16 @@ def _blocks(t: torch.Tensor, block: int, how: str) -> torch.Tensor:
     return padded.amax(1) if how == "max" else padded.amin(1)
 
 
+def _per_index(partial: torch.Tensor, d: int, how: str) -> torch.Tensor:
+    """Reduce a partial-statistics tensor over every dim but ``d``."""
+    others = tuple(i for i in range(partial.ndim) if i != d)
+    if not others:
+        return partial
+    if how == "sum":
+        return partial.sum(others)
+    return partial.amin(others) if how == "min" else partial.amax(others)
+
+
 def axis_stats(x: torch.Tensor, names: str | None = None, max_points: int = MAX_POINTS) -> tuple[AxisStats, ...]:
     """Mean, std, min and max of every index of every axis, over all the other axes.
 
@@ -55,30 +65,41 @@ def axis_stats(x: torch.Tensor, names: str | None = None, max_points: int = MAX_
         names: layout letters, e.g. "N C H W" (spaces optional); default "d0 d1 ...".
         max_points: longer axes are summarised in contiguous blocks of indices.
 
-    The std is the population (biased) one, as normalization uses.
+    The std is the population (biased) one, as normalization uses. The tensor
+    is read a few times only, whatever its rank: sums, sums of squares, minima
+    and maxima over the last dim give every other axis from a small partial
+    tensor, and the last axis comes from column reductions.
     """
     letters = names.split() if names else [f"d{i}" for i in range(x.ndim)]
     if len(letters) != x.ndim:
         letters = [f"d{i}" for i in range(x.ndim)]
     xd = x.detach().to(acc_dtype(x.device))
+    sq = xd * xd
+    last = x.shape[-1]
+    count = x.numel()
+    partial = {"sum": xd.sum(-1), "sq": sq.sum(-1), "min": xd.amin(-1), "max": xd.amax(-1)}  # (*lead)
+    columns = xd.reshape(-1, last)
     out = []
     for d in range(x.ndim):
-        others = tuple(i for i in range(x.ndim) if i != d)
-        if others:
-            var, mean = torch.var_mean(xd, dim=others, correction=0)
-            lo, hi = xd.amin(dim=others), xd.amax(dim=others)
-        else:
-            mean, var, lo, hi = xd, torch.zeros_like(xd), xd, xd
-        mean, var, lo, hi = (t.cpu() for t in (mean, var, lo, hi))
         size = x.shape[d]
+        n = count / size
+        if d < x.ndim - 1:
+            s1, s2 = _per_index(partial["sum"], d, "sum"), _per_index(partial["sq"], d, "sum")
+            lo, hi = _per_index(partial["min"], d, "min"), _per_index(partial["max"], d, "max")
+        else:
+            s1, s2 = columns.sum(0), sq.reshape(-1, last).sum(0)
+            lo, hi = columns.amin(0), columns.amax(0)
+        mean = (s1 / n).cpu()
+        var = (s2 / n).cpu() - mean * mean
+        lo, hi = lo.cpu(), hi.cpu()
         block = max(1, math.ceil(size / max_points))
         if block > 1:
             second = _blocks(var + mean * mean, block, "mean")
             mean = _blocks(mean, block, "mean")
-            var = (second - mean * mean).clamp_min(0)
+            var = second - mean * mean
             lo, hi = _blocks(lo, block, "min"), _blocks(hi, block, "max")
         index = torch.arange(0, size, block)
-        out.append(AxisStats(d, letters[d], size, block, index, mean, var.sqrt(), lo, hi))
+        out.append(AxisStats(d, letters[d], size, block, index, mean, var.clamp_min(0).sqrt(), lo, hi))
     return tuple(out)
 
 
@@ -91,23 +112,27 @@ class GroupStats:
     count: torch.Tensor  # (G,) elements per group
 
 
-def group_stats(x: torch.Tensor, groups: torch.Tensor, num_groups: int | None = None) -> GroupStats:
+def group_stats(
+    x: torch.Tensor, groups: torch.Tensor, num_groups: int | None = None, count: torch.Tensor | None = None
+) -> GroupStats:
     """Per-group mean and (two-pass, biased) variance, accumulated in float64 on x's device.
 
     Args:
         x: values, any shape.
         groups: int64 ids shaped like ``x`` (a ``stat_groups`` map).
         num_groups: G; default ``groups.max() + 1``.
+        count: elements per group, when already known (e.g. from an earlier call on the same map).
     """
     dt = acc_dtype(x.device)
     ids = groups.to(x.device).reshape(-1)
     g = int(num_groups if num_groups is not None else int(ids.max()) + 1)
     xd = x.detach().reshape(-1).to(dt)
-    count = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, torch.ones_like(xd))
-    total = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, xd)
-    mean = total / count.clamp_min(1)
+    if count is None:
+        count = torch.bincount(ids, minlength=g)[:g].to(dt)
+    n = count.to(x.device, dt).clamp_min(1)
+    mean = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, xd) / n
     dev = xd - mean[ids]
-    var = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, dev * dev) / count.clamp_min(1)
+    var = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, dev * dev) / n
     return GroupStats(mean.cpu(), var.cpu(), count.cpu())
 
 
@@ -132,12 +157,16 @@ def summarize(x: torch.Tensor) -> ValueSummary:
     xd = x.detach()
     if not xd.is_floating_point():
         xd = xd.to(torch.float32)
+    lo, hi = torch.aminmax(xd) if xd.numel() else (math.nan, math.nan)
+    if math.isfinite(lo) and math.isfinite(hi):  # NaN and Inf would show in the range: none here
+        var, mean = torch.var_mean(xd.to(acc_dtype(x.device)), correction=0)
+        return ValueSummary(tuple(x.shape), str(x.dtype).replace("torch.", ""), x.numel(), float(mean),
+                            float(var.sqrt()), float(lo), float(hi), 0, 0, 0)
     finite = torch.isfinite(xd)
-    n_finite = int(finite.sum())
     nan = int(torch.isnan(xd).sum())
     posinf = int((xd == math.inf).sum())
     neginf = int((xd == -math.inf).sum())
-    vals = xd if n_finite == xd.numel() else xd[finite]
+    vals = xd[finite]
     if vals.numel():
         var, mean = torch.var_mean(vals.to(acc_dtype(x.device)), correction=0)
         lo, hi = torch.aminmax(vals)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vnviz.analysis.stats import acc_dtype, group_stats
+from vnviz.analysis.stats import GroupStats, acc_dtype, group_stats
 from vnviz.device import synchronize
 from vnviz.variants.cluster import cluster_norm_details
 from vnviz.variants.norms import affine_param, channel_groups, resolve_num_groups, trailing_shape
@@ -132,12 +132,13 @@ def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn
     return mod, code
 
 
-def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor) -> torch.Tensor:
+def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor,
+                x_stats: GroupStats | None = None) -> torch.Tensor:
     """The variant's output from its group map and the textbook formula, in float64.
 
     Independent of torch's fused kernels: group means and variances come from
-    ``group_stats`` (index_add in float64), or from the running statistics in
-    eval mode.
+    ``group_stats`` (index_add in float64; ``x_stats`` when already computed on
+    this map), or from the running statistics in eval mode.
     """
     variant = get_variant(name)
     dt = acc_dtype(x.device)
@@ -163,7 +164,7 @@ def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torc
             m = _broadcast(rm.to(dt), "batch_norm", shape)
             v = _broadcast(rv.to(dt), "batch_norm", shape)
         else:
-            stats = group_stats(xd, ids)
+            stats = x_stats if x_stats is not None else group_stats(xd, ids)
             m = stats.mean.to(x.device, dt)[ids]
             v = stats.var.to(x.device, dt)[ids]
         y = (xd - m) / torch.sqrt(v + eps)
@@ -196,6 +197,8 @@ class Checked:
 
     groups: torch.Tensor  # the statistic-group map of this run (int64, shaped like x)
     cluster: Any = None  # ClusterNorm's ClusterResult (labels, statistics, warnings), else None
+    x_stats: GroupStats | None = None  # the input's per-group mean and variance
+    y_stats: GroupStats | None = None  # the output's, when it was computed on the way (no affine)
 
 
 def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, Verification, Checked]:
@@ -241,9 +244,11 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         notes.append("eval mode normalizes with running statistics, so output groups are not mean 0 / variance 1")
     ngroups = int(groups.max()) + 1
     mean_max = var_dev = var_eps = math.nan
+    x_stats = group_stats(x, groups, ngroups)
+    out = None
     if checked:
-        out = group_stats(u, groups, ngroups)
-        src = group_stats(x.detach().to(dt) ** 2 if variant.stat == "rms" else x.detach(), groups, ngroups)
+        out = group_stats(u, groups, ngroups, x_stats.count)
+        src = group_stats(x.detach().to(dt) ** 2, groups, ngroups, x_stats.count) if variant.stat == "rms" else x_stats
         if variant.stat == "rms":
             eps = before.get("eps")
             eps = torch.finfo(x.dtype).eps if eps is None else eps
@@ -274,7 +279,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         notes.append(code)
 
     # 3. the float64 formula
-    y64 = reference64(name, x, before, groups)
+    y64 = reference64(name, x, before, groups, x_stats)
     ref_err = _max_abs(y, y64)
 
     tol = TOLERANCE.get(x.dtype, 1e-4)
@@ -287,7 +292,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
         tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
-    ), Checked(groups.to(x.device))
+    ), Checked(groups.to(x.device), None, x_stats, out if out is not None and w is None and b is None else None)
 
 
 def _mixture64(x: torch.Tensor, tau: torch.Tensor, eps: float) -> torch.Tensor:

@@ -61,13 +61,15 @@ def _facet_ids(x: torch.Tensor) -> tuple[torch.Tensor, int]:
 
 
 def _side(
-    x: torch.Tensor, layout: str, bins: int, percentile: float | None, groups: torch.Tensor | None, ngroups: int
+    x: torch.Tensor, layout: str, bins: int, percentile: float | None, groups: torch.Tensor | None, ngroups: int,
+    gstats: GroupStats | None = None,
 ) -> Side:
     hist = histogram(x, bins=bins, percentile=percentile)
     ids, k = _facet_ids(x)
     facets = histogram(x, bins=bins, range=(hist.lo, hist.hi), groups=ids, num_groups=k + 1)
     facets = Histogram(facets.edges, facets.counts[:k], facets.lo, facets.hi, facets.below, facets.above, facets.nonfinite)
-    gstats = group_stats(x, groups, ngroups) if groups is not None else None
+    if gstats is None and groups is not None:
+        gstats = group_stats(x, groups, ngroups)
     return Side(summarize(x), hist, facets, axis_stats(x, layout), gstats)
 
 
@@ -115,10 +117,11 @@ def explore_view(
     groups = verification = picture = None
     grid = (1, 1)
     ngroups = 0
-    cluster = None
+    cluster = x_stats = y_stats = None
     if variant.family == "norm":
         y, verification, checked = run_checked(name, x, params)
         groups, cluster = checked.groups, checked.cluster
+        x_stats, y_stats = checked.x_stats, checked.y_stats
         if cluster is not None:
             warnings += cluster.warnings
         ngroups = int(groups.max()) + 1
@@ -127,8 +130,8 @@ def explore_view(
     else:
         y = apply(name, x, **params)
     out_layout = layout if y.ndim == x.ndim else None
-    before = _side(x, layout, bins, percentile, groups, ngroups)
-    after = _side(y, out_layout or layout, bins, percentile, groups if y.shape == x.shape else None, ngroups)
+    before = _side(x, layout, bins, percentile, groups, ngroups, x_stats)
+    after = _side(y, out_layout or layout, bins, percentile, groups if y.shape == x.shape else None, ngroups, y_stats)
     synchronize(x.device)
     return ExploreView(
         variant=name, layout=layout, before=before, after=after, group_map=picture, group_grid=grid,
