@@ -134,7 +134,11 @@ def bench_views(device: torch.device, sizes: list[int], repeats: int, payload: b
 
 def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features: int = 16) -> list[dict[str, Any]]:
     """Section 4: ClusterNorm per method (k=8) against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm."""
+    import warnings
+
     from sklearn.cluster import KMeans
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")  # e.g. a disconnected spectral graph
 
     from vnviz.variants.cluster import METHODS
 

@@ -39,10 +39,14 @@ def value_range(x: torch.Tensor, percentile: float | None = None) -> tuple[float
     bounded. A degenerate range is widened to a width of 1.
     """
     flat = x.detach().reshape(-1)
-    if not bool(torch.isfinite(flat).all()):
-        flat = flat[torch.isfinite(flat)]
     if flat.numel() == 0:
         return -0.5, 0.5
+    lo, hi = (float(v) for v in torch.aminmax(flat))
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN/Inf show in the range; only then mask
+        flat = flat[torch.isfinite(flat)]
+        if flat.numel() == 0:
+            return -0.5, 0.5
+        lo, hi = (float(v) for v in torch.aminmax(flat))
     if percentile:
         if not 0 < percentile < 50:
             raise ValueError(f"percentile must be in (0, 50); got {percentile}")
@@ -50,9 +54,6 @@ def value_range(x: torch.Tensor, percentile: float | None = None) -> tuple[float
         sample = flat[::step].to(torch.float32 if flat.device.type == "mps" else torch.float64)
         q = torch.tensor([percentile / 100, 1 - percentile / 100], dtype=sample.dtype, device=sample.device)
         lo, hi = (float(v) for v in torch.quantile(sample, q))
-    else:
-        lo_t, hi_t = torch.aminmax(flat)
-        lo, hi = float(lo_t), float(hi_t)
     if not hi > lo:
         mid = lo
         lo, hi = mid - 0.5, mid + 0.5

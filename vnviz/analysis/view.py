@@ -76,7 +76,8 @@ def _side(
 def group_grid(groups: torch.Tensor) -> tuple[int, int]:
     """(rows, cols) tiling of the G groups: cols = the groups met in sample 0."""
     g = int(groups.max()) + 1
-    cols = int(torch.unique(groups[0]).numel())
+    first = groups[0]
+    cols = int(first.max()) - int(first.min()) + 1  # a sample's groups have consecutive ids
     if cols < 1 or g % cols:
         return 1, g
     return g // cols, cols
