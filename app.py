@@ -12,5 +12,6 @@ pages = [
     st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     st.Page("app_pages/slice_mask.py", title="Slice & Mask", icon=":material/grid_on:", url_path="slice_mask"),
     st.Page("app_pages/cluster_norm.py", title="ClusterNorm", icon=":material/bubble_chart:", url_path="cluster_norm"),
+    st.Page("app_pages/axis_check.py", title="Axis check", icon=":material/straighten:", url_path="axis_check"),
 ]
 st.navigation(pages).run()

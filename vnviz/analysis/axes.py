@@ -13,11 +13,12 @@ among them; ``KNOWN_TRAPS`` says the traps in plain words.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from vnviz.analysis.infer import AxisReport, Candidate
 from vnviz.errors import InputError
@@ -780,25 +781,25 @@ def example_pair(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 KNOWN_TRAPS: tuple[str, ...] = (
-    "LayerNorm's normalized_shape means the trailing dims: nn.LayerNorm(C) on (N, C, H, W) fails (or, when W happens "
-    "to equal C, silently normalizes each row over W); for channels-first images use nn.LayerNorm([C, H, W]) or move "
-    "C last.",
-    "GroupNorm(1, C) normalizes exactly like LayerNorm([C, H, W]), but its affine is per channel, shape (C,), while "
-    "LayerNorm's is per element, shape (C, H, W).",
-    "GroupNorm(C, C) is InstanceNorm with a per-channel affine; nn.InstanceNorm2d itself has no affine unless you pass "
-    "affine=True.",
-    "InstanceNorm with track_running_stats=True uses its running statistics in eval mode, the same for every sample, "
-    "so it behaves like BatchNorm there.",
-    "nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
-    "features; transpose to (N, D, L) first, or use nn.LayerNorm(D).",
-    "torch normalizes with the biased variance (divide by n), but x.var() and x.std() default to the unbiased one "
-    "(n - 1), so a hand-written norm built on them is off by sqrt(n / (n - 1)); only BatchNorm's running_var uses the "
-    "unbiased one.",
-    "eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps); without it a constant group "
-    "divides by zero.",
-    "BatchNorm in eval mode uses its running statistics: a freshly built model in eval mode returns about x, and in "
-    "training it needs more than one value per channel.",
-    "BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; LayerNorm, "
-    "InstanceNorm, GroupNorm and RMSNorm look at one sample only.",
+    ("LayerNorm's normalized_shape means the trailing dims: nn.LayerNorm(C) on (N, C, H, W) fails (or, when W happens "
+     "to equal C, silently normalizes each row over W); for channels-first images use nn.LayerNorm([C, H, W]) or move "
+     "C last."),
+    ("GroupNorm(1, C) normalizes exactly like LayerNorm([C, H, W]), but its affine is per channel, shape (C,), while "
+     "LayerNorm's is per element, shape (C, H, W)."),
+    ("GroupNorm(C, C) is InstanceNorm with a per-channel affine; nn.InstanceNorm2d itself has no affine unless you pass "
+     "affine=True."),
+    ("InstanceNorm with track_running_stats=True uses its running statistics in eval mode, the same for every sample, "
+     "so it behaves like BatchNorm there."),
+    ("nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
+     "features; transpose to (N, D, L) first, or use nn.LayerNorm(D)."),
+    ("torch normalizes with the biased variance (divide by n), but x.var() and x.std() default to the unbiased one "
+     "(n - 1), so a hand-written norm built on them is off by sqrt(n / (n - 1)); only BatchNorm's running_var uses the "
+     "unbiased one."),
+    ("eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps); without it a constant group "
+     "divides by zero."),
+    ("BatchNorm in eval mode uses its running statistics: a freshly built model in eval mode returns about x, and in "
+     "training it needs more than one value per channel."),
+    ("BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; LayerNorm, "
+     "InstanceNorm, GroupNorm and RMSNorm look at one sample only."),
     "RMSNorm does not remove the mean and has no bias; nn.RMSNorm's eps=None means the dtype's machine epsilon, not 1e-5.",
 )

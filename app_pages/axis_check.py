@@ -1,0 +1,49 @@
+"""Axis check: which axes a normalization reduces over, and which layer an (input, output) pair came from."""
+from __future__ import annotations
+
+import streamlit as st
+
+from vnviz.analysis.axes import KNOWN_TRAPS, report_verdict
+from vnviz.figures import axes as fig
+from vnviz.figures.norm import group_map
+from vnviz.ui import axis_check as ui
+from vnviz.ui.presenter import presenter_mode
+
+scale = presenter_mode()
+st.title("Axis check")
+notices = ui.read_state()
+
+st.header("Which axes?")
+left, right = st.columns([1, 2], gap="large")
+with left.container(border=True):
+    choice = ui.plan_controls(notices)
+for notice in notices:
+    st.info(notice)
+plan = choice.plan
+if plan is None:
+    right.info("Tick at least one axis to reduce over.")
+else:
+    right.markdown(ui.plan_markdown(plan))
+    summary = fig.cube_summary(plan.groups, plan.letters, ui.cube_channel(plan))
+    st.caption(ui.PLAN_HELP)
+    st.plotly_chart(fig.group_cubes(summary, scale), key="cubes")
+    with st.expander("Every group at once: one colour per group, one panel per sample"):
+        st.plotly_chart(group_map(summary.groups, summary.labels[1:], scale), key="group_map")
+
+st.header("Check my layer")
+left, right = st.columns([1, 2], gap="large")
+with left.container(border=True):
+    example, check = ui.check_controls()
+if check is not None:
+    letters = tuple(check.layout.split()) if check.layout else None
+    kind, verdict = report_verdict(check.report, letters)
+    show = {"ok": right.success, "mistake": right.warning, "unusual": right.warning, "none": right.info}[kind]
+    show(verdict)
+    right.markdown(ui.report_markdown(check))
+    right.markdown(check.report.explanation)
+    st.caption(ui.CANDIDATES_HELP)
+    st.plotly_chart(fig.candidates_chart(fig.candidate_bars(check.report, letters), scale), key="candidates")
+
+with st.expander("Known traps"):
+    st.markdown("\n".join(f"- {t}" for t in KNOWN_TRAPS))
+ui.write_state(choice, example)

@@ -1,0 +1,173 @@
+"""The Axis check page in a real browser: shared links open the right plan and report, the figures render.
+
+The app is served by Streamlit and driven by Playwright in the system Chromium.
+Screenshots go to artifacts/axis_check_*.png.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip("the system Chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> subprocess.Popen:
+    """Start the app headless on ``port`` and wait until /_stcore/health says ok."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the app did not become healthy within 90 s")
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    proc = start_app(port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_view(browser, url: str, height: int = 1400):
+    page = browser.new_page(viewport={"width": 1500, "height": height})
+    page.goto(url)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def shot(page, name: str, full: bool = False) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"axis_check_{name}.png"
+    page.screenshot(path=str(path), full_page=full)
+    return path
+
+
+def assert_no_exception(page) -> None:
+    assert not page.locator('[data-testid="stException"]').count()
+    assert not page.locator('[data-testid="stAlertContentError"]').count()
+
+
+def test_group_norm_link_draws_the_plan_and_the_cubes(browser, app_url):
+    page = open_view(browser, f"{app_url}/axis_check?layout=N%20C%20H%20W&variant=group_norm&num_groups=2")
+    assert page.get_by_text("Which axes?").is_visible()
+    assert page.get_by_text("nn.GroupNorm(G, C)").first.is_visible()
+    assert page.get_by_text("n (g c) h w -> n g 1 1 1").first.is_visible()
+    assert "num_groups=2" in page.url and "variant=group_norm" in page.url
+    cubes = page.locator(".js-plotly-plot").first
+    assert cubes.locator(".scatterlayer .trace").count() >= 4 * 3  # 4 boxes, 3 faces (or more) each
+    assert cubes.locator("path.js-fill").count() >= 4 * 3  # the filled faces are drawn
+    assert "group 3 of 4" in cubes.inner_text() and "N 1 · C 2–3 · H·W all" in cubes.inner_text()
+    assert_no_exception(page)
+    shot(page, "group_norm")
+    page.get_by_text("Every group at once").click()
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image", timeout=30_000)
+    page.wait_for_timeout(1000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator('[data-testid="stExpander"]').first.screenshot(path=str(ARTIFACTS / "axis_check_group_map.png"))
+    page.close()
+
+
+def test_example_link_shows_the_report_and_the_candidates(browser, app_url):
+    page = open_view(browser, f"{app_url}/axis_check?example=bn1d_tokens", height=2600)
+    assert "example=bn1d_tokens" in page.url
+    page.get_by_text("Check my layer").scroll_into_view_if_needed()
+    assert page.get_by_text("BatchNorm1d fed (N, L, D) tokens", exact=False).first.is_visible()
+    assert page.get_by_text("matching layer").is_visible()
+    assert page.get_by_text("relative residual", exact=False).first.is_visible()
+    charts = page.locator(".js-plotly-plot")
+    assert charts.count() >= 2
+    bars = charts.last.locator(".bars path")
+    assert bars.count() >= 5  # the candidates chart
+    assert_no_exception(page)
+    shot(page, "bn1d_tokens", full=True)
+    page.close()
+
+
+def test_ticking_axes_updates_the_link_and_the_plan(browser, app_url):
+    page = open_view(browser, f"{app_url}/axis_check?layout=N%20L%20D&reduce=N,D")
+    assert page.get_by_text("nn.BatchNorm1d(L)").first.is_visible()
+    assert page.get_by_text("takes dim 1, the L positions, for channels", exact=False).first.is_visible()
+    pills = page.locator('[data-testid="stButtonGroup"] button')
+    pills.filter(has_text="D").click()  # untick D: reduce over N alone
+    page.wait_for_selector("text=nn.BatchNorm1d(L*D) on x.flatten(1)", timeout=30_000)
+    pills.filter(has_text="L").click()  # tick L: reduce over N, L
+    page.wait_for_selector("text=nn.BatchNorm1d(D) on x.transpose(1, 2)", timeout=30_000)
+    page.wait_for_function("() => /reduce=N(%2C|,)L(&|$)/.test(location.search)", timeout=30_000)
+    assert_no_exception(page)
+    shot(page, "tokens_ticks")
+    page.close()
+
+
+def test_upload_a_pair_in_the_browser(browser, app_url, tmp_path):
+    import numpy as np
+    import torch
+
+    x = torch.randn(4, 6, 5, 5, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        y = torch.nn.LayerNorm([6, 5, 5], elementwise_affine=False)(x)
+    path = tmp_path / "pair.npz"
+    np.savez(path, x=x.numpy(), y=y.numpy())
+    page = open_view(browser, f"{app_url}/axis_check?example=upload", height=2000)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
+    page.wait_for_selector("text=LayerNorm over C, H, W", timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.get_by_text("pair.npz: Your pair, shape (4, 6, 5, 5).").is_visible()
+    assert page.locator(".js-plotly-plot").last.locator(".bars path").count() >= 5
+    assert_no_exception(page)
+    page.get_by_text("Check my layer").scroll_into_view_if_needed()
+    shot(page, "upload", full=True)
+    page.close()
+
+
+def test_presenter_mode_is_big_and_clean(browser, app_url):
+    page = open_view(browser, f"{app_url}/axis_check?layout=N%20C%20H%20W&variant=instance_norm&present=1")
+    assert "present=1" in page.url
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert_no_exception(page)
+    shot(page, "presenter")
+    page.close()
