@@ -56,6 +56,7 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(port: int) -> subprocess.Popen:
+    """Start the app headless on 127.0.0.1:``port``; return once /_stcore/health says ok (``proc.url`` is its address)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -65,6 +66,7 @@ def start_server(port: int) -> subprocess.Popen:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.read().decode().strip() == "ok":
+                    proc.url = f"http://127.0.0.1:{port}"
                     return proc
         except OSError:
             time.sleep(0.5)

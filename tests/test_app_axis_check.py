@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from vnviz.analysis.axes import EXAMPLES
+import apptest_support as support
+from apptest_support import assert_clean, charts, link, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "axis_check.py")
-TIMEOUT = 120
 KEY = "ax:"
 # example -> the kind of headline it gets
 HEADLINES = {
@@ -26,39 +25,12 @@ HEADLINES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    return at.run()
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    return support.open_page(PAGE, query)
 
 
 def markdown(at: AppTest) -> str:
     return "\n".join(texts(at, "markdown"))
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def link(at: AppTest) -> dict[str, str]:
-    return {k: v for k, v in at.query_params.items()}
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not texts(at, "error"), texts(at, "error")
 
 
 def one_sentence(text: str) -> bool:

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from vnviz.variants.cluster import METHODS
+import apptest_support as support
+from apptest_support import assert_clean, charts, link, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "cluster_norm.py")
-TIMEOUT = 120
 SMALL = {"source": "mixture", "shape": "60,2"}  # 3 well-separated clusters of 20 samples
 METHOD_LINKS = {m: {"method": m, "n_clusters": "3"} for m in METHODS}  # each gives the 3 true clusters on SMALL
 METHOD_LINKS["dbscan"] = {"method": "dbscan", "dbscan_eps": "2.0"}
@@ -22,39 +21,12 @@ METHOD_LINKS["hdbscan"] = {"method": "hdbscan", "min_cluster_size": "5"}
 CHARTS = 4  # scatter, sizes, histograms, statistics
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    return at.run()
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return support.open_page(PAGE, query)
 
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-def link(at: AppTest) -> dict[str, str]:
-    return {k: v for k, v in at.query_params.items()}
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not texts(at, "error"), texts(at, "error")
 
 
 def test_default_view_is_the_mixture_clustered_exactly():

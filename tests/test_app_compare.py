@@ -1,45 +1,20 @@
 """The Compare page under AppTest: default view, subsets, links, bad links, presenter mode."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
+import apptest_support as support
+from apptest_support import assert_clean, charts, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "compare.py")
-TIMEOUT = 120
 SMALL = {"source": "shifted_channels", "shape": "8,4,6,6"}
 DEFAULT_VARIANTS = "batch_norm,layer_norm,instance_norm,group_norm,cluster_norm"
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    return at.run()
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not texts(at, "error"), texts(at, "error")
+    return support.open_page(PAGE, query)
 
 
 def column_titles(spec: dict) -> list[str]:

@@ -2,48 +2,24 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import vnviz
+import apptest_support as support
+from apptest_support import assert_clean, charts, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "explore.py")
-TIMEOUT = 120
 NORMS = [n for n, v in vnviz.VARIANTS.items() if v.family == "norm"]
 SOURCES = ["gaussian", "tokens", "digits", "iris"]
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    return at.run()
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not texts(at, "error"), texts(at, "error")
+    return support.open_page(PAGE, query)
 
 
 @pytest.mark.parametrize("variant", NORMS)

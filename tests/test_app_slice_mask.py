@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +19,8 @@ from vnviz.data.generators import MAX_ELEMENTS
 from vnviz.data.matrices import MATRIX_SOURCES, load_matrices, make_matrix
 from vnviz.figures import matrix as fm
 from vnviz.variants.matrix import MASK_KINDS, build_mask
+import apptest_support as support
+from apptest_support import assert_clean, link, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "slice_mask.py")
@@ -29,25 +30,11 @@ SMALL = {"source": "gaussian", "shape": "8,8"}
 KIND_PARAMS = {"rows": {"index": "1,6"}, "cols": {"index": "0"}, "magnitude": {"sparsity": "0.25"}}
 
 
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
 # -- helpers ---------------------------------------------------------------------------
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    if query:
-        at.query_params.update(query)
-    return at.run()
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    return support.open_page(PAGE, query)
 
 
 def charts(at: AppTest) -> dict[str, dict]:
@@ -69,19 +56,10 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not texts(at, "error"), texts(at, "error")
-
-
 def npy(a: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, a)
     return buf.getvalue()
-
-
-def link(at: AppTest) -> dict[str, str]:
-    return {k: v for k, v in at.query_params.items()}
 
 
 # -- the mask --------------------------------------------------------------------------

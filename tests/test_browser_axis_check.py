@@ -5,71 +5,11 @@ Screenshots go to artifacts/axis_check_*.png.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
+from browser_support import ARTIFACTS, shot
+
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-if not Path(CHROMIUM).exists():
-    pytest.skip("the system Chromium is not installed (scripts/test.sh installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(port: int) -> subprocess.Popen:
-    """Start the app headless on ``port`` and wait until /_stcore/health says ok."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("the app did not become healthy within 90 s")
-
-
-@pytest.fixture(scope="module")
-def app_url():
-    port = _free_port()
-    proc = start_app(port)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_view(browser, url: str, height: int = 1400):
@@ -78,13 +18,6 @@ def open_view(browser, url: str, height: int = 1400):
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
     page.wait_for_timeout(1500)
     return page
-
-
-def shot(page, name: str, full: bool = False) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"axis_check_{name}.png"
-    page.screenshot(path=str(path), full_page=full)
-    return path
 
 
 def assert_no_exception(page) -> None:
@@ -103,7 +36,7 @@ def test_group_norm_link_draws_the_plan_and_the_cubes(browser, app_url):
     assert cubes.locator("path.js-fill").count() >= 4 * 3  # the filled faces are drawn
     assert "group 3 of 4" in cubes.inner_text() and "N 1 · C 2–3 · H·W all" in cubes.inner_text()
     assert_no_exception(page)
-    shot(page, "group_norm")
+    shot(page, "axis_check_group_norm")
     page.get_by_text("Every group at once").click()
     page.wait_for_selector(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image", timeout=30_000)
     page.wait_for_timeout(1000)
@@ -124,7 +57,7 @@ def test_example_link_shows_the_report_and_the_candidates(browser, app_url):
     bars = charts.last.locator(".bars path")
     assert bars.count() >= 5  # the candidates chart
     assert_no_exception(page)
-    shot(page, "bn1d_tokens", full=True)
+    shot(page, "axis_check_bn1d_tokens", full=True)
     page.close()
 
 
@@ -139,7 +72,7 @@ def test_ticking_axes_updates_the_link_and_the_plan(browser, app_url):
     page.wait_for_selector("text=nn.BatchNorm1d(D) on x.transpose(1, 2)", timeout=30_000)
     page.wait_for_function("() => /reduce=N(%2C|,)L(&|$)/.test(location.search)", timeout=30_000)
     assert_no_exception(page)
-    shot(page, "tokens_ticks")
+    shot(page, "axis_check_tokens_ticks")
     page.close()
 
 
@@ -160,7 +93,7 @@ def test_upload_a_pair_in_the_browser(browser, app_url, tmp_path):
     assert page.locator(".js-plotly-plot").last.locator(".bars path").count() >= 5
     assert_no_exception(page)
     page.get_by_text("Check my layer").scroll_into_view_if_needed()
-    shot(page, "upload", full=True)
+    shot(page, "axis_check_upload", full=True)
     page.close()
 
 
@@ -169,5 +102,5 @@ def test_presenter_mode_is_big_and_clean(browser, app_url):
     assert "present=1" in page.url
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert_no_exception(page)
-    shot(page, "presenter")
+    shot(page, "axis_check_presenter")
     page.close()

@@ -7,7 +7,6 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-import vnviz.analysis.cluster_view as cv
 from vnviz.analysis.cluster_view import (MAX_CHANNELS, MAX_CLUSTERS, MAX_POINTS, NOISE, cluster_view,
                                          payload_numbers, projection, strided)
 from vnviz.data import make_source
