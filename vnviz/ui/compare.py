@@ -15,7 +15,13 @@ from typing import Any
 import streamlit as st
 import torch
 
-from vnviz.analysis.compare import CompareView, Equivalence, compare_views, equivalences, unavailable
+from vnviz.analysis.compare import (
+    CompareView,
+    Equivalence,
+    compare_views,
+    equivalences,
+    unavailable,
+)
 from vnviz.data import SOURCES
 from vnviz.device import describe_device
 from vnviz.errors import InputError

@@ -14,6 +14,7 @@ from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
 from vnviz.ui.state import LINK_FRESH
+from vnviz.ui.upload import kept_upload
 from vnviz.variants.registry import Param
 
 LAYOUTS = ("N C", "N C L", "N L D", "N C H W", "N C D H W", "N C H W D", "N H W C")
@@ -42,26 +43,19 @@ class Data:
 
 def _upload_tensor(container) -> tuple[str, torch.Tensor] | None:
     """The file uploader; keeps the last good upload when a new one is bad."""
-    file = container.file_uploader(
-        f"Upload ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_ELEMENTS:,} values)",
-        key="upload_file")  # no type= filter: a wrong extension gets our sentence, not Streamlit's exception
-    if file is not None and st.session_state.get("_upload_id") != file.file_id:
-        data = file.getvalue()
-        try:
-            d = digest(data)
-            upload_arrays(d, file.name, data)
-            st.session_state["_upload"] = (d, file.name, data)
-            st.session_state["_upload_error"] = None
-        except InputError as err:
-            st.session_state["_upload_error"] = f"{file.name}: {err}"
-        st.session_state["_upload_id"] = file.file_id
-    if st.session_state.get("_upload_error"):
-        kept = " Your previous data is still in use." if st.session_state.get("_upload") else ""
-        container.error(st.session_state["_upload_error"] + kept)
-    if not st.session_state.get("_upload"):
+
+    def read(data: bytes, name: str) -> tuple[str, str, bytes]:
+        d = digest(data)
+        upload_arrays(d, name, data)  # parse (and cache) now, so that a bad file is refused here
+        return d, name, data
+
+    got = kept_upload(
+        container, f"Upload ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_ELEMENTS:,} values)",
+        "upload_file", read, "data")
+    if got is None:
         container.info("Upload a file to explore it; links cannot carry uploaded data.")
         return None
-    d, name, data = st.session_state["_upload"]
+    d, name, data = got
     arrays = upload_arrays(d, name, data)
     names = list(arrays)
     pick = container.selectbox("array in the file", names, key="upload_array") if len(names) > 1 else names[0]

@@ -27,6 +27,7 @@ from vnviz.errors import InputError
 from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
 from vnviz.ui.state import LINK_FRESH, read_link, variant_key, write_link
+from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import variant_widgets
 from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
@@ -219,27 +220,19 @@ def _repair_link(variant: Variant, x: torch.Tensor) -> list[str]:
 
 def _upload(container: Any) -> MatrixData | None:
     """The matrix uploader; keeps the last good upload when a new one is bad."""
-    file = container.file_uploader(
-        f"Upload a matrix ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB)",
-        type=[e.lstrip(".") for e in EXTENSIONS], key=DATA_FILE,
-        help="At least 2 dims: the last two are the matrix, any leading dims a batch.")
-    if file is not None and st.session_state.get("_sm_upload_id") != file.file_id:
-        data = file.getvalue()
-        try:
-            d = digest(data)
-            upload_matrices(d, file.name, data)
-            st.session_state["_sm_upload"] = (d, file.name, data)
-            st.session_state["_sm_upload_error"] = None
-        except InputError as err:
-            st.session_state["_sm_upload_error"] = f"{file.name}: {err}"
-        st.session_state["_sm_upload_id"] = file.file_id
-    if st.session_state.get("_sm_upload_error"):
-        kept = " Your previous matrix is still in use." if st.session_state.get("_sm_upload") else ""
-        container.error(st.session_state["_sm_upload_error"] + kept)
-    if not st.session_state.get("_sm_upload"):
+
+    def read(data: bytes, name: str) -> tuple[str, str, bytes]:
+        d = digest(data)
+        upload_matrices(d, name, data)  # parse (and cache) now, so that a bad file is refused here
+        return d, name, data
+
+    got = kept_upload(container, f"Upload a matrix ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB)",
+                      DATA_FILE, read, "matrix",
+                      help="At least 2 dims: the last two are the matrix, any leading dims a batch.")
+    if got is None:
         container.info("Upload a file to slice and mask it; links cannot carry uploaded data.")
         return None
-    d, name, data = st.session_state["_sm_upload"]
+    d, name, data = got
     arrays = upload_matrices(d, name, data)
     names = list(arrays)
     pick = container.selectbox("array in the file", names, key=KEY + "upload_array") if len(names) > 1 else names[0]
@@ -352,28 +345,19 @@ def mask_template(shape: tuple[int, ...]) -> bytes:
 def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch.Tensor] | None:
     """The custom 0/1 mask file: (digest, mask) of the last good upload, or None."""
     r, c = shape[-2:]
-    file = container.file_uploader(
-        f"0/1 mask, shape ({r}, {c}) or {tuple(shape)}; 1 keeps an entry",
-        type=[e.lstrip(".") for e in EXTENSIONS if e not in (".png", ".jpg", ".jpeg")], key=MASK_FILE)
-    if file is not None and st.session_state.get("_sm_mask_id") != file.file_id:
-        data = file.getvalue()
-        try:
-            m = load_array(data, file.name)
-            as_keep_mask(m, tuple(shape), torch.device("cpu"), f"The mask {file.name!r}")
-            st.session_state["_sm_mask"] = (digest(data), m)
-            st.session_state["_sm_mask_error"] = None
-        except InputError as err:
-            st.session_state["_sm_mask_error"] = str(err)
-        st.session_state["_sm_mask_id"] = file.file_id
-    if st.session_state.get("_sm_mask_error"):
-        kept = " Your previous mask is still in use." if st.session_state.get("_sm_mask") else ""
-        container.error(st.session_state["_sm_mask_error"] + kept)
-    if not st.session_state.get("_sm_mask"):
+    def read(data: bytes, name: str) -> tuple[str, torch.Tensor]:
+        m = load_array(data, name)
+        as_keep_mask(m, tuple(shape), torch.device("cpu"), f"The mask {name!r}")
+        return digest(data), m
+
+    got = kept_upload(container, f"0/1 mask, shape ({r}, {c}) or {tuple(shape)}; 1 keeps an entry", MASK_FILE,
+                      read, "mask")
+    if got is None:
         container.info("Upload a 0/1 mask to apply it; links cannot carry it. Start from the template below.")
         container.download_button("causal template (.csv)", mask_template(shape), "mask_template.csv", "text/csv",
                                   key=KEY + "template")
         return None
-    return st.session_state["_sm_mask"]
+    return got
 
 
 # -- the page's controls --------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from typing import Any
 import streamlit as st
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import Param, Variant
 from vnviz.ui.state import variant_key
+from vnviz.variants.registry import Param, Variant
 
 
 def _number_format(p: Param) -> str:
