@@ -138,7 +138,7 @@ def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features
 
     from sklearn.cluster import KMeans
 
-    warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")  # e.g. a disconnected spectral graph
+    warnings.filterwarnings("ignore", category=UserWarning)  # e.g. scikit-learn on a disconnected spectral graph
 
     from vnviz.variants.cluster import METHODS
 
