@@ -63,7 +63,7 @@ LESSONS: tuple[Lesson, ...] = (
         "variance, so LayerNorm squashes every ordinary feature toward 0.",
         "After LayerNorm, how large are the ordinary features compared with the outlier dimensions? What would "
         "BatchNorm normalize here instead?",
-        "/explore", {"source": "tokens", "variant": "layer_norm", "normalized_shape": "128"},
+        "/explore", {"source": "tokens", "variant": "layer_norm", "normalized_shape": "128", "log_y": "true"},
         "Per-axis statistics, the D row: the spikes stay, and the ordinary features' std is far below 1. Then "
         "switch the variant to BatchNorm and read the warning about (N, L, D) tokens.",
     ),

@@ -28,8 +28,10 @@ FONT_SIZE = 14  # base font; presenter mode multiplies it
 
 
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
+    # a figure title sits above the subplot titles: leave it room
+    top = int((80 if "title" in kw else 50) * scale)
     fig.update_layout(
-        height=int(height * scale), margin=dict(l=10, r=10, t=50, b=10), font=dict(size=int(FONT_SIZE * scale)),
+        height=int(height * scale), margin=dict(l=10, r=10, t=top, b=10), font=dict(size=int(FONT_SIZE * scale)),
         bargap=0, showlegend=kw.pop("showlegend", False), **kw,
     )
     return fig
