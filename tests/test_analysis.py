@@ -493,3 +493,16 @@ def test_traps_are_sentences():
     assert len(all_warnings) >= 5
     for w in all_warnings:
         assert w.endswith(".") and "\n" not in w and len(w) < 300, w
+
+
+def test_summary_from_axes_equals_summarize():
+    from vnviz.analysis.stats import summary_from_axes
+
+    for shape in [(7, 5, 3), (700, 5), (3, 300, 2)]:
+        x = torch.randn(shape, dtype=torch.float64) * 3 + 1
+        a, b = summarize(x), summary_from_axes(x, axis_stats(x))
+        assert b is not None and (a.min, a.max, a.nan) == (b.min, b.max, b.nan)
+        assert abs(a.mean - b.mean) < 1e-12 and abs(a.std - b.std) < 1e-12
+    x = torch.randn(4, 3)
+    x[0, 0] = float("nan")
+    assert summary_from_axes(x, axis_stats(x)) is None

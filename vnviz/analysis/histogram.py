@@ -115,16 +115,20 @@ def histogram(
         else:
             counts = torch.histc(flat, bins=bins, min=lo, max=hi).round().long()
         return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
-    ids = groups.to(x.device).expand(x.shape).reshape(-1)
-    if finite is not None:
-        ids = ids[finite]
+    ids = groups.to(x.device)
     k = int(num_groups if num_groups is not None else int(ids.max()) + 1)
-    if clipped:
+    if finite is None and not clipped:
+        # every value is in range: bin in place of x's shape and add the broadcast group offset
+        # (int32, never materialising the group ids), the top edge falling in the last bin
+        idx = ((x.detach() - lo) * (bins / (hi - lo))).clamp_(0, bins - 1).to(torch.int32)
+        combined = (idx + (ids * bins).to(torch.int32)).reshape(-1)
+    else:
+        ids = ids.expand(x.shape).reshape(-1)
+        if finite is not None:
+            ids = ids[finite]
         idx, inside = _bin_index(flat, lo, hi, bins)
-        ids, idx = ids[inside], idx[inside]
-    else:  # every value is in range: one fused index, the top edge in the last bin
-        idx = ((flat - lo) * (bins / (hi - lo))).clamp_(0, bins - 1).long()
-    counts = torch.bincount(ids * bins + idx, minlength=k * bins)[: k * bins].reshape(k, bins)
+        combined = ids[inside] * bins + idx[inside]
+    counts = torch.bincount(combined, minlength=k * bins)[: k * bins].reshape(k, bins)
     return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
 
 

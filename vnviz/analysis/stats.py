@@ -152,6 +152,25 @@ class ValueSummary:
     neginf: int  # -Inf count
 
 
+def summary_from_axes(x: torch.Tensor, axes: tuple[AxisStats, ...]) -> ValueSummary | None:
+    """The whole-tensor summary from ``axis_stats``, without another pass (None if not finite).
+
+    Every index of an axis covers the same number of elements, so the overall
+    mean is the mean of the per-index means and the second moment the mean of
+    the per-index second moments; NaN/Inf would show in the range.
+    """
+    a = next((a for a in axes if a.block == 1), None)  # an axis kept index by index
+    if a is None:
+        return None
+    lo, hi = float(a.min.min()), float(a.max.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    mean = float(a.mean.mean())
+    second = float((a.std**2 + a.mean**2).mean())
+    return ValueSummary(tuple(x.shape), str(x.dtype).replace("torch.", ""), x.numel(), mean,
+                        math.sqrt(max(second - mean * mean, 0.0)), lo, hi, 0, 0, 0)
+
+
 def summarize(x: torch.Tensor) -> ValueSummary:
     """Shape, dtype, moments, range and non-finite counts of ``x``."""
     xd = x.detach()

@@ -13,7 +13,9 @@ from typing import Any
 import torch
 
 from vnviz.analysis.histogram import DEFAULT_BINS, Histogram, histogram
-from vnviz.analysis.stats import AxisStats, GroupStats, ValueSummary, axis_stats, group_stats, summarize
+from vnviz.analysis.stats import (
+    AxisStats, GroupStats, ValueSummary, axis_stats, group_stats, summarize, summary_from_axes,
+)
 from vnviz.analysis.traps import traps
 from vnviz.analysis.verify import Verification, run_checked
 from vnviz.device import synchronize
@@ -70,7 +72,8 @@ def _side(
     facets = Histogram(facets.edges, facets.counts[:k], facets.lo, facets.hi, facets.below, facets.above, facets.nonfinite)
     if gstats is None and groups is not None:
         gstats = group_stats(x, groups, ngroups)
-    return Side(summarize(x), hist, facets, axis_stats(x, layout), gstats)
+    axes = axis_stats(x, layout)
+    return Side(summary_from_axes(x, axes) or summarize(x), hist, facets, axes, gstats)
 
 
 def group_grid(groups: torch.Tensor) -> tuple[int, int]:
