@@ -76,9 +76,13 @@ def finite_result(
     ``|weight| * sqrt(group_size) + |bias|``, which is bounded here. Without
     statistics (eval mode, other devices) the output itself is scanned once.
     """
-    ok = bool(stats) and all(_all_finite(s) for s in stats)
-    if ok and stats[-1].numel() and float(stats[-1].detach().min()) == 0:
-        ok = False  # an inverse std of 0: an Inf in the group (or an overflow); look at the output itself
+    ok = False
+    if stats and stats[-1].numel():
+        # one small reduction and one sync: NaN/Inf in a mean or inverse std shows in their sums, and an
+        # inverse std of 0 (an Inf in the group, or an overflow) in their minimum
+        first, inv = stats[0].detach(), stats[-1].detach()
+        total, inv_total, inv_min = torch.stack([first.sum(), inv.sum(), inv.min()]).tolist()
+        ok = math.isfinite(total) and math.isfinite(inv_total) and inv_min > 0
     if ok and (weight is not None or bias is not None):
         w = float(weight.detach().abs().max()) if weight is not None else 1.0
         b = float(bias.detach().abs().max()) if bias is not None else 0.0
