@@ -85,13 +85,18 @@ def _check_generator_shape(name: str, shape: object, ndims: tuple[int, ...], axe
         raise InputError(
             f"Generator {name!r} needs a {allowed} shape ({axes}), got {fmt_shape(shape)} with {len(shape)} dims."
         )
+    check_element_cap(shape)
+    return shape
+
+
+def check_element_cap(shape: tuple[int, ...]) -> None:
+    """Raise InputError when ``shape`` holds more than MAX_ELEMENTS values (the sentence states the cap)."""
     numel = math.prod(shape)
     if numel > MAX_ELEMENTS:
         raise InputError(
             f"The shape {fmt_shape(shape)} has {numel:,} elements, more than the cap of {MAX_ELEMENTS:,}; "
             "use a smaller shape."
         )
-    return shape
 
 
 def _generator(seed: int) -> torch.Generator:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from vnviz.data.generators import MAX_ELEMENTS, check_seed, check_shape_arg, fmt_shape
+from vnviz.data.generators import check_element_cap, check_seed, check_shape_arg, fmt_shape
 from vnviz.data.upload import load_arrays
 from vnviz.errors import InputError
 
@@ -51,12 +51,7 @@ def check_matrix_shape(shape: object, name: str) -> tuple[int, ...]:
             f"Matrix source {name!r} needs a 2-d shape (R, C) or a 3-d batch (B, R, C), "
             f"got {fmt_shape(shape)} with {len(shape)} dims."
         )
-    numel = math.prod(shape)
-    if numel > MAX_ELEMENTS:
-        raise InputError(
-            f"The shape {fmt_shape(shape)} has {numel:,} elements, more than the cap of {MAX_ELEMENTS:,}; "
-            "use a smaller shape."
-        )
+    check_element_cap(shape)
     return shape
 
 
