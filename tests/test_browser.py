@@ -6,18 +6,9 @@ and that the plotly charts actually render. Screenshots go to artifacts/.
 from __future__ import annotations
 
 import pytest
-
-from browser_support import shot
+from browser_support import open_view, shot
 
 pytestmark = pytest.mark.browser
-
-
-def open_view(browser, url: str, height: int = 1400):
-    page = browser.new_page(viewport={"width": 1500, "height": height})
-    page.goto(url)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
-    page.wait_for_timeout(1500)
-    return page
 
 
 def test_shared_link_opens_the_view_on_a_fresh_server(browser, app_url):

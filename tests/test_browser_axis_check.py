@@ -6,18 +6,9 @@ Screenshots go to artifacts/axis_check_*.png.
 from __future__ import annotations
 
 import pytest
-
-from browser_support import ARTIFACTS, shot
+from browser_support import ARTIFACTS, open_view, shot
 
 pytestmark = pytest.mark.browser
-
-
-def open_view(browser, url: str, height: int = 1400):
-    page = browser.new_page(viewport={"width": 1500, "height": height})
-    page.goto(url)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
-    page.wait_for_timeout(1500)
-    return page
 
 
 def assert_no_exception(page) -> None:

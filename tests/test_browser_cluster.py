@@ -6,7 +6,6 @@ Screenshots go to artifacts/cluster_*.png.
 from __future__ import annotations
 
 import pytest
-
 from browser_support import shot
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,6 @@ screenshots go to artifacts/compare_*.png and artifacts/lessons_*.png.
 from __future__ import annotations
 
 import pytest
-
 from browser_support import shot
 
 pytestmark = pytest.mark.browser

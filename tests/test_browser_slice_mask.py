@@ -5,8 +5,8 @@ screenshots go to artifacts/slice_mask_*.png.
 """
 from __future__ import annotations
 
+import browser_support
 import pytest
-
 from browser_support import shot
 
 pytestmark = pytest.mark.browser
@@ -18,11 +18,7 @@ COPY_LINK = "/slice_mask?variant=matrix_slice&source=weight&shape=64,96&rows=0,5
 
 
 def open_view(browser, url: str, height: int = 2400):
-    page = browser.new_page(viewport={"width": 1500, "height": height})
-    page.goto(url)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
-    page.wait_for_timeout(1000)
-    return page
+    return browser_support.open_view(browser, url, height, settle_ms=1000)
 
 
 def heatmap_images(page) -> int:

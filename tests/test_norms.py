@@ -8,11 +8,11 @@ inputs live at module level, einops-style.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pytest
 import torch
+from sentences import assert_one_sentence
 from torch import nn
 
 import vnviz
@@ -41,18 +41,6 @@ GN_DIVISORS = [1, 2, 3, 4, 6, 12]
 
 # -- helpers -------------------------------------------------------------------
 
-
-def assert_one_sentence(err: BaseException) -> None:
-    """An InputError whose message is one plain sentence."""
-    assert type(err) is InputError, f"expected InputError, got {type(err).__name__}: {err}"
-    assert isinstance(err, ValueError)
-    msg = str(err)
-    assert msg, "empty message"
-    assert "\n" not in msg, f"message spans lines: {msg!r}"
-    assert msg.endswith("."), f"message does not end with '.': {msg!r}"
-    assert len(msg) < 300, f"message too long ({len(msg)}): {msg!r}"
-    body = msg[:-1].replace("e.g.", "eg").replace("i.e.", "ie")
-    assert not re.search(r"\.\s+[A-Z]", body), f"more than one sentence: {msg!r}"
 
 
 def raises_input_error(fn, *args, **kwargs) -> InputError:

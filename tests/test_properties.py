@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sentences import assert_one_sentence
 
 import vnviz
 from vnviz import InputError
@@ -23,13 +23,6 @@ DTYPES = [torch.float32] * 4 + [torch.float64] * 3 + [torch.float16, torch.bfloa
                                                        torch.complex64]
 DATA_KINDS = ["randn", "randn", "randn", "offset", "constant", "zeros", "huge", "tiny", "nan", "inf", "ints"]
 
-
-def assert_one_sentence(err: BaseException) -> None:
-    assert type(err) is InputError, f"expected InputError, got {type(err).__name__}: {err}"
-    msg = str(err)
-    assert msg and "\n" not in msg and msg.endswith(".") and len(msg) < 300, repr(msg)
-    body = msg[:-1].replace("e.g.", "eg").replace("i.e.", "ie")
-    assert not re.search(r"\.\s+[A-Z]", body), f"more than one sentence: {msg!r}"
 
 
 @st.composite

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 import torch
+from sentences import assert_one_sentence
 
 import vnviz
 from vnviz import InputError, Param
@@ -25,13 +25,6 @@ REFERENCES = {
     "group_norm": "GroupNorm", "rms_norm": "RMSNorm",
 }
 
-
-def assert_one_sentence(err: BaseException) -> None:
-    assert type(err) is InputError, f"expected InputError, got {type(err).__name__}: {err}"
-    msg = str(err)
-    assert msg and "\n" not in msg and msg.endswith(".") and len(msg) < 300, repr(msg)
-    body = msg[:-1].replace("e.g.", "eg").replace("i.e.", "ie")
-    assert not re.search(r"\.\s+[A-Z]", body), f"more than one sentence: {msg!r}"
 
 
 def widget_params():
