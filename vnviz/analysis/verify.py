@@ -137,8 +137,9 @@ def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torc
     """The variant's output from its group map and the textbook formula, in float64.
 
     Independent of torch's fused kernels: group means and variances come from
-    ``group_stats`` (index_add in float64; ``x_stats`` when already computed on
-    this map), or from the running statistics in eval mode.
+    ``group_stats`` (index_add in float64), or from the running statistics in
+    eval mode. ``x_stats``, when already computed on this map, are the group
+    statistics the formula needs: of ``x``, or of ``x**2`` for RMSNorm.
     """
     variant = get_variant(name)
     dt = acc_dtype(x.device)
@@ -148,7 +149,7 @@ def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torc
     if variant.stat == "rms":
         eps = params.get("eps")
         eps = torch.finfo(x.dtype).eps if eps is None else eps
-        stats = group_stats(xd * xd, ids)  # mean of squares per group
+        stats = x_stats if x_stats is not None else group_stats(xd * xd, ids)  # mean of squares per group
         ms = stats.mean.to(x.device, dt)[ids]
         y = xd / torch.sqrt(ms + eps)
     else:
@@ -246,9 +247,10 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     mean_max = var_dev = var_eps = math.nan
     x_stats = group_stats(x, groups, ngroups)
     out = None
+    # what the float64 formula needs: the groups' statistics of x, or of x**2 for RMSNorm
+    src = group_stats(x.detach().to(dt) ** 2, groups, ngroups, x_stats.count) if variant.stat == "rms" else x_stats
     if checked:
         out = group_stats(u, groups, ngroups, x_stats.count)
-        src = group_stats(x.detach().to(dt) ** 2, groups, ngroups, x_stats.count) if variant.stat == "rms" else x_stats
         if variant.stat == "rms":
             eps = before.get("eps")
             eps = torch.finfo(x.dtype).eps if eps is None else eps
@@ -279,7 +281,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         notes.append(code)
 
     # 3. the float64 formula
-    y64 = reference64(name, x, before, groups, x_stats)
+    y64 = reference64(name, x, before, groups, src)
     ref_err = _max_abs(y, y64)
 
     tol = TOLERANCE.get(x.dtype, 1e-4)
