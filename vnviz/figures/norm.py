@@ -97,13 +97,13 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
     titles = []
     for a in before:
         titles += [f"before: per {a.name} index", f"after: per {a.name} index"]
-    fig = make_subplots(rows=n, cols=2, subplot_titles=titles, vertical_spacing=0.25 / max(1, n))
+    fig = make_subplots(rows=n, cols=2, subplot_titles=titles, vertical_spacing=0.4 / max(1, n))
     for row, pair in enumerate(zip(before, after), start=1):
         for col, (a, color, side) in enumerate(((pair[0], BEFORE_COLOR, "before"), (pair[1], AFTER_COLOR, "after")), start=1):
             x = a.index.tolist()
             mean, std = a.mean, a.std
             fig.add_trace(go.Scatter(
-                x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself",
+                x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself", mode="lines",
                 fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip", name=f"{side} ±std"),
                 row=row, col=col)
             fig.add_trace(go.Scatter(
@@ -115,7 +115,7 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
                 row=row, col=col)
             label = a.name if a.block == 1 else f"{a.name} (blocks of {a.block})"
             fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=2)
-    return _layout(fig, 60 + 200 * n, scale)
+    return _layout(fig, 60 + 230 * n, scale)
 
 
 def group_map(picture: torch.Tensor | None, axis_names: tuple[str, str] = ("channel", "position"),
