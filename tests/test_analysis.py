@@ -13,7 +13,19 @@ import vnviz
 from vnviz.analysis import (
     axis_stats, group_stats, histogram, summarize, traps, value_range, verify,
 )
+from vnviz.analysis import chunks
+from vnviz.analysis.view import explore_view
 from vnviz.variants import registry
+
+
+@pytest.fixture(autouse=True, params=["whole", "row", "rows"])
+def blocks(request, monkeypatch):
+    """Every test here runs three ways: the library's block size (small tensors: one block),
+    one sample per block, and blocks of a few samples with a short last one."""
+    size = {"whole": None, "row": 1, "rows": 40}[request.param]
+    if size is not None:
+        monkeypatch.setattr(chunks, "CPU_CHUNK", size)
+    return size
 
 
 # -- axis_stats ------------------------------------------------------------------------
@@ -506,3 +518,58 @@ def test_summary_from_axes_equals_summarize():
     x = torch.randn(4, 3)
     x[0, 0] = float("nan")
     assert summary_from_axes(x, axis_stats(x)) is None
+
+
+# -- blocks of samples -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape, limit, expected", [
+    ((10, 3, 4), 24, [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]),
+    ((10, 3, 4), 30, [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]),
+    ((10, 3, 4), 36, [(0, 3), (3, 6), (6, 9), (9, 10)]),
+    ((10, 3, 4), 5, [(i, i + 1) for i in range(10)]),  # one sample is larger than the limit: a block per sample
+])
+def test_row_blocks_cover_every_sample_once(shape, limit, expected):
+    got = list(chunks.row_blocks(shape, torch.device("cpu"), limit))
+    assert [(s.start, min(s.stop, shape[0])) for s in got] == expected
+
+
+@pytest.mark.parametrize("shape", [(5,), (1, 100), (3, 4)])
+def test_row_blocks_whole_tensor_when_it_fits_or_cannot_split(shape):
+    assert list(chunks.row_blocks(shape, torch.device("cpu"), 4 if shape != (3, 4) else 12)) == [...]
+
+
+def test_max_abs_diff_by_blocks():
+    a = torch.randn(9, 4, 3)
+    b = a.clone().double()
+    b[7, 2, 1] += 0.25
+    assert chunks.max_abs_diff(a, b) == pytest.approx(0.25)
+    b[3, 0, 0] = math.nan
+    assert math.isnan(chunks.max_abs_diff(a, b))
+
+
+@pytest.mark.parametrize("name, params", [
+    ("batch_norm", {"weight": torch.rand(4, generator=_G) + 0.5, "bias": torch.randn(4, generator=_G)}),
+    ("group_norm", {"num_groups": 2}),
+    ("layer_norm", {"normalized_shape": (5, 6)}),
+    ("rms_norm", {}),
+])
+def test_explore_view_is_the_same_in_blocks(monkeypatch, blocks, name, params):
+    """The blocked analysis gives the numbers of the one-block analysis (float64 sums, reordered)."""
+    x = torch.randn((7, 4, 5, 6), generator=torch.Generator().manual_seed(3)) * 3 + 1
+    got = explore_view(x, name, dict(params), layout="N C H W")
+    monkeypatch.setattr(chunks, "CPU_CHUNK", 1 << 30)
+    want = explore_view(x, name, dict(params), layout="N C H W")
+    for side in ("before", "after"):
+        g, w = getattr(got, side), getattr(want, side)
+        assert torch.equal(g.hist.counts, w.hist.counts) and torch.equal(g.facets.counts, w.facets.counts)
+        for a, b in zip(g.axes, w.axes):
+            for field in ("mean", "std", "min", "max"):
+                torch.testing.assert_close(getattr(a, field), getattr(b, field), rtol=1e-12, atol=1e-12)
+        if w.groups is not None:
+            torch.testing.assert_close(g.groups.mean, w.groups.mean, rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(g.groups.var, w.groups.var, rtol=1e-12, atol=1e-12)
+    gv, wv = got.verification, want.verification
+    assert gv.ok and wv.ok
+    for field in ("mean_max_abs", "var_max_dev", "var_eps_dev", "torch_max_abs_err", "ref64_max_abs_err"):
+        assert getattr(gv, field) == pytest.approx(getattr(wv, field), rel=1e-6, abs=1e-12, nan_ok=True), field

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from vnviz.analysis.chunks import row_blocks
+
 DEFAULT_BINS = 60
 QUANTILE_SAMPLE = 1 << 20  # percentile ranges are estimated on at most this many evenly strided values
 
@@ -118,18 +120,20 @@ def histogram(
     ids = groups.to(x.device)
     k = int(num_groups if num_groups is not None else int(ids.max()) + 1)
     if finite is None and not clipped:
-        # every value is in range: bin in place of x's shape and add the broadcast group offset
-        # (int32, never materialising the group ids), the top edge falling in the last bin
-        idx = ((x.detach() - lo) * (bins / (hi - lo))).clamp_(0, bins - 1).to(torch.int32)
-        combined = (idx + (ids * bins).to(torch.int32)).reshape(-1)
+        # every value is in range: bin blocks of samples in place of x's shape and add the broadcast
+        # group offset (int32, never materialising the group ids), the top edge falling in the last bin
+        offset = (ids * bins).to(torch.int32).expand(x.shape)
+        counts = torch.zeros(k * bins, dtype=torch.long, device=x.device)
+        for s in row_blocks(tuple(x.shape), x.device):
+            idx = ((x[s].detach() - lo) * (bins / (hi - lo))).clamp_(0, bins - 1).to(torch.int32)
+            counts += torch.bincount((idx + offset[s]).reshape(-1), minlength=k * bins)[: k * bins]
     else:
         ids = ids.expand(x.shape).reshape(-1)
         if finite is not None:
             ids = ids[finite]
         idx, inside = _bin_index(flat, lo, hi, bins)
-        combined = ids[inside] * bins + idx[inside]
-    counts = torch.bincount(combined, minlength=k * bins)[: k * bins].reshape(k, bins)
-    return Histogram(edges, counts.cpu(), lo, hi, below, above, nonfinite)
+        counts = torch.bincount(ids[inside] * bins + idx[inside], minlength=k * bins)[: k * bins]
+    return Histogram(edges, counts.reshape(k, bins).cpu(), lo, hi, below, above, nonfinite)
 
 
 def nice_range(lo: float, hi: float) -> tuple[float, float]:

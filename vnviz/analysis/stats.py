@@ -6,9 +6,12 @@ grow with the input beyond ``max_points`` per axis, ready for plotting.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+
+from vnviz.analysis.chunks import like, row_blocks
 
 MAX_POINTS = 256  # per-axis summaries longer than this are averaged in contiguous blocks
 
@@ -73,12 +76,23 @@ def axis_stats(x: torch.Tensor, names: str | None = None, max_points: int = MAX_
     letters = names.split() if names else [f"d{i}" for i in range(x.ndim)]
     if len(letters) != x.ndim:
         letters = [f"d{i}" for i in range(x.ndim)]
-    xd = x.detach().to(acc_dtype(x.device))
-    sq = xd * xd
-    last = x.shape[-1]
+    dt = acc_dtype(x.device)
+    lead, last = tuple(x.shape[:-1]), x.shape[-1]
     count = x.numel()
-    partial = {"sum": xd.sum(-1), "sq": sq.sum(-1), "min": xd.amin(-1), "max": xd.amax(-1)}  # (*lead)
-    columns = xd.reshape(-1, last)
+    kw = {"dtype": dt, "device": x.device}
+    partial = {k: torch.empty(lead, **kw) for k in ("sum", "sq", "min", "max")}  # over the last dim, (*lead)
+    col = {"sum": torch.zeros(last, **kw), "sq": torch.zeros(last, **kw),
+           "min": torch.full((last,), math.inf, **kw), "max": torch.full((last,), -math.inf, **kw)}
+    for s in row_blocks(tuple(x.shape), x.device):  # blocks of samples: small float64 temporaries
+        xb = x[s].detach()
+        xd = xb.to(dt)
+        sq = xd * xd
+        partial["sum"][s], partial["sq"][s] = xd.sum(-1), sq.sum(-1)
+        partial["min"][s], partial["max"][s] = xb.amin(-1), xb.amax(-1)
+        col["sum"] += xd.reshape(-1, last).sum(0)
+        col["sq"] += sq.reshape(-1, last).sum(0)
+        col["min"] = torch.minimum(col["min"], xb.reshape(-1, last).amin(0).to(dt))
+        col["max"] = torch.maximum(col["max"], xb.reshape(-1, last).amax(0).to(dt))
     out = []
     for d in range(x.ndim):
         size = x.shape[d]
@@ -87,8 +101,7 @@ def axis_stats(x: torch.Tensor, names: str | None = None, max_points: int = MAX_
             s1, s2 = _per_index(partial["sum"], d, "sum"), _per_index(partial["sq"], d, "sum")
             lo, hi = _per_index(partial["min"], d, "min"), _per_index(partial["max"], d, "max")
         else:
-            s1, s2 = columns.sum(0), sq.reshape(-1, last).sum(0)
-            lo, hi = columns.amin(0), columns.amax(0)
+            s1, s2, lo, hi = col["sum"], col["sq"], col["min"], col["max"]
         mean = (s1 / n).cpu()
         var = (s2 / n).cpu() - mean * mean
         lo, hi = lo.cpu(), hi.cpu()
@@ -113,27 +126,44 @@ class GroupStats:
 
 
 def group_stats(
-    x: torch.Tensor, groups: torch.Tensor, num_groups: int | None = None, count: torch.Tensor | None = None
+    x: torch.Tensor, groups: torch.Tensor, num_groups: int | None = None, count: torch.Tensor | None = None,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> GroupStats:
     """Per-group mean and (two-pass, biased) variance, accumulated in float64 on x's device.
 
     Args:
         x: values, any shape.
-        groups: int64 ids shaped like ``x`` (a ``stat_groups`` map).
+        groups: int64 ids shaped like ``x`` or broadcastable to it (a ``stat_groups`` map).
         num_groups: G; default ``groups.max() + 1``.
         count: elements per group, when already known (e.g. from an earlier call on the same map).
+        transform: applied to each block of x (widened to float64, x's shape kept) before it is
+            accumulated, e.g. squaring it, or undoing an affine that broadcasts against x.
+
+    Both passes walk x in blocks of samples (``row_blocks``), so no temporary is
+    as large as x.
     """
     dt = acc_dtype(x.device)
-    ids = groups.to(x.device).reshape(-1)
+    ids = like(groups, x)
     g = int(num_groups if num_groups is not None else int(ids.max()) + 1)
-    xd = x.detach().reshape(-1).to(dt)
     if count is None:
-        count = torch.bincount(ids, minlength=g)[:g].to(dt)
+        count = torch.bincount(ids.reshape(-1), minlength=g)[:g].to(dt)
     n = count.to(x.device, dt).clamp_min(1)
-    mean = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, xd) / n
-    dev = xd - mean[ids]
-    var = torch.zeros(g, dtype=dt, device=x.device).index_add_(0, ids, dev * dev) / n
-    return GroupStats(mean.cpu(), var.cpu(), count.cpu())
+    blocks = list(row_blocks(tuple(x.shape), x.device))
+
+    def values(s: slice) -> torch.Tensor:
+        v = x[s].detach().to(dt)
+        return (transform(v) if transform is not None else v).reshape(-1)
+
+    total = torch.zeros(g, dtype=dt, device=x.device)
+    for s in blocks:
+        total.index_add_(0, ids[s].reshape(-1), values(s))
+    mean = total / n
+    spread = torch.zeros(g, dtype=dt, device=x.device)
+    for s in blocks:
+        i = ids[s].reshape(-1)
+        dev = values(s) - mean[i]
+        spread.index_add_(0, i, dev * dev)
+    return GroupStats(mean.cpu(), (spread / n).cpu(), count.cpu())
 
 
 @dataclass(frozen=True)

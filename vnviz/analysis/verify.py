@@ -13,12 +13,14 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from vnviz.analysis.chunks import like, max_abs_diff, row_blocks
 from vnviz.analysis.stats import GroupStats, acc_dtype, group_stats
 from vnviz.device import synchronize
 from vnviz.variants.cluster import cluster_norm_details
@@ -132,26 +134,25 @@ def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn
     return mod, code
 
 
-def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor,
-                x_stats: GroupStats | None = None) -> torch.Tensor:
-    """The variant's output from its group map and the textbook formula, in float64.
+def _formula64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor,
+               x_stats: GroupStats | None = None) -> Callable[[Any], torch.Tensor]:
+    """``reference64`` as a function of an index into dim 0: the float64 output of ``x[s]``.
 
-    Independent of torch's fused kernels: group means and variances come from
-    ``group_stats`` (index_add in float64), or from the running statistics in
-    eval mode. ``x_stats``, when already computed on this map, are the group
-    statistics the formula needs: of ``x``, or of ``x**2`` for RMSNorm.
+    The group statistics are computed once, up front; each call then widens
+    only its block of samples, so a caller can walk a large tensor in blocks.
     """
     variant = get_variant(name)
     dt = acc_dtype(x.device)
-    xd = x.detach().to(dt)
     shape = tuple(x.shape)
-    ids = groups.to(x.device)
+    ids = like(groups, x)
     if variant.stat == "rms":
         eps = params.get("eps")
         eps = torch.finfo(x.dtype).eps if eps is None else eps
-        stats = x_stats if x_stats is not None else group_stats(xd * xd, ids)  # mean of squares per group
-        ms = stats.mean.to(x.device, dt)[ids]
-        y = xd / torch.sqrt(ms + eps)
+        stats = x_stats if x_stats is not None else group_stats(x, ids, transform=torch.square)  # mean squares
+        ms = stats.mean.to(x.device, dt)
+
+        def core(s: Any) -> torch.Tensor:
+            return x[s].detach().to(dt) / torch.sqrt(ms[ids[s]] + eps)
     else:
         eps = params.get("eps", 1e-5)
         rm = params.get("running_mean")
@@ -162,23 +163,43 @@ def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torc
         else:
             rv = params.get("running_var")
         if use_running:
-            m = _broadcast(rm.to(dt), "batch_norm", shape)
-            v = _broadcast(rv.to(dt), "batch_norm", shape)
+            m = _broadcast(rm.to(x.device, dt), "batch_norm", shape)
+            v = _broadcast(rv.to(x.device, dt), "batch_norm", shape)
+
+            def core(s: Any) -> torch.Tensor:
+                return (x[s].detach().to(dt) - m) / torch.sqrt(v + eps)
         else:
-            stats = x_stats if x_stats is not None else group_stats(xd, ids)
-            m = stats.mean.to(x.device, dt)[ids]
-            v = stats.var.to(x.device, dt)[ids]
-        y = (xd - m) / torch.sqrt(v + eps)
+            stats = x_stats if x_stats is not None else group_stats(x, ids)
+            gm, gv = stats.mean.to(x.device, dt), stats.var.to(x.device, dt)
+
+            def core(s: Any) -> torch.Tensor:
+                i = ids[s]
+                return (x[s].detach().to(dt) - gm[i]) / torch.sqrt(gv[i] + eps)
     w, b = _affine_pair(name, x, params)
-    if w is not None:
-        y = y * _broadcast(w.to(dt), name, shape)
-    if b is not None:
-        y = y + _broadcast(b.to(dt), name, shape)
-    return y
+    w = _broadcast(w.to(dt), name, shape) if w is not None else None
+    b = _broadcast(b.to(dt), name, shape) if b is not None else None
+
+    def formula(s: Any) -> torch.Tensor:
+        y = core(s)
+        if w is not None:
+            y = y * w
+        if b is not None:
+            y = y + b
+        return y
+
+    return formula
 
 
-def _max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a.to(b.dtype) - b).abs().max())
+def reference64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor,
+                x_stats: GroupStats | None = None) -> torch.Tensor:
+    """The variant's output from its group map and the textbook formula, in float64.
+
+    Independent of torch's fused kernels: group means and variances come from
+    ``group_stats`` (index_add in float64), or from the running statistics in
+    eval mode. ``x_stats``, when already computed on this map, are the group
+    statistics the formula needs: of ``x``, or of ``x**2`` for RMSNorm.
+    """
+    return _formula64(name, x, params, groups, x_stats)(...)
 
 
 def verify(name: str, x: torch.Tensor, **params: Any) -> tuple[torch.Tensor, Verification]:
@@ -222,21 +243,23 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     if cluster is not None:
         y_v, v = _verify_cluster(x, y, before, cluster, groups, seconds)
         return y_v, v, Checked(groups.to(x.device), cluster)
+    groups = groups.to(x.device)
     dt = acc_dtype(x.device)
     notes = []
 
-    # 1. group check on the output with the affine undone
+    # 1. group check on the output with the affine undone (block by block, inside group_stats)
     w, b = _affine_pair(name, x, before)
-    u = y.detach().to(dt)
-    if b is not None:
-        u = u - _broadcast(b.to(dt), name, tuple(x.shape))
+    shift = _broadcast(b.to(dt), name, tuple(x.shape)) if b is not None else None
+    scale_by = _broadcast(w.to(dt), name, tuple(x.shape)) if w is not None else None
     checked = True
-    if w is not None:
-        if bool((w == 0).any()):
-            checked = False
-            notes.append("a weight is 0, so the affine cannot be undone and the group check is skipped")
-        else:
-            u = u / _broadcast(w.to(dt), name, tuple(x.shape))
+    if w is not None and bool((w == 0).any()):
+        checked = False
+        notes.append("a weight is 0, so the affine cannot be undone and the group check is skipped")
+
+    def undo_affine(v: torch.Tensor) -> torch.Tensor:
+        if shift is not None:
+            v = v - shift
+        return v / scale_by if scale_by is not None else v
     eval_mode = not before.get("training", True) and name in ("batch_norm", "instance_norm") and (
         name == "batch_norm" or before.get("running_mean") is not None
     )
@@ -248,9 +271,9 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     x_stats = group_stats(x, groups, ngroups)
     out = None
     # what the float64 formula needs: the groups' statistics of x, or of x**2 for RMSNorm
-    src = group_stats(x.detach().to(dt) ** 2, groups, ngroups, x_stats.count) if variant.stat == "rms" else x_stats
+    src = group_stats(x, groups, ngroups, x_stats.count, torch.square) if variant.stat == "rms" else x_stats
     if checked:
-        out = group_stats(u, groups, ngroups, x_stats.count)
+        out = group_stats(y, groups, ngroups, x_stats.count, undo_affine)
         if variant.stat == "rms":
             eps = before.get("eps")
             eps = torch.finfo(x.dtype).eps if eps is None else eps
@@ -272,20 +295,25 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     if mod is not None:
         with torch.no_grad():
             y_mod = mod(x.detach())
-        torch_err = _max_abs(y, y_mod)
+        torch_err = max_abs_diff(y, y_mod)
         if before.get("running_mean") is not None and before.get("training", True):
-            running_err = max(_max_abs(params["running_mean"], mod.running_mean),
-                              _max_abs(params["running_var"], mod.running_var))
+            running_err = max(max_abs_diff(params["running_mean"], mod.running_mean),
+                              max_abs_diff(params["running_var"], mod.running_var))
     else:
         torch_err = math.nan
         notes.append(code)
 
-    # 3. the float64 formula
-    y64 = reference64(name, x, before, groups, src)
-    ref_err = _max_abs(y, y64)
+    # 3. the float64 formula, block by block: its largest difference from y, and its largest value
+    formula = _formula64(name, x, before, groups, src)
+    ref_err_t = top = torch.zeros((), dtype=dt, device=x.device)
+    for s in row_blocks(tuple(x.shape), x.device):
+        y64 = formula(s)
+        ref_err_t = torch.maximum(ref_err_t, (y[s].detach().to(dt) - y64).abs().max())
+        top = torch.maximum(top, y64.abs().max())
+    ref_err = float(ref_err_t)
 
     tol = TOLERANCE.get(x.dtype, 1e-4)
-    scale = max(1.0, float(y64.abs().max()))
+    scale = max(1.0, float(top))
     errs = [e for e in (torch_err, ref_err, running_err) if e is not None and not math.isnan(e)]
     ok = all(e <= tol * scale for e in errs)
     if checked:
@@ -294,7 +322,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
         tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
-    ), Checked(groups.to(x.device), None, x_stats, out if out is not None and w is None and b is None else None)
+    ), Checked(groups, None, x_stats, out if out is not None and w is None and b is None else None)
 
 
 def _mixture64(x: torch.Tensor, tau: torch.Tensor, eps: float) -> torch.Tensor:
@@ -371,9 +399,9 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
         else:
             notes.append("every sample is noise, so the output is plain BatchNorm of the whole batch")
         ref_plain = _cluster_reference(x, res.labels)
-        torch_err = _max_abs(u, ref_plain)
+        torch_err = max_abs_diff(u, ref_plain)
         y64 = _noise_rows_batch64(x, eps, res.labels, reference64("batch_norm", x, {"eps": eps}, groups))
-        ref_err = _max_abs(u, y64)
+        ref_err = max_abs_diff(u, y64)
         code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
     else:
         notes.append("soft mode mixes the components' statistics, so no group is standardized on its own")
@@ -383,7 +411,7 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
         if bool(keep.any()):
             rows = keep.nonzero().flatten().to(x.device)
             y64[rows] = _mixture64(x.index_select(0, rows), tau[keep.to(tau.device)].to(x.device), eps)
-        ref_err = _max_abs(u, y64)
+        ref_err = max_abs_diff(u, y64)
         code = "float64 Mixture Normalization formula from the posteriors"
     scale = max(1.0, float(y64.abs().max()))
     errs = [e for e in (torch_err, ref_err) if not math.isnan(e)]
