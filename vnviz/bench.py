@@ -1,9 +1,10 @@
 """vnviz's benchmark: vnviz beside torch, scikit-learn and the memory-bandwidth floor.
 
 Run ``python -m vnviz.bench`` (``--device cuda``, ``--sizes 1e4,1e5,1e6,1e7``,
-``--json out.json``, ``--quick``). Every figure is a median over repeats, with
+``--json out.json``, ``--sections norms,views``; ``--help`` lists the rest). Every figure is a median over repeats, with
 the device synchronised around each timed call; ratios are taken within one run
-so that a noisy machine cancels out.
+so that a noisy machine cancels out (vnviz against torch: the median of the
+round-by-round ratios, vnviz and torch timed in turn).
 
 Sections:
 1. each norm's ``vnviz.apply`` against torch's fused kernel and the bandwidth
@@ -16,6 +17,7 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import math
 import statistics
@@ -39,6 +41,26 @@ TORCH_KERNELS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+def steady_malloc() -> bool:
+    """Ask glibc to keep freed blocks of up to 32 MB for reuse; True when it agreed.
+
+    By default glibc hands a large freed block back to the kernel (``munmap``,
+    or trimming the heap top), and the next call of the same size faults all its
+    pages in again: a few milliseconds for an 8 MB output on this machine, paid
+    by one side of a comparison or the other depending on heap layout. A
+    long-running process such as the app server reaches this steady state on its
+    own; fixing the thresholds (32 MB is the largest glibc allows for mmap)
+    reaches it from the first round. Linux/glibc only; a no-op elsewhere.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+
+
 def timeit(fn: Callable[[], Any], device: torch.device, repeats: int = 15, warmup: int = 3) -> float:
     """Median seconds of ``fn()`` over ``repeats`` runs, the device synchronised around each."""
     for _ in range(warmup):
@@ -53,8 +75,13 @@ def timeit(fn: Callable[[], Any], device: torch.device, repeats: int = 15, warmu
     return statistics.median(times)
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], device: torch.device, repeats: int = 15) -> dict[str, float]:
-    """Medians of several functions timed in turn (A B C A B C ...), so drift hits all alike."""
+def interleaved(fns: dict[str, Callable[[], Any]], device: torch.device, repeats: int = 15) -> dict[str, list[float]]:
+    """Seconds of several functions timed in turn (A B C A B C ...), one list per function.
+
+    Entry i of every list comes from the same round, so a ratio taken round by
+    round compares runs made moments apart: drift and bursts of load on a
+    shared machine hit both sides of it alike.
+    """
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -65,7 +92,12 @@ def interleaved(fns: dict[str, Callable[[], Any]], device: torch.device, repeats
             fn()
             synchronize(device)
             times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """The median over rounds of a[i] / b[i]."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def bandwidth_floor(x: torch.Tensor, repeats: int) -> tuple[float, float]:
@@ -86,8 +118,9 @@ def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NOR
     for name, kernel in TORCH_KERNELS.items():
         params = {"num_groups": 2} if name == "group_norm" else {}
         t = interleaved({"vnviz": lambda: vnviz.apply(name, x, **params), "torch": lambda: kernel(x)}, device, repeats)
-        rows.append({"variant": name, "vnviz_ms": t["vnviz"] * 1e3, "torch_ms": t["torch"] * 1e3,
-                     "ratio_to_torch": t["vnviz"] / t["torch"], "ratio_to_floor": t["vnviz"] / floor})
+        ours, theirs = statistics.median(t["vnviz"]), statistics.median(t["torch"])
+        rows.append({"variant": name, "vnviz_ms": ours * 1e3, "torch_ms": theirs * 1e3,
+                     "ratio_to_torch": paired_ratio(t["vnviz"], t["torch"]), "ratio_to_floor": ours / floor})
     return {"shape": list(shape), "floor_ms": floor * 1e3, "copy_GBps": gbps, "rows": rows}
 
 
@@ -132,7 +165,8 @@ def bench_views(device: torch.device, sizes: list[int], repeats: int, payload: b
     return rows
 
 
-def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features: int = 16) -> list[dict[str, Any]]:
+def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features: int = 16,
+                  methods: list[str] | None = None) -> list[dict[str, Any]]:
     """Section 4: ClusterNorm per method (k=8) against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm."""
     import warnings
 
@@ -156,6 +190,8 @@ def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features
         base = timeit(sklearn_baseline, device, max(1, repeats // 3), warmup=1)
         rows.append({"n": n, "method": "sklearn KMeans + BN (baseline)", "ms": base * 1e3, "ratio_to_baseline": 1.0})
         for method, info in METHODS.items():
+            if methods is not None and method not in methods:
+                continue
             cap = info[1]
             if cap is not None and n > cap:
                 rows.append({"n": n, "method": method, "ms": None, "ratio_to_baseline": None, "note": f"refused above {cap}"})
@@ -170,17 +206,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m vnviz.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     parser.add_argument("--sizes", default="1e4,1e5,1e6,1e7", help="element counts for the view benchmark")
+    parser.add_argument("--norm-shape", default=",".join(map(str, NORM_SHAPE)), help="input shape for section 1")
     parser.add_argument("--cluster-sizes", default="1000,10000,100000", help="samples for the ClusterNorm benchmark")
+    parser.add_argument("--cluster-features", type=int, default=16, help="features per sample for ClusterNorm")
+    parser.add_argument("--cluster-methods", default=None, help="comma-separated clustering methods (default: all)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--sections", default="norms,views,cluster", help="comma-separated subset")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--malloc", choices=("steady", "default"), default="steady",
+                        help="steady: keep freed blocks for reuse (see steady_malloc); default: glibc as it comes")
     args = parser.parse_args(argv)
+    from vnviz.variants.cluster import METHODS
+
+    unknown = set(args.cluster_methods.split(",")) - set(METHODS) if args.cluster_methods else set()
+    if unknown:
+        parser.error(f"unknown clustering method(s) {', '.join(sorted(unknown))}; choose from {', '.join(METHODS)}")
     device = vnviz.pick_device(args.device)
     sections = set(args.sections.split(","))
-    out: dict[str, Any] = {"device": describe_device(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
-    print(f"device: {out['device']}, torch {out['torch']}")
+    malloc = "steady" if args.malloc == "steady" and steady_malloc() else "default"
+    out: dict[str, Any] = {"device": describe_device(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                           "malloc": malloc}
+    print(f"device: {out['device']}, torch {out['torch']}, malloc {malloc}")
     if "norms" in sections:
-        out["norms"] = bench_norms(device, args.repeats)
+        out["norms"] = bench_norms(device, args.repeats, tuple(int(v) for v in args.norm_shape.split(",")))
         n = out["norms"]
         print(f"\n1. norms on {tuple(n['shape'])} float32; floor (read 2x + write 1x) {n['floor_ms']:.3f} ms "
               f"at {n['copy_GBps']:.1f} GB/s copy bandwidth")
@@ -191,14 +239,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sizes = [int(float(s)) for s in args.sizes.split(",")]
         out["views"] = bench_views(device, sizes, max(3, args.repeats // 3), payload=True)
         print("\n2-3. one Explore view (variant + statistics + histograms + verification), and bytes to the browser")
-        print(f"{'variant':<12}{'elements':>11}{'view ms':>10}{'browser KB':>12}")
+        print(f"{'variant':<12}{'elements':>11}{'view ms':>10}{'ns/elem':>9}{'browser KB':>12}")
         for r in out["views"]:
-            print(f"{r['variant']:<12}{r['numel']:>11,}{r['view_ms']:>10.1f}{r['browser_bytes'] / 1e3:>12.1f}"
+            r["ns_per_element"] = r["view_ms"] * 1e6 / r["numel"]
+            print(f"{r['variant']:<12}{r['numel']:>11,}{r['view_ms']:>10.1f}{r['ns_per_element']:>9.1f}"
+                  f"{r['browser_bytes'] / 1e3:>12.1f}"
                   + (f"   peak GPU {r['peak_gpu_MiB']:.0f} MiB" if "peak_gpu_MiB" in r else ""))
     if "cluster" in sections:
         sizes = [int(float(s)) for s in args.cluster_sizes.split(",")]
-        out["cluster"] = bench_cluster(device, sizes, args.repeats)
-        print("\n4. ClusterNorm, k=8, 16 features, against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm")
+        methods = args.cluster_methods.split(",") if args.cluster_methods else None
+        out["cluster"] = bench_cluster(device, sizes, args.repeats, args.cluster_features, methods)
+        print(f"\n4. ClusterNorm, k=8, {args.cluster_features} features, against scikit-learn KMeans(n_init=1) + per-cluster BatchNorm")
         print(f"{'n':>8}  {'method':<32}{'ms':>10}{'x baseline':>12}")
         for r in out["cluster"]:
             ms = "refused" if r["ms"] is None else f"{r['ms']:.1f}"

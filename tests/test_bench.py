@@ -1,0 +1,33 @@
+"""The benchmark runs end to end on a tiny configuration and writes what it printed as JSON."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vnviz import bench
+
+
+def test_bench_small_run_writes_every_section(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    result = bench.main([
+        "--device", "cpu", "--repeats", "1", "--norm-shape", "4,8,4,4", "--sizes", "2e3,2e4",
+        "--cluster-sizes", "300", "--cluster-methods", "torch_kmeans,kmeans", "--json", str(out),
+    ])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["norms"]["shape"] == [4, 8, 4, 4]
+    assert {r["variant"] for r in result["norms"]["rows"]} == set(bench.TORCH_KERNELS)
+    assert all(r["ratio_to_torch"] > 0 and r["ratio_to_floor"] > 0 for r in result["norms"]["rows"])
+    views = result["views"]
+    assert [r["variant"] for r in views] == ["batch_norm", "group_norm"] * 2
+    assert all(r["ns_per_element"] > 0 and 0 < r["browser_bytes"] <= 1_000_000 for r in views)
+    methods = [r["method"] for r in result["cluster"]]
+    assert methods[1:] == ["torch_kmeans", "kmeans"] and result["cluster"][0]["ratio_to_baseline"] == 1.0
+    printed = capsys.readouterr().out
+    assert "1. norms on (4, 8, 4, 4)" in printed and "ns/elem" in printed and "torch_kmeans" in printed
+
+
+def test_bench_refuses_an_unknown_method(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--sections", "cluster", "--cluster-methods", "kmeans,fastest"])
+    assert "unknown clustering method(s) fastest" in capsys.readouterr().err
