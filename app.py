@@ -1,7 +1,9 @@
-"""vnviz: the entry point. Page config once, then navigation over pages/."""
+"""vnviz: the entry point. Page config once, then navigation over app_pages/."""
 from __future__ import annotations
 
 import streamlit as st
+
+from vnviz.ui.state import note_page
 
 st.set_page_config(page_title="vnviz", page_icon=":material/stacked_bar_chart:", layout="wide")
 
@@ -14,4 +16,6 @@ pages = [
     st.Page("app_pages/cluster_norm.py", title="ClusterNorm", icon=":material/bubble_chart:", url_path="cluster_norm"),
     st.Page("app_pages/axis_check.py", title="Axis check", icon=":material/straighten:", url_path="axis_check"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+note_page(page.url_path)
+page.run()

@@ -82,6 +82,38 @@ def test_changing_a_control_redraws():
     assert charts(at)[2]["data"][0]["y"] != before
 
 
+def test_a_click_that_overtakes_the_url_is_kept():
+    """A click can reach the server before the browser has taken the page's latest URL: its rerun then
+    carries the query string from before. That is the session's own old link, not a new one: the click stands."""
+    at = open_page({"variant": "batch_norm"})
+    older = dict(at.query_params.items())
+    at.selectbox(key="variant").set_value("layer_norm").run()
+    assert at.query_params["variant"] == "layer_norm"
+    at.query_params.clear()
+    at.query_params.update(older)  # the browser still shows the first link
+    at.slider(key="bins").set_value(30).run()
+    assert_clean(at)
+    assert at.selectbox(key="variant").value == "layer_norm"
+    assert at.query_params["variant"] == "layer_norm" and at.query_params["bins"] == "30"
+
+
+def test_a_link_from_another_page_is_applied_even_when_seen_before():
+    """Arriving from another page (a lesson's button) applies its link, though this page wrote it earlier."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=support.TIMEOUT)
+    at.switch_page("app_pages/explore.py").run()
+    first = dict(at.query_params.items())
+    assert first["variant"] == "batch_norm"
+    at.selectbox(key="variant").set_value("rms_norm").run()
+    assert at.query_params["variant"] == "rms_norm"
+    at.switch_page("app_pages/lessons.py").run()
+    at.query_params.clear()
+    at.query_params.update(first)
+    at.switch_page("app_pages/explore.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="variant").value == "batch_norm"
+    assert at.query_params["variant"] == "batch_norm"
+
+
 def test_traps_are_warned():
     at = open_page({"variant": "batch_norm", "training": "false"})
     assert any("Eval mode with untouched running statistics" in w for w in texts(at, "warning"))

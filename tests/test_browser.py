@@ -62,3 +62,22 @@ def test_home_lists_the_variants(browser, app_url):
     assert page.get_by_text("vnviz: see what a normalization does").is_visible()
     shot(page, "home")
     page.close()
+
+
+def test_sidebar_away_and_back_redraws_the_page(browser, app_url):
+    """Explore -> Lessons -> Explore through the sidebar: the view comes back as it was left."""
+    page = open_view(browser, f"{app_url}/explore?variant=group_norm&source=images&num_groups=3")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Lessons", exact=True).click()
+    page.wait_for_url("**/lessons**", timeout=30_000)
+    page.get_by_text("Each lesson is one idea").wait_for(timeout=30_000)
+    nav.get_by_text("Explore", exact=True).click()
+    page.wait_for_url("**/explore?**variant=group_norm**", timeout=30_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    assert "source=images" in page.url and "num_groups=3" in page.url
+    page.get_by_role("tab", name="Verification").click()
+    page.get_by_text("Verified").first.wait_for(timeout=60_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    assert page.locator('[data-testid="stTextInput"] input').first.input_value()  # the shape box is filled again
+    shot(page, "explore_after_sidebar_round_trip")
+    page.close()

@@ -30,7 +30,7 @@ from vnviz.analysis.infer import AxisReport, infer_axes
 from vnviz.data import MAX_UPLOAD_BYTES
 from vnviz.errors import InputError
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, digest, upload_arrays
-from vnviz.ui.state import LINK_FRESH, read_link, write_link
+from vnviz.ui.state import LINK_FRESH, link_keys, read_link, write_link
 from vnviz.variants.norms import resolve_num_groups
 from vnviz.variants.registry import Param, quote
 
@@ -104,8 +104,8 @@ def read_state() -> list[str]:
     """read_link for this page, its values moved into this page's own session keys (others' are put back)."""
     names = [p.name for p in LINK]
     saved = {n: st.session_state[n] for n in names if n in st.session_state}
-    in_query = set(st.query_params.keys())
     notices = list(read_link(PAGE, LINK))
+    in_query = link_keys()
     if st.session_state.get(LINK_FRESH):
         for n in names:
             if n in in_query:

@@ -98,13 +98,14 @@ def data_panel(container=st) -> Data | None:
             st.session_state["shape"] = None  # a new source starts from its own default shape
         st.session_state["_shape_source"] = source
         shape = st.session_state.get("shape") or src.default_shape
-        if st.session_state.get("_shape_seen") != shape:  # changed by a link or a new source
+        if st.session_state.get("_shape_seen") != shape or "shape_text" not in st.session_state:
+            # changed by a link or a new source, or the box was dropped while another page was shown
             st.session_state["shape_text"] = ",".join(map(str, shape))
         if not src.shape_editable:
             container.caption(f"Natural shape {tuple(src.default_shape)}; you may ask for fewer samples.")
         text = container.text_input("shape", key="shape_text", help=SOURCE_PARAMS[1].help)
         try:
-            shape = SOURCE_PARAMS[1].from_text(text, "shape")
+            shape = SOURCE_PARAMS[1].from_text(text, "shape") or src.default_shape  # an empty box: the default
             sample = source_sample(source, shape, int(st.session_state["seed"]))
         except InputError as err:
             container.error(f"{err} Showing the default shape {tuple(src.default_shape)}.")

@@ -26,7 +26,7 @@ from vnviz.data.upload import load_array
 from vnviz.errors import InputError
 from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
-from vnviz.ui.state import LINK_FRESH, read_link, variant_key, write_link
+from vnviz.ui.state import LINK_FRESH, link_keys, read_link, variant_key, write_link
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import variant_widgets
 from vnviz.variants.matrix import as_keep_mask
@@ -141,7 +141,7 @@ def run_view(c: Controls) -> SliceView | MaskView:
 
 
 def _variant_of(state: Any) -> Variant:
-    name = state.get("variant") if "variant" in st.query_params else state.get(KEY + "variant")
+    name = state.get("variant") if "variant" in link_keys() else state.get(KEY + "variant")
     return ui_variant(name if name in VARIANT_NAMES else COMMON[3].default)
 
 
@@ -153,8 +153,8 @@ def _read_link() -> list[str]:
     """
     names = [p.name for p in COMMON]
     saved = {n: st.session_state[n] for n in names if n in st.session_state}
-    in_query = set(st.query_params.keys())
     notices = read_link(PAGE, COMMON, _variant_of)
+    in_query = link_keys()
     if st.session_state.get(LINK_FRESH):
         for n in names:
             if n in in_query:
@@ -181,7 +181,7 @@ def _applicable(variant: Variant) -> dict[str, Any]:
 def _repair_link(variant: Variant, x: torch.Tensor) -> list[str]:
     """On a fresh link, replace link parameters that do not fit this matrix by their defaults, with a notice."""
     notices: list[str] = []
-    linked = [p for p in variant.widget_params if p.name in st.query_params and p.name not in ("kind", "mode", "seed")]
+    linked = [p for p in variant.widget_params if p.name in link_keys() and p.name not in ("kind", "mode", "seed")]
 
     def attempt() -> InputError | None:
         params = _applicable(variant)
@@ -255,14 +255,15 @@ def data_controls(container: Any = st) -> MatrixData | None:
         st.session_state[KEY + "shape"] = None  # a new source starts from its own default shape
     st.session_state["_sm_shape_source"] = source
     shape = st.session_state.get(KEY + "shape") or src.default_shape
-    if st.session_state.get("_sm_shape_seen") != shape:  # changed by a link or a new source
+    if st.session_state.get("_sm_shape_seen") != shape or KEY + "shape_text" not in st.session_state:
+        # changed by a link or a new source, or the box was dropped while another page was shown
         st.session_state[KEY + "shape_text"] = ",".join(map(str, shape))
     left, right = container.columns(2)
     text = left.text_input("shape", key=KEY + "shape_text", help=COMMON[1].help)
     seed = int(right.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key=KEY + "seed",
                                   help=COMMON[2].help))
     try:
-        shape = COMMON[1].from_text(text, "shape")
+        shape = COMMON[1].from_text(text, "shape") or src.default_shape  # an empty box: the default
         sample = matrix_sample(source, shape, seed)
     except InputError as err:
         container.error(f"{err} Showing the default shape {src.default_shape}.")
