@@ -17,8 +17,8 @@ import loadtest  # noqa: E402
 
 def test_concurrent_sessions_are_served_without_errors_and_isolated():
     result = loadtest.main(["--sessions", "3", "--seconds", "30"])
-    assert result["errors"] == []
-    assert result["isolation_problem"] is None
-    assert result["views"] >= 6
+    assert result["errors"] == [], result
+    assert result["isolation_problem"] is None, result
+    assert result["views"] >= 6, result
     # caches are bounded: the second half of the run adds little once the first half warmed them up
-    assert result["rss_after_MiB"] - result["rss_half_MiB"] < 400
+    assert result["rss_after_MiB"] - result["rss_half_MiB"] < 400, result
