@@ -15,6 +15,7 @@ from vnviz.errors import InputError
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
 from vnviz.ui.state import LINK_FRESH
 from vnviz.ui.upload import kept_upload
+from vnviz.ui.widgets import refill_shape_text
 from vnviz.variants.registry import Param
 
 LAYOUTS = ("N C", "N C L", "N L D", "N C H W", "N C D H W", "N C H W D", "N H W C")
@@ -98,9 +99,7 @@ def data_panel(container=st) -> Data | None:
             st.session_state["shape"] = None  # a new source starts from its own default shape
         st.session_state["_shape_source"] = source
         shape = st.session_state.get("shape") or src.default_shape
-        if st.session_state.get("_shape_seen") != shape or "shape_text" not in st.session_state:
-            # changed by a link or a new source, or the box was dropped while another page was shown
-            st.session_state["shape_text"] = ",".join(map(str, shape))
+        refill_shape_text("shape_text", "_shape_seen", shape)
         if not src.shape_editable:
             container.caption(f"Natural shape {tuple(src.default_shape)}; you may ask for fewer samples.")
         text = container.text_input("shape", key="shape_text", help=SOURCE_PARAMS[1].help)

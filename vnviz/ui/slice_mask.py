@@ -28,7 +28,7 @@ from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
 from vnviz.ui.state import LINK_FRESH, link_keys, read_link, variant_key, write_link
 from vnviz.ui.upload import kept_upload
-from vnviz.ui.widgets import variant_widgets
+from vnviz.ui.widgets import refill_shape_text, variant_widgets
 from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
@@ -255,9 +255,7 @@ def data_controls(container: Any = st) -> MatrixData | None:
         st.session_state[KEY + "shape"] = None  # a new source starts from its own default shape
     st.session_state["_sm_shape_source"] = source
     shape = st.session_state.get(KEY + "shape") or src.default_shape
-    if st.session_state.get("_sm_shape_seen") != shape or KEY + "shape_text" not in st.session_state:
-        # changed by a link or a new source, or the box was dropped while another page was shown
-        st.session_state[KEY + "shape_text"] = ",".join(map(str, shape))
+    refill_shape_text(KEY + "shape_text", "_sm_shape_seen", shape)
     left, right = container.columns(2)
     text = left.text_input("shape", key=KEY + "shape_text", help=COMMON[1].help)
     seed = int(right.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key=KEY + "seed",

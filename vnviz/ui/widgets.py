@@ -70,6 +70,13 @@ def param_widget(p: Param, key: str, choices: list[Any] | None = None, label: st
     return None
 
 
+def refill_shape_text(text_key: str, seen_key: str, shape: tuple[int, ...]) -> None:
+    """Put ``shape`` in the shape box ``text_key`` when it changed under the box (a link, a new source)
+    or when Streamlit dropped the box's state while another page was shown; ``seen_key`` holds the last shape shown."""
+    if st.session_state.get(seen_key) != shape or text_key not in st.session_state:
+        st.session_state[text_key] = ",".join(map(str, shape))
+
+
 def data_choices(variant: Variant, shape: tuple[int, ...]) -> dict[str, list[Any]]:
     """Choices that depend on the data's shape, per parameter name."""
     out: dict[str, list[Any]] = {}
