@@ -4,18 +4,12 @@ from __future__ import annotations
 import streamlit as st
 
 from vnviz.errors import InputError
-from vnviz.ui.presenter import presenter_mode
+from vnviz.ui.presenter import page_top
 from vnviz.figures import cluster as fig
 from vnviz.ui import cluster as ui
 from vnviz.ui.report import verification_text
 
-presenter_mode()
-st.title("ClusterNorm: BatchNorm per cluster of samples")
-c = ui.controls()
-for notice in c.notices if c else []:
-    st.info(notice)
-if c is None:
-    st.stop()
+c, _ = page_top("ClusterNorm: BatchNorm per cluster of samples", ui.controls)
 try:
     view, oom = ui.run_view(c)
 except InputError as err:

@@ -6,16 +6,10 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.figures import compare as fig
 from vnviz.ui import compare as ui
-from vnviz.ui.presenter import presenter_mode
+from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
-scale = presenter_mode()
-st.title("Compare normalizations")
-c = ui.controls()
-for notice in c.notices if c else []:
-    st.info(notice)
-if c is None:
-    st.stop()
+c, scale = page_top("Compare normalizations", ui.controls)
 if scale > 1:  # presenter mode folds the controls away: say what is shown
     st.markdown(ui.summary(c))
 try:

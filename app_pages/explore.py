@@ -7,54 +7,48 @@ from vnviz.errors import InputError
 from vnviz.figures import norm as fig
 from vnviz.ui import explore as ui
 from vnviz.ui.compute import resolve_device, run_view
-from vnviz.ui.presenter import presenter_mode
+from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
-presenter_mode()
-st.title("Explore a normalization")
-c = ui.controls()
-for notice in c.notices if c else []:
-    st.info(notice)
-if c is not None:
-    device, note = resolve_device(c.device)
-    try:
-        view, oom = run_view(c.data.key, c.data.x, device, c.variant.name, c.params, c.params_key,
-                             c.data.layout, c.bins, c.clip)
-    except InputError as err:
-        st.error(str(err))
-        st.stop()
-    for text in filter(None, [note, oom, c.data.permuted]):
-        st.info(text)
-    for text in view.warnings:
-        st.warning(text)
-    scale = st.session_state.get("_scale", 1.0)
-    dist, axes, groups, check, share = st.tabs(
-        ["Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export"])
-    with dist:
-        st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
-        left, right = st.columns(2)
-        left.plotly_chart(fig.facets(view.before.facets, "before, per channel", fig.BEFORE_COLOR, log_y=c.log_y,
-                                     scale=scale), key="facets_before")
-        right.plotly_chart(fig.facets(view.after.facets, "after, per channel", fig.AFTER_COLOR, log_y=c.log_y,
-                                      scale=scale), key="facets_after")
-    with axes:
-        st.caption("Mean ± std of every index of each axis, over all other axes. "
-                   "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")
-        st.plotly_chart(fig.axis_profiles(view.before.axes, view.after.axes, scale), key="axes")
-    with groups:
-        st.caption(f"Same colour = one statistic group (shares a mean and variance): {view.verification.groups} "
-                   f"groups, pattern `{c.variant.pattern}`.")
-        st.plotly_chart(fig.group_map(view.group_map, scale=scale), key="group_map")
-        st.plotly_chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
-                                           c.variant.grid_labels, scale), key="group_stats")
-    with check:
-        st.markdown(verification_text(view.verification))
-    with share:
-        st.markdown("The address bar holds this exact view: copy it to share it.")
-        cols = st.columns(2)
-        cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(c), f"{c.variant.name}_output.npy",
-                                "application/octet-stream", key="dl_npy")
-        cols[1].download_button("statistics (.csv)", ui.stats_csv(view), f"{c.variant.name}_stats.csv", "text/csv",
-                                key="dl_csv")
-        st.markdown("Reproduce in Python:")
-        st.code(ui.snippet(c), language="python")
+c, scale = page_top("Explore a normalization", ui.controls)
+device, note = resolve_device(c.device)
+try:
+    view, oom = run_view(c.data.key, c.data.x, device, c.variant.name, c.params, c.params_key,
+                         c.data.layout, c.bins, c.clip)
+except InputError as err:
+    st.error(str(err))
+    st.stop()
+for text in filter(None, [note, oom, c.data.permuted]):
+    st.info(text)
+for text in view.warnings:
+    st.warning(text)
+dist, axes, groups, check, share = st.tabs(
+    ["Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export"])
+with dist:
+    st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
+    left, right = st.columns(2)
+    left.plotly_chart(fig.facets(view.before.facets, "before, per channel", fig.BEFORE_COLOR, log_y=c.log_y,
+                                 scale=scale), key="facets_before")
+    right.plotly_chart(fig.facets(view.after.facets, "after, per channel", fig.AFTER_COLOR, log_y=c.log_y,
+                                  scale=scale), key="facets_after")
+with axes:
+    st.caption("Mean ± std of every index of each axis, over all other axes. "
+               "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")
+    st.plotly_chart(fig.axis_profiles(view.before.axes, view.after.axes, scale), key="axes")
+with groups:
+    st.caption(f"Same colour = one statistic group (shares a mean and variance): {view.verification.groups} "
+               f"groups, pattern `{c.variant.pattern}`.")
+    st.plotly_chart(fig.group_map(view.group_map, scale=scale), key="group_map")
+    st.plotly_chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
+                                       c.variant.grid_labels, scale), key="group_stats")
+with check:
+    st.markdown(verification_text(view.verification))
+with share:
+    st.markdown("The address bar holds this exact view: copy it to share it.")
+    cols = st.columns(2)
+    cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(c), f"{c.variant.name}_output.npy",
+                            "application/octet-stream", key="dl_npy")
+    cols[1].download_button("statistics (.csv)", ui.stats_csv(view), f"{c.variant.name}_stats.csv", "text/csv",
+                            key="dl_csv")
+    st.markdown("Reproduce in Python:")
+    st.code(ui.snippet(c), language="python")

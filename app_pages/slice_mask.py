@@ -5,17 +5,11 @@ import streamlit as st
 
 from vnviz.analysis.matrix import SLICING_FORMS
 from vnviz.errors import InputError
-from vnviz.ui.presenter import presenter_mode
+from vnviz.ui.presenter import page_top
 from vnviz.figures import matrix as fig
 from vnviz.ui import slice_mask as ui
 
-presenter_mode()
-st.title("Slice & Mask a matrix")
-c = ui.controls()
-for notice in c.notices if c else []:
-    st.info(notice)
-if c is None:
-    st.stop()
+c, _ = page_top("Slice & Mask a matrix", ui.controls)
 try:
     view = ui.run_view(c)
 except InputError as err:

@@ -1,12 +1,15 @@
 """Presenter mode: big fonts and figures, no sidebar, for a projector.
 
-A page calls ``presenter_mode()`` at its top. The link key ``present=1`` (kept
+A page calls ``presenter_mode()`` (or ``page_top``, which calls it) at its top. The link key ``present=1`` (kept
 in the URL by ``write_link``, see ``state.GLOBAL_KEYS``) or the sidebar toggle
 turns it on: the sidebar is hidden with CSS, the main area's base font grows,
 and ``st.session_state["_scale"]`` tells the figure builders to scale up. A
 small button at the top of the page turns it off again.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -56,3 +59,19 @@ def presenter_mode() -> float:
     st.sidebar.toggle("presenter mode", key=TOGGLE, on_change=_enter,
                       help="Big fonts and figures, no sidebar: for a projector. Adds present=1 to the link.")
     return 1.0
+
+
+def page_top(title: str, controls: Callable[[], Any]) -> tuple[Any, float]:
+    """The opening the data pages share: presenter mode, the title, the page's controls and their notices.
+
+    Returns (what ``controls()`` returned, the figure scale). Stops the run when
+    the controls have nothing to show yet (``None``: an upload is awaited).
+    """
+    scale = presenter_mode()
+    st.title(title)
+    c = controls()
+    for notice in c.notices if c else []:
+        st.info(notice)
+    if c is None:
+        st.stop()
+    return c, scale
