@@ -8,7 +8,11 @@ views with changing data and variants for a bounded time. Reports views
 served, errors (must be 0), latency percentiles (link opened -> charts and the
 verification drawn) and the server's resident memory before, after a first
 round and at the end (caches have limits, so it must level off). It also
-checks that sessions never see each other's uploads. Traffic goes to
+checks that sessions never see each other's uploads.
+
+A view not drawn within 60 s (``--view-timeout``) is listed as "slow", with what the page showed
+then (charts, selected tab, status), and opened once more; it is an error only
+if it fails again. On any error or slow view the server's log is printed too. Traffic goes to
 127.0.0.1 only, and every loop is bounded in count and time.
 """
 from __future__ import annotations
@@ -22,6 +26,7 @@ import socket
 import math
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -55,12 +60,15 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_server(port: int) -> subprocess.Popen:
-    """Start the app headless on 127.0.0.1:``port``; return once /_stcore/health says ok (``proc.url`` is its address)."""
+def start_server(port: int, log=subprocess.DEVNULL) -> subprocess.Popen:
+    """Start the app headless on 127.0.0.1:``port``; return once /_stcore/health says ok (``proc.url`` is its address).
+
+    ``log``: where the server's stdout and stderr go (a file object), by default nowhere.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log is not subprocess.DEVNULL else log)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -89,7 +97,26 @@ async def open_view(page, url: str, timeout_ms: int = 60_000) -> tuple[float, st
     return elapsed, None
 
 
-async def visitor(browser, base: str, index: int, deadline: float, out: dict) -> None:
+async def page_state(page) -> str:
+    """What the page showed when a view failed: enough to tell a slow server from a lost click or connection."""
+    try:
+        return await asyncio.wait_for(_page_state(page), 20)
+    except Exception as err:  # the page itself is gone or frozen: say so
+        return f"page state unreadable ({type(err).__name__})"
+
+
+async def _page_state(page) -> str:
+    counts = {name: await page.locator(selector).count() for name, selector in [
+        ("charts", ".js-plotly-plot .main-svg"), ("exceptions", '[data-testid="stException"]'),
+        ("app skeleton", '[data-testid="stAppSkeleton"]')]}
+    counts["'Verified'"] = await page.get_by_text("Verified").count()
+    tabs = await page.locator('[role="tab"][aria-selected="true"]').all_inner_texts()
+    status = await page.locator('[data-testid="stStatusWidget"], [data-testid="stConnectionStatus"]').all_inner_texts()
+    return (f"page state: {', '.join(f'{k} {v}' for k, v in counts.items())}, selected tab {tabs or 'none'}, "
+            f"status {[t.strip() for t in status] or 'idle'}")
+
+
+async def visitor(browser, base: str, index: int, deadline: float, out: dict, timeout_ms: int) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     rng = random.Random(index)
@@ -97,10 +124,18 @@ async def visitor(browser, base: str, index: int, deadline: float, out: dict) ->
     while time.time() < deadline and served < MAX_VIEWS_PER_SESSION:
         source, variant, extra = rng.choice(VIEWS)
         url = f"{base}/explore?source={source}&variant={variant}&seed={rng.randrange(4)}{extra}"
+        t0 = time.perf_counter()
         try:
-            seconds, error = await open_view(page, url)
-        except Exception as err:  # a timeout is an error of the run, not of the script
-            seconds, error = float("nan"), f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            seconds, error = await open_view(page, url, timeout_ms)
+        except Exception as err:  # not drawn in time: say what the page showed, then give it one reload
+            first = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}; {await page_state(page)}"
+            try:
+                _, error = await open_view(page, url, timeout_ms)
+                seconds = time.perf_counter() - t0  # the latency the visitor saw, the wait and the reload included
+                out["slow"].append(f"session {index}: {url}: {first}; drawn after one reload")
+            except Exception as err2:
+                seconds, error = float("nan"), f"{first}; after a reload: {type(err2).__name__}: " \
+                                                f"{str(err2).splitlines()[0][:200]}; {await page_state(page)}"
         served += 1
         out["latency"].append(seconds)
         if error:
@@ -130,19 +165,19 @@ async def isolation(browser, base: str) -> str | None:
     return problem
 
 
-async def run(sessions: int, seconds: float, base: str, pid: int) -> dict:
+async def run(sessions: int, seconds: float, base: str, pid: int, timeout_ms: int = 60_000) -> dict:
     from playwright.async_api import async_playwright
 
-    result: dict = {"sessions": sessions, "seconds": seconds, "views": 0, "errors": [], "latency": []}
+    result: dict = {"sessions": sessions, "seconds": seconds, "views": 0, "errors": [], "slow": [], "latency": []}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         result["isolation_problem"] = await isolation(browser, base)
         result["rss_before_MiB"] = rss_mib(pid)
         half = time.time() + seconds / 2
-        await asyncio.gather(*(visitor(browser, base, i, half, result) for i in range(sessions)))
+        await asyncio.gather(*(visitor(browser, base, i, half, result, timeout_ms) for i in range(sessions)))
         result["rss_half_MiB"] = rss_mib(pid)
         end = time.time() + seconds / 2
-        await asyncio.gather(*(visitor(browser, base, i + sessions, end, result) for i in range(sessions)))
+        await asyncio.gather(*(visitor(browser, base, i + sessions, end, result, timeout_ms) for i in range(sessions)))
         result["rss_after_MiB"] = rss_mib(pid)
         await browser.close()
     lat = sorted(v for v in result.pop("latency") if v == v)
@@ -158,16 +193,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--view-timeout", type=float, default=60,
+                        help="seconds a view may take before it is reported slow and reloaded once")
     args = parser.parse_args(argv)
     port = free_port()
-    server = start_server(port)
-    try:
-        result = asyncio.run(run(args.sessions, args.seconds, f"http://127.0.0.1:{port}", server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryFile("w+") as log:
+        server = start_server(port, log)
+        try:
+            result = asyncio.run(run(args.sessions, args.seconds, f"http://127.0.0.1:{port}", server.pid,
+                                     int(args.view_timeout * 1000)))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        log.seek(0)
+        result["server_log_tail"] = log.read()[-3000:]
     print(f"{result['views']} views served by {args.sessions} x 2 sessions in {args.seconds:.0f} s, "
-          f"{len(result['errors'])} errors")
+          f"{len(result['errors'])} errors, {len(result['slow'])} drawn only after a reload")
     if "latency_s" in result:
         lat = result["latency_s"]
         print(f"latency (link -> charts + verification): p50 {lat['p50']:.2f} s, p90 {lat['p90']:.2f} s, "
@@ -177,6 +218,10 @@ def main(argv: list[str] | None = None) -> dict:
     print("isolation: " + (result["isolation_problem"] or "a second session never saw the first one's upload"))
     for e in result["errors"][:10]:
         print("  error:", e)
+    for e in result["slow"][:10]:
+        print("  slow:", e)
+    if (result["errors"] or result["slow"]) and result["server_log_tail"].strip():
+        print("the server's log, last lines:\n" + result["server_log_tail"])
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return result

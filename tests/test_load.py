@@ -18,6 +18,7 @@ import loadtest  # noqa: E402
 def test_concurrent_sessions_are_served_without_errors_and_isolated():
     result = loadtest.main(["--sessions", "3", "--seconds", "30"])
     assert result["errors"] == [], result
+    assert len(result["slow"]) <= 1, result  # one view may need a reload on a loaded 2-core machine, not more
     assert result["isolation_problem"] is None, result
     assert result["views"] >= 6, result
     # caches are bounded: the second half of the run adds little once the first half warmed them up
