@@ -8,12 +8,13 @@ views with changing data and variants for a bounded time. Reports views
 served, errors (must be 0), latency percentiles (link opened -> charts and the
 verification drawn) and the server's resident memory before, after a first
 round and at the end (caches have limits, so it must level off). It also
-checks that sessions never see each other's uploads.
-
-A view not drawn within 60 s (``--view-timeout``) is listed as "slow", with what the page showed
-then (charts, selected tab, status), and opened once more; it is an error only
-if it fails again. On any error or slow view the server's log is printed too. Traffic goes to
+checks that sessions never see each other's uploads. Traffic goes to
 127.0.0.1 only, and every loop is bounded in count and time.
+
+A view not drawn within 60 s (``--view-timeout``) is listed as "slow", with
+what the page showed then (charts, selected tab, status), and opened once
+more; it is an error only if it fails again. On any error or slow view the
+server's log is printed too.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def start_server(port: int, log=subprocess.DEVNULL) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log is not subprocess.DEVNULL else log)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
