@@ -19,8 +19,8 @@ from vnviz.device import describe_device
 from vnviz.errors import InputError
 from vnviz.ui.compute import CACHE_ENTRIES, on_device, resolve_device
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
-from vnviz.ui.explore import device_picker
-from vnviz.ui.state import read_link, write_link
+from vnviz.ui.explore import device_picker, seed_picker
+from vnviz.ui.state import read_link, seed_defaults, write_link
 from vnviz.ui.widgets import variant_widgets
 from vnviz.variants.registry import VARIANTS, Param
 
@@ -57,11 +57,9 @@ class Controls:
 def controls() -> Controls | None:
     """Render the page's controls and write the link; None while an upload is awaited."""
     notices = list(read_link(PAGE, COMMON + (CHANNEL,), lambda _: VARIANT))
-    for p in COMMON + (CHANNEL,):
-        st.session_state.setdefault(p.name, p.default)
+    seed_defaults(COMMON + (CHANNEL,))
     device = device_picker()
-    st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
-                            help="Seeds the data generator and the clustering (k-means++, PCA, scikit-learn).")
+    seed_picker("Seeds the data generator and the clustering (k-means++, PCA, scikit-learn).")
     left, right = st.columns([1, 1], gap="large")
     with left.container(border=True):
         st.markdown("**Data**")

@@ -27,9 +27,9 @@ from vnviz.device import describe_device
 from vnviz.errors import InputError
 from vnviz.ui.compute import CACHE_ENTRIES, on_device, resolve_device
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
-from vnviz.ui.explore import device_picker
+from vnviz.ui.explore import device_picker, seed_picker
 from vnviz.ui.presenter import is_presenting
-from vnviz.ui.state import read_link, write_link
+from vnviz.ui.state import read_link, seed_defaults, write_link
 from vnviz.ui.widgets import data_choices, param_widget
 from vnviz.variants.norms import resolve_num_groups
 from vnviz.variants.registry import VARIANTS, Param, quote
@@ -97,10 +97,9 @@ def _variant_params(names: list[str], seed: int) -> list[tuple[str, dict[str, An
 def controls() -> Controls | None:
     """Render the page's controls and write the link; None while an upload or a variant choice is awaited."""
     notices = list(read_link(PAGE, LINK))
-    for p in LINK:
-        st.session_state.setdefault(p.name, p.default)
+    seed_defaults(LINK)
     device = device_picker()
-    st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", help=SOURCE_PARAMS[2].help)
+    seed_picker()
     # presenter mode: the controls fold away, the figures get the screen
     outer = st.expander("data and variants", expanded=False, icon=":material/tune:") if is_presenting() else st
     left, right = outer.columns([1, 1], gap="large")

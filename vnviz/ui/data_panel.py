@@ -13,7 +13,7 @@ import torch
 from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
-from vnviz.ui.state import LINK_FRESH
+from vnviz.ui.state import LINK_FRESH, seed_defaults
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import refill_shape_text
 from vnviz.variants.registry import Param
@@ -78,8 +78,7 @@ def _permute(x: torch.Tensor, layout: str, axis: int) -> tuple[torch.Tensor, str
 
 def data_panel(container=st) -> Data | None:
     """Render the data controls (session keys as in SOURCE_PARAMS) and return the input, or None."""
-    for p in SOURCE_PARAMS:
-        st.session_state.setdefault(p.name, p.default)
+    seed_defaults(SOURCE_PARAMS)
     names = list(SOURCES) + [UPLOAD]
     source = container.selectbox(
         "data", names, key="source",

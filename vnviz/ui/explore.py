@@ -13,7 +13,7 @@ from vnviz.analysis.view import ExploreView
 from vnviz.device import DEVICE_CHOICES, available_devices
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
 from vnviz.ui.presenter import is_presenting
-from vnviz.ui.state import read_link, write_link
+from vnviz.ui.state import read_link, seed_defaults, write_link
 from vnviz.ui.widgets import variant_widgets
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
@@ -60,13 +60,17 @@ def device_picker() -> str:
     return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help, format_func=label)
 
 
+def seed_picker(help: str = SOURCE_PARAMS[2].help) -> None:
+    """The sidebar's seed box (session key "seed", shared by the data pages)."""
+    st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", help=help)
+
+
 def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     """Render the page's controls; None when there is no data yet (an upload is awaited)."""
     notices = read_link(PAGE, SOURCE_PARAMS + VIEW_PARAMS, _variant_of)
-    for p in SOURCE_PARAMS + VIEW_PARAMS:
-        st.session_state.setdefault(p.name, p.default)
+    seed_defaults(SOURCE_PARAMS + VIEW_PARAMS)
     device = device_picker()
-    st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", help=SOURCE_PARAMS[2].help)
+    seed_picker()
     with st.sidebar.expander("view options", expanded=False):
         bins = st.slider("bins", 5, 200, key="bins", help=VIEW_PARAMS[1].help)
         clip = st.select_slider("clip to percentiles", [0.0, 0.1, 0.5, 1.0, 2.0, 5.0], key="clip", help=VIEW_PARAMS[2].help)
