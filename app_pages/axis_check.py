@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vnviz.analysis.axes import KNOWN_TRAPS, report_verdict
+from vnviz.analysis.axis_report import report_verdict
+from vnviz.analysis.traps import KNOWN_TRAPS
 from vnviz.figures import axes as fig
 from vnviz.figures.norm import group_map
 from vnviz.ui import axis_check as ui

@@ -10,7 +10,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from vnviz.analysis.axes import EXAMPLES
+from vnviz.analysis.pairs import EXAMPLES
 import apptest_support as support
 from apptest_support import assert_clean, charts, link, texts
 

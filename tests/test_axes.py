@@ -16,21 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import vnviz
-from vnviz.analysis.axes import (
-    DEFAULT_SHAPES,
-    EXAMPLES,
-    KNOWN_TRAPS,
-    LAYOUTS,
-    PLAN_VARIANTS,
-    axes_text,
-    axis_plan,
-    candidate_label,
-    example_pair,
-    group_choices,
-    pair_from_arrays,
-    report_rows,
-    report_verdict,
-)
+from vnviz.analysis.axes import DEFAULT_SHAPES, LAYOUTS, PLAN_VARIANTS, axis_plan, group_choices
+from vnviz.analysis.axis_report import axes_text, candidate_label, report_rows, report_verdict
+from vnviz.analysis.pairs import EXAMPLES, example_pair, pair_from_arrays
+from vnviz.analysis.traps import KNOWN_TRAPS
 from vnviz.analysis.infer import infer_axes
 from vnviz.errors import InputError
 from vnviz.figures import axes as fa

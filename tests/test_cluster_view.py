@@ -1,7 +1,7 @@
 """cluster_view (BatchNorm vs ClusterNorm per cluster) against independent computations; its figures by structure."""
 from __future__ import annotations
 
-import importlib
+import dataclasses
 
 import pytest
 import torch
@@ -13,8 +13,7 @@ from vnviz.data import make_source
 from vnviz.errors import InputError
 from vnviz.figures import cluster as fig
 from vnviz.variants.cluster import cluster_norm_details
-
-verify_mod = importlib.import_module("vnviz.analysis.verify")  # the package re-exports a function of that name
+from vnviz.variants.registry import VARIANTS
 
 MIXTURE = make_source("mixture", (48, 3, 4), 0)  # 3 clusters of 16 samples, 4 positions each
 SMALL_2D = make_source("mixture", (60, 2), 0)  # dbscan_eps=1.0 leaves 7 noise samples here
@@ -87,7 +86,8 @@ def test_clusters_only_once(monkeypatch):
         calls.append(kwargs.get("method"))
         return cluster_norm_details(*args, **kwargs)
 
-    monkeypatch.setattr(verify_mod, "cluster_norm_details", counting)
+    # verification clusters through the declaration's ``details``
+    monkeypatch.setitem(VARIANTS, "cluster_norm", dataclasses.replace(VARIANTS["cluster_norm"], details=counting))
     cluster_view(MIXTURE.x, {"method": "kmeans", "n_clusters": 3}, MIXTURE.labels)
     assert calls == ["kmeans"]
 

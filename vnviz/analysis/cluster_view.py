@@ -19,7 +19,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS, histogram
 from vnviz.analysis.stats import group_stats
 from vnviz.analysis.verify import Verification, run_checked
 from vnviz.device import synchronize
-from vnviz.variants.cluster import cluster_features
+from vnviz.variants.cluster import CLUSTER_NORM, cluster_features
 
 MAX_POINTS = 2000  # samples drawn in the scatter (evenly strided when there are more)
 MAX_CLUSTERS = 8  # clusters given their own panels (the largest ones); noise gets one more
@@ -135,9 +135,9 @@ def cluster_view(
     """
     t0 = time.perf_counter()
     bn_params = {k: params[k] for k in ("eps", "weight", "bias") if k in params}
-    y_cn, cn_check, checked = run_checked("cluster_norm", x, params)  # clusters once, and verifies
+    y_cn, cn_check, checked = run_checked(CLUSTER_NORM.name, x, params)  # clusters once, and verifies
     res = checked.cluster
-    y_bn, bn_check, _ = run_checked("batch_norm", x, bn_params)
+    y_bn, bn_check, _ = run_checked(CLUSTER_NORM.baseline, x, bn_params)  # what it equals with one cluster
     n, c = x.shape[:2]
     labels = res.labels  # (N,) on x.device, -1 = noise
     k = int(res.counts.numel())

@@ -2,19 +2,14 @@
 
 ``compare_views`` runs ``explore_view`` once per variant (no new maths): the
 Compare page draws one column per variant from it. ``equivalences`` checks the
-classic identities (and the classic non-identities) numerically on the data at
-hand, each with a small heatmap of where the two outputs differ:
-
-- GroupNorm(num_groups=C) = InstanceNorm, with the same per-channel affine;
-- GroupNorm(1) = LayerNorm over (C, *) without affine; with GroupNorm's
-  per-channel weight and LayerNorm's fresh per-element one they differ;
-- BatchNorm on one sample: eval mode with a fresh module's running statistics
-  ≠ training mode;
-- ClusterNorm with one cluster = BatchNorm.
+classic identities (and the classic non-identities) that the variants declare
+(``Variant.identities``) numerically on the data at hand, each with a small
+heatmap of where the two outputs differ: GroupNorm(C) = InstanceNorm, GroupNorm(1)
+= LayerNorm over (C, *) (but not with GroupNorm's per-channel weight), BatchNorm
+on one sample in eval ≠ training mode, ClusterNorm with one cluster = BatchNorm.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +20,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS
 from vnviz.analysis.verify import TOLERANCE
 from vnviz.analysis.view import ExploreView, explore_view
 from vnviz.errors import InputError
-from vnviz.variants.registry import apply, get_variant
+from vnviz.variants.registry import VARIANTS, Identity, apply
 
 MAX_DIFF_SIDE = 64  # a diff heatmap has at most this many rows and columns
 AFFINE_SEED = 1234  # seed of the per-channel weight and bias used by the equivalences
@@ -172,72 +167,28 @@ def _check(title: str, x: torch.Tensor, left: VariantSpec, right: VariantSpec, e
                        equal=diff <= tol)
 
 
-def _values_per_channel(x: torch.Tensor) -> int:
-    return math.prod(x.shape[2:]) if x.ndim > 2 else 1
+def _identities(x: torch.Tensor) -> list[Identity]:
+    """Every variant's declared identities for ``x``, in their declared order."""
+    w, b = _affine(x.shape[1], x)
+    found = [i for v in VARIANTS.values() if v.identities is not None for i in v.identities(x, w, b)]
+    return sorted(found, key=lambda i: i.order)
 
 
 def equivalences(x: torch.Tensor) -> list[Equivalence]:
-    """The classic identities between variants, checked on ``x`` (channel-first, N ≥ 1).
+    """The classic identities between variants (each variant declares its own), checked on ``x``.
 
     Pairs that cannot run on this input are left out; ``unavailable(x)`` says
     which and why. The per-channel weight and bias are seeded (``AFFINE_SEED``).
     """
-    out: list[Equivalence] = []
-    n, c = x.shape[0], x.shape[1]
-    per_channel = _values_per_channel(x)
-    w, b = _affine(c, x)
-    if x.ndim >= 3 and per_channel > 1:
-        out.append(_check(
-            "GroupNorm with one group per channel = InstanceNorm", x,
-            ("group_norm", {"num_groups": c, "weight": w, "bias": b}),
-            ("instance_norm", {"weight": w, "bias": b}), True,
-            f"With num_groups = C = {c}, each GroupNorm group is one (sample, channel) pair, exactly InstanceNorm's "
-            "group, and both apply the same per-channel weight and bias."))
-    if c * per_channel > 1:
-        out.append(_check(
-            "GroupNorm with one group = LayerNorm over (C, *)", x,
-            ("group_norm", {"num_groups": 1}), ("layer_norm", {"normalized_shape": tuple(x.shape[1:])}), True,
-            "With num_groups = 1 the only group of a sample is all of its channels and positions, which is what "
-            "LayerNorm over every dim after N standardizes; without an affine nothing else happens."))
-        out.append(_check(
-            "GroupNorm(1) with a per-channel weight ≠ a fresh LayerNorm over (C, *)", x,
-            ("group_norm", {"num_groups": 1, "weight": w, "bias": b}),
-            ("layer_norm", {"normalized_shape": tuple(x.shape[1:]), "weight": 1.0, "bias": 0.0}), False,
-            f"The statistics are the same, but GroupNorm's affine has one weight per channel ({c} values) and "
-            f"LayerNorm's one per element of {tuple(x.shape[1:])}, here at its initial ones and zeros, so they differ "
-            "by exactly GroupNorm's affine (the stripes, one per channel): copy w into every position, "
-            "w[:, None, None].expand(C, H, W), to make them equal."))
-    if per_channel > 1:
-        x1 = x[:1]
-        out.append(_check(
-            "BatchNorm on one sample: eval mode ≠ training mode", x1,
-            ("batch_norm", {"training": False}), ("batch_norm", {"training": True}), False,
-            "In eval mode BatchNorm uses its running statistics, which in a fresh module are mean 0 and variance 1, "
-            "so it returns x/√(1+eps), the input practically unchanged; in training it uses the batch's statistics, "
-            "and a batch of one sample normalizes each channel over that sample's positions alone (InstanceNorm)."))
-    if n * per_channel > 1:
-        out.append(_check(
-            "ClusterNorm with one cluster = BatchNorm", x,
-            ("cluster_norm", {"n_clusters": 1, "mode": "hard"}), ("batch_norm", {}), True,
-            "With a single cluster every sample is in the same group, so each channel is normalized with the "
-            "statistics of the whole batch: that is BatchNorm in training mode."))
+    out = []
+    for i in _identities(x):
+        if i.unavailable:
+            continue
+        xi = i.take(x) if i.take is not None else x
+        out.append(_check(i.title, xi, i.left, i.right, i.holds, i.explanation))
     return out
 
 
 def unavailable(x: torch.Tensor) -> list[str]:
     """One sentence per equivalence that ``equivalences`` leaves out for this input, saying why."""
-    out = []
-    per_channel = _values_per_channel(x)
-    if x.ndim < 3 or per_channel < 2:
-        out.append(f"GroupNorm(C) = InstanceNorm needs positions after (N, C): this input is {tuple(x.shape)}, so "
-                   "each (sample, channel) group would hold one value.")
-        out.append(f"BatchNorm on one sample needs positions too: with shape {tuple(x.shape)}, one sample gives "
-                   "each channel a single value, and BatchNorm cannot train on that (torch raises).")
-    if x.shape[0] * per_channel < 2:
-        out.append("ClusterNorm with one cluster = BatchNorm needs more than one value per channel.")
-    return out
-
-
-def variant_title(name: str) -> str:
-    """The registry's human name of a variant."""
-    return get_variant(name).title
+    return [i.unavailable for i in _identities(x) if i.unavailable]

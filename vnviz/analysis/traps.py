@@ -1,4 +1,8 @@
-"""Known traps, in plain words, for a variant about to run on an input."""
+"""Known traps, in plain words: those of a variant about to run on an input, and the general list.
+
+Each variant declares its own traps (``Variant.traps``); this module adds what
+holds for every one of them and collects the declarations.
+"""
 from __future__ import annotations
 
 import math
@@ -6,8 +10,20 @@ from typing import Any
 
 import torch
 
-from vnviz.variants.norms import trailing_shape
-from vnviz.variants.registry import get_variant
+from vnviz.variants.registry import VARIANTS, get_variant
+
+GENERAL_TRAPS: tuple[str, ...] = (
+    ("torch normalizes with the biased variance (divide by n), but x.var() and x.std() default to the unbiased one "
+     "(n - 1), so a hand-written norm built on them is off by sqrt(n / (n - 1)); only BatchNorm's running_var uses the "
+     "unbiased one."),
+    ("eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps); without it a constant group "
+     "divides by zero."),
+)
+
+
+def known_traps() -> tuple[str, ...]:
+    """Every declared variant's traps in general, then those of every normalization, one sentence each."""
+    return tuple(t for v in VARIANTS.values() for t in v.traps.known) + GENERAL_TRAPS
 
 
 def traps(name: str, x: torch.Tensor, params: dict[str, Any], layout: str | None = None) -> list[str]:
@@ -17,7 +33,6 @@ def traps(name: str, x: torch.Tensor, params: dict[str, Any], layout: str | None
     Errors that make the call impossible are not listed here: ``apply`` raises them.
     """
     variant = get_variant(name)
-    shape = tuple(x.shape)
     out: list[str] = []
     nonfinite = 0
     if x.is_floating_point() and x.numel():
@@ -28,49 +43,7 @@ def traps(name: str, x: torch.Tensor, params: dict[str, Any], layout: str | None
         out.append(f"The input holds {nonfinite} NaN/Inf value(s); a single one turns its whole statistic group into NaN.")
     if variant.family != "norm" or x.ndim < 2:
         return out
-    training = params.get("training", True)
-    c = shape[1]
-    per_channel = x.numel() // c
-    if name == "batch_norm":
-        if not training and params.get("running_mean") is None:
-            out.append(
-                "Eval mode with untouched running statistics (mean 0, variance 1) divides by sqrt(1 + eps) and "
-                "nothing else: the output is the input."
-            )
-        elif training and per_channel < 16:
-            out.append(
-                f"BatchNorm estimates each channel's statistics from only {per_channel} values here; "
-                "with tiny batches they are noisy and training and eval outputs differ a lot."
-            )
-    if name == "instance_norm" and params.get("running_mean") is not None and not training:
-        out.append("InstanceNorm with running statistics in eval mode uses the same statistics for every sample, like BatchNorm.")
-    if name in ("layer_norm", "rms_norm"):
-        ns = trailing_shape(params.get("normalized_shape"), shape, variant.title)
-        if math.prod(ns) == 1:
-            out.append(
-                f"normalized_shape {ns} puts a single element in every group: its variance is 0, "
-                "so LayerNorm outputs all zeros (plus bias)." if name == "layer_norm"
-                else f"normalized_shape {ns} puts a single element in every group: RMSNorm outputs ±1 (its sign)."
-            )
-    if name == "group_norm":
-        g = params.get("num_groups")
-        if g == 1:
-            out.append("GroupNorm with one group normalizes like LayerNorm over (C, *), but its affine is per channel, not per element.")
-        elif g == c:
-            out.append("GroupNorm with num_groups = C is InstanceNorm (with a per-channel affine).")
-    if name == "rms_norm":
-        m = float(x.detach().double().mean())
-        s = float(x.detach().double().std()) if x.numel() > 1 else 0.0
-        if abs(m) > 0.5 * max(s, 1e-12):
-            out.append(f"The data has mean {m:.3g}: RMSNorm does not remove it, so the output is not centred.")
-    if layout and layout.split()[:3] == ["N", "L", "D"] and name in ("batch_norm", "instance_norm", "group_norm"):
-        out.append(
-            f"With (N, L, D) tokens, dim 1 holds the {shape[1]} positions, not features: {variant.title} would treat "
-            "every position as a channel; permute to (N, D, L) or choose LayerNorm over D."
-        )
-    elif x.ndim == 3 and name == "batch_norm" and shape[1] > 4 * shape[2] and layout is None:
-        out.append(
-            f"Dim 1 ({shape[1]}) is much longer than dim 2 ({shape[2]}): if this is (N, L, D) token data, "
-            "BatchNorm1d is normalizing over positions instead of features."
-        )
-    return out
+    return out + variant.traps.warnings(x, params, layout)
+
+
+KNOWN_TRAPS: tuple[str, ...] = known_traps()  # the list the Axis check page shows

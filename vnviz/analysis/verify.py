@@ -23,9 +23,9 @@ from torch import nn
 from vnviz.analysis.chunks import like, max_abs_diff, row_blocks
 from vnviz.analysis.stats import GroupStats, acc_dtype, group_stats
 from vnviz.device import synchronize
-from vnviz.variants.cluster import cluster_norm_details
-from vnviz.variants.norms import affine_param, channel_groups, resolve_num_groups, trailing_shape
-from vnviz.variants.registry import apply, get_variant
+from vnviz.errors import InputError
+from vnviz.variants.norms import affine_param, trailing_shape
+from vnviz.variants.registry import Reduction, apply, get_variant, module_code
 
 TOLERANCE = {torch.float32: 1e-4, torch.float64: 1e-9}  # relative to max(1, max |reference|)
 
@@ -75,63 +75,16 @@ def _broadcast(t: torch.Tensor, name: str, shape: tuple[int, ...]) -> torch.Tens
     return t
 
 
-def _spatial_module(kind: str, ndim: int) -> type[nn.Module] | None:
-    table = {
-        "batch": {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d},
-        "instance": {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d},
-    }
-    return table[kind].get(ndim)
-
-
 def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn.Module | None, str]:
-    """The torch module equivalent to ``apply(name, x, **params)``, its buffers and affine copied.
+    """The torch module equivalent to ``apply(name, x, **params)`` (the declaration's), buffers and affine copied.
 
-    Returns (module or None when torch has none for this rank, its code).
+    Returns (module, its code), or (None, why) when torch has none for this input.
     """
-    c = x.shape[1]
-    w, b = _affine_pair(name, x, params)
-    affine = w is not None or b is not None
-    eps = params.get("eps", 1e-5)
-    if name in ("batch_norm", "instance_norm"):
-        kind = "batch" if name == "batch_norm" else "instance"
-        cls = _spatial_module(kind, x.ndim)
-        if cls is None:
-            return None, f"no {kind}-norm module for {x.ndim}-d input"
-        rm, rv = params.get("running_mean"), params.get("running_var")
-        training = params.get("training", True)
-        track = rm is not None or (name == "batch_norm" and not training)
-        momentum = params.get("momentum", 0.1)
-        mod = cls(c, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
-        if rm is not None:
-            mod.running_mean.copy_(rm)
-            mod.running_var.copy_(rv)
-            nbt = params.get("num_batches_tracked")
-            if nbt is not None:
-                mod.num_batches_tracked.copy_(nbt)
-        mod.train(training)
-        code = f"nn.{cls.__name__}({c}, eps={eps:g}, momentum={momentum}, affine={affine}, track_running_stats={track})"
-    elif name == "layer_norm":
-        ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "LayerNorm")
-        mod = nn.LayerNorm(ns, eps=eps, elementwise_affine=affine)
-        code = f"nn.LayerNorm({list(ns)}, eps={eps:g}, elementwise_affine={affine})"
-    elif name == "group_norm":
-        g = resolve_num_groups(params.get("num_groups"), c)
-        mod = nn.GroupNorm(g, c, eps=eps, affine=affine)
-        code = f"nn.GroupNorm({g}, {c}, eps={eps:g}, affine={affine})"
-    elif name == "rms_norm":
-        ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "RMSNorm")
-        eps = params.get("eps")
-        mod = nn.RMSNorm(ns, eps=eps, elementwise_affine=w is not None)
-        code = f"nn.RMSNorm({list(ns)}, eps={eps}, elementwise_affine={w is not None})"
-    else:
-        return None, f"no torch module for {name}"
-    mod = mod.to(device=x.device, dtype=x.dtype)
-    with torch.no_grad():
-        if affine and getattr(mod, "weight", None) is not None:
-            mod.weight.copy_(w if w is not None else torch.ones_like(mod.weight))
-        if affine and getattr(mod, "bias", None) is not None:
-            mod.bias.copy_(b if b is not None else torch.zeros_like(mod.bias))
-    return mod, code
+    try:
+        mod = get_variant(name).module(tuple(x.shape), device=x.device, dtype=x.dtype, **params)
+    except InputError as err:
+        return None, str(err).rstrip(".")
+    return mod, module_code(mod)
 
 
 def _formula64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch.Tensor,
@@ -155,16 +108,13 @@ def _formula64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch
             return x[s].detach().to(dt) / torch.sqrt(ms[ids[s]] + eps)
     else:
         eps = params.get("eps", 1e-5)
-        rm = params.get("running_mean")
-        use_running = rm is not None and not params.get("training", True)
-        if name == "batch_norm" and not params.get("training", True) and rm is None:
-            rm, use_running = torch.zeros(shape[1], device=x.device), True
-            rv = torch.ones(shape[1], device=x.device)
-        else:
-            rv = params.get("running_var")
+        rm, rv = params.get("running_mean"), params.get("running_var")
+        use_running = variant.running(params)
+        if use_running and rm is None:  # a fresh module's running statistics
+            rm, rv = torch.zeros(shape[1], device=x.device), torch.ones(shape[1], device=x.device)
         if use_running:
-            m = _broadcast(rm.to(x.device, dt), "batch_norm", shape)
-            v = _broadcast(rv.to(x.device, dt), "batch_norm", shape)
+            m = rm.to(x.device, dt).reshape((1, shape[1]) + (1,) * (len(shape) - 2))
+            v = rv.to(x.device, dt).reshape(m.shape)
 
             def core(s: Any) -> torch.Tensor:
                 return (x[s].detach().to(dt) - m) / torch.sqrt(v + eps)
@@ -230,10 +180,10 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     cluster = None
     synchronize(x.device)
     t0 = time.perf_counter()
-    if name == "cluster_norm":
-        cluster = cluster_norm_details(x, **variant.check_params(params))
+    if variant.details is not None:  # e.g. ClusterNorm's clusters, which its groups and checks need
+        cluster = variant.details(x, **variant.check_params(params))
         y = cluster.y
-        before["labels"] = cluster.labels
+        before.update(cluster.group_params)
     else:
         y = apply(name, x, **params)
     synchronize(x.device)
@@ -241,7 +191,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
 
     groups = variant.groups(tuple(x.shape), **{k: v for k, v in before.items() if not isinstance(v, torch.Tensor) or k == "labels"})
     if cluster is not None:
-        y_v, v = _verify_cluster(x, y, before, cluster, groups, seconds)
+        y_v, v = _verify_cluster(name, x, y, before, cluster, groups, seconds)
         return y_v, v, Checked(groups.to(x.device), cluster)
     groups = groups.to(x.device)
     dt = acc_dtype(x.device)
@@ -260,10 +210,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         if shift is not None:
             v = v - shift
         return v / scale_by if scale_by is not None else v
-    eval_mode = not before.get("training", True) and name in ("batch_norm", "instance_norm") and (
-        name == "batch_norm" or before.get("running_mean") is not None
-    )
-    if eval_mode:
+    if variant.running(before):
         checked = False
         notes.append("eval mode normalizes with running statistics, so output groups are not mean 0 / variance 1")
     ngroups = int(groups.max()) + 1
@@ -339,49 +286,34 @@ def _mixture64(x: torch.Tensor, tau: torch.Tensor, eps: float) -> torch.Tensor:
     return parts.sum(1).reshape(x.shape)
 
 
-def _noise_rows_batch64(x: torch.Tensor, eps: float, labels: torch.Tensor, y64: torch.Tensor) -> torch.Tensor:
-    """Put the float64 whole-batch BatchNorm into the rows of noise samples (label -1)."""
+def _noise_rows_batch64(name: str, x: torch.Tensor, eps: float, labels: torch.Tensor,
+                        y64: torch.Tensor) -> torch.Tensor:
+    """Put the float64 whole-batch normalization (each channel over the batch) into the rows of noise samples."""
     noise = (labels < 0).nonzero().flatten().to(x.device)
     if noise.numel():
-        batch = reference64("batch_norm", x, {"eps": eps}, channel_groups(tuple(x.shape)))
+        per_channel = Reduction(tuple(x.shape), (0,) + tuple(range(2, x.ndim))).group_map()
+        batch = reference64(name, x, {"eps": eps}, per_channel)
         y64[noise] = batch[noise]
     return y64
 
 
-def _cluster_reference(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Hard ClusterNorm from torch modules: nn.BatchNorm on each cluster's samples; noise with the whole batch."""
-    c = x.shape[1]
-    flat = x.detach().reshape(x.shape[0], c, -1)
-    bn = nn.BatchNorm1d(c, affine=False, track_running_stats=False).to(x.device, x.dtype)
-    out = bn(flat)  # noise samples keep the whole-batch normalization
-    for k in labels.unique().tolist():
-        if k < 0:
-            continue
-        rows = (labels == k).nonzero().flatten().to(x.device)
-        part = flat.index_select(0, rows)
-        if part.shape[0] * part.shape[2] > 1:
-            out[rows] = bn(part)
-        else:  # one value per channel: torch refuses; its variance is 0, so the output is 0
-            out[rows] = 0
-    return out.reshape(x.shape)
-
-
-def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], res: Any, groups: torch.Tensor,
-                    seconds: float) -> tuple[torch.Tensor, Verification]:
-    """ClusterNorm: group check and per-cluster nn.BatchNorm (hard), float64 mixture formula (soft)."""
+def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], res: Any,
+                    groups: torch.Tensor, seconds: float) -> tuple[torch.Tensor, Verification]:
+    """Groups that are clusters of samples (ClusterNorm): group check and the declaration's torch module on each
+    cluster (hard mode), the float64 mixture formula from the posteriors (soft mode)."""
     eps = params.get("eps", 1e-5)
     shape = tuple(x.shape)
-    w, b = _affine_pair("cluster_norm", x, params)
+    w, b = _affine_pair(name, x, params)
     dt = acc_dtype(x.device)
     u = y.detach().to(dt)
     if b is not None:
-        u = u - _broadcast(b.to(dt), "cluster_norm", shape)
+        u = u - _broadcast(b.to(dt), name, shape)
     notes = []
     if w is not None and bool((w == 0).any()):
         notes.append("a weight is 0, so the affine cannot be undone")
         w = None
     elif w is not None:
-        u = u / _broadcast(w.to(dt), "cluster_norm", shape)
+        u = u / _broadcast(w.to(dt), name, shape)
     ngroups = int(groups.max()) + 1
     tol = TOLERANCE.get(x.dtype, 1e-4)
     mean_max = var_dev = var_eps = torch_err = math.nan
@@ -398,16 +330,16 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
             var_eps = float((out.var[used] - expected[used]).abs().max())
         else:
             notes.append("every sample is noise, so the output is plain BatchNorm of the whole batch")
-        ref_plain = _cluster_reference(x, res.labels)
-        torch_err = max_abs_diff(u, ref_plain)
-        y64 = _noise_rows_batch64(x, eps, res.labels, reference64("batch_norm", x, {"eps": eps}, groups))
+        mod, code = torch_module(name, x, {"labels": res.labels, "mode": "hard", "eps": eps})
+        with torch.no_grad():
+            torch_err = max_abs_diff(u, mod(x.detach())) if mod is not None else math.nan
+        y64 = _noise_rows_batch64(name, x, eps, res.labels, reference64(name, x, {"eps": eps}, groups))
         ref_err = max_abs_diff(u, y64)
-        code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
     else:
         notes.append("soft mode mixes the components' statistics, so no group is standardized on its own")
         tau = res.posteriors
         keep = res.labels >= 0
-        y64 = _noise_rows_batch64(x, eps, res.labels, reference64("batch_norm", x, {"eps": eps}, groups))
+        y64 = _noise_rows_batch64(name, x, eps, res.labels, reference64(name, x, {"eps": eps}, groups))
         if bool(keep.any()):
             rows = keep.nonzero().flatten().to(x.device)
             y64[rows] = _mixture64(x.index_select(0, rows), tau[keep.to(tau.device)].to(x.device), eps)
@@ -419,7 +351,7 @@ def _verify_cluster(x: torch.Tensor, y: torch.Tensor, params: dict[str, Any], re
     if not math.isnan(var_eps):
         ok = ok and var_eps <= 10 * tol and mean_max <= 10 * tol
     return y, Verification(
-        variant="cluster_norm", groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
+        variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=None, tolerance=tol, ok=ok,
         reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
     )

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from vnviz.analysis.axes import candidate_label
+from vnviz.analysis.axis_report import candidate_label
 from vnviz.analysis.infer import AxisReport
 
 HIGHLIGHT = ("#1f6fb4", "#5b9bd5", "#15508a")  # the highlighted group: front, top, side face
@@ -178,7 +178,7 @@ def candidate_bars(r: AxisReport | None, letters: tuple[str, ...] | None = None,
     cands = list(r.candidates)
     chosen = next((i for i, c in enumerate(cands) if c.residual <= r.tolerance and c.axes == r.axes
                    and c.name == r.variant and c.affine == r.affine and c.variance == r.variance
-                   and (r.variant != "group_norm" or c.num_groups == r.num_groups)), None)
+                   and c.num_groups == r.num_groups), None)
     if chosen is not None:  # the chosen fit first, then the rest best first
         cands.insert(0, cands.pop(chosen))
         chosen = 0

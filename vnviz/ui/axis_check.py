@@ -13,19 +13,9 @@ from typing import Any
 import streamlit as st
 import torch
 
-from vnviz.analysis.axes import (
-    EXAMPLES,
-    LAYOUTS,
-    PLAN_VARIANTS,
-    TITLES,
-    AxisPlan,
-    axis_plan,
-    example_pair,
-    group_choices,
-    letters_text,
-    pair_from_arrays,
-    report_rows,
-)
+from vnviz.analysis.axes import LAYOUTS, PLAN_VARIANTS, TITLES, AxisPlan, axis_plan, group_choices, letters_text
+from vnviz.analysis.axis_report import report_rows
+from vnviz.analysis.pairs import EXAMPLES, example_pair, pair_from_arrays
 from vnviz.analysis.infer import AxisReport, infer_axes
 from vnviz.data import MAX_UPLOAD_BYTES
 from vnviz.errors import InputError

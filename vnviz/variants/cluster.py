@@ -1,49 +1,33 @@
 """ClusterNorm: BatchNorm per cluster of samples, and Mixture Normalization.
 
-The samples (dim 0) are clustered on features of their values; each cluster
-then gets its own per-channel mean and (biased) variance, as if BatchNorm ran
-on that cluster alone. ``mode="soft"`` replaces the hard clusters by GMM
-posteriors (Mixture Normalization, Kalayeh & Shah, arXiv:1806.02892).
+The samples (dim 0) are clustered on features of their values (``clustering``);
+each cluster then gets its own per-channel mean and (biased) variance, as if
+BatchNorm ran on that cluster alone. ``mode="soft"`` replaces the hard clusters
+by GMM posteriors (Mixture Normalization, Kalayeh & Shah, arXiv:1806.02892).
 
-Clustering runs in torch on x.device (``torch_kmeans``) or in scikit-learn on
-the CPU (imported only when such a method is chosen). The statistics are one
-(K, C) table filled by one scatter (``group_sum``), so there is no Python loop over
-clusters. Noise, empty and singleton clusters have defined behaviour, and each
-case adds one sentence to ``ClusterResult.warnings`` for the app to show.
+The statistics are one (K, C) table filled by one scatter, so there is no
+Python loop over clusters. Noise, empty and singleton clusters have defined
+behaviour, and each case adds one sentence to ``ClusterResult.warnings`` for
+the app to show.
 """
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.variants.norms import BIAS, EPS, WEIGHT, affine_param, check_input
-from vnviz.variants.registry import Param, Variant, register
-
-# -- the clustering methods ----------------------------------------------------
-
-# name -> (uses n_clusters, most samples allowed or None, why it is capped)
-METHODS: dict[str, tuple[bool, int | None, str]] = {
-    "torch_kmeans": (True, None, ""),
-    "kmeans": (True, 2_000_000, "scikit-learn KMeans copies the data to the CPU"),
-    "minibatch_kmeans": (True, None, ""),
-    "bisecting_kmeans": (True, 2_000_000, "scikit-learn BisectingKMeans copies the data to the CPU"),
-    "gmm": (True, 200_000, "a full EM fit on the CPU takes seconds beyond that"),
-    "agglomerative": (True, 5_000, "Ward linkage needs all N×N pairwise distances"),
-    "birch": (True, 10_000, "its final agglomerative step may see every sample as a subcluster"),
-    "spectral": (True, 5_000, "it builds an N×N affinity graph and its eigenvectors"),
-    "dbscan": (False, 20_000, "neighbourhood queries grow with N²"),
-    "hdbscan": (False, 20_000, "its mutual-reachability tree grows with N²"),
-}
-MODES = ("hard", "soft")
-FEATURES = ("flatten", "channel_means", "pca")
-SEED_MAX = 2**32 - 1  # scikit-learn's random_state limit
+from vnviz.variants.clustering import (
+    FEATURES, METHODS, MODES, SEED_MAX, _kmeans, cluster_features, renumber, sklearn_cluster, torch_gmm_posteriors,
+)
+from vnviz.variants.norms import BIAS, EPS, WEIGHT, affine_param, check_input, fill_module, has_affine, values_per_channel
+from vnviz.variants.params import Param
+from vnviz.variants.registry import Identity, Reduction, Variant, register
 
 
 @dataclass(frozen=True)
@@ -60,8 +44,14 @@ class ClusterResult:
     method: str = "torch_kmeans"  # the clustering method, or "labels" when labels were given
     seconds: float = 0.0  # wall time of the whole call (clustering and normalization)
 
+    @property
+    def group_params(self) -> dict[str, Any]:
+        """The parameters that fix this run's statistic groups (``stat_groups("cluster_norm", shape, **these)``)."""
+        return {"labels": self.labels}
 
-# -- inputs and features -------------------------------------------------------
+
+
+# -- inputs ------------------------------------------------------------------------
 
 
 def _as_labels(labels: Any, n: int, what: str) -> torch.Tensor:
@@ -115,232 +105,6 @@ def _finite_output(y: torch.Tensor, eps: float) -> torch.Tensor:
         "raise eps or rescale the input."
     )
 
-
-def _renumber(lab: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Map the non-noise label values, sorted, to 0..K-1 (-1 stays noise); return (labels, K)."""
-    lo, hi = (int(v) for v in torch.aminmax(lab))
-    if lo >= -1 and hi < 2 * lab.numel() + 64:  # small ids (every method's): a bincount, no sort
-        present = torch.bincount(lab + 1, minlength=hi + 2)[1:] > 0  # (max id + 1,) bin 0 held the noise
-        k = int(present.sum())
-        if k == hi + 1:
-            return lab, k  # already 0..K-1
-        new_id = torch.cat([lab.new_full((1,), -1), present.cumsum(0) - 1])  # value + 1 -> new id
-        return new_id[lab + 1], k
-    keep = lab != -1
-    uniq, inv = torch.unique(lab[keep], sorted=True, return_inverse=True)
-    out = torch.full_like(lab, -1)
-    out[keep] = inv
-    return out, int(uniq.numel())
-
-
-def _pca(f: torch.Tensor, dim: int, seed: int) -> torch.Tensor:
-    """Project the rows of ``f`` (N, D) on their top ``dim`` principal directions.
-
-    Randomized SVD (Halko et al., the algorithm of ``torch.pca_lowrank``) with a
-    seeded generator on f's device, 8 extra columns and 2 power iterations;
-    exact when D or N is at most dim + 8.
-    """
-    n, d = f.shape
-    fc = f - f.mean(0)  # (N, D)
-    k = min(dim + 8, n, d)
-    g = torch.Generator(device=f.device).manual_seed(seed)
-    omega = torch.randn(d, k, generator=g, dtype=f.dtype, device=f.device)  # (D, k)
-    basis, _ = torch.linalg.qr(fc @ omega)  # (N, k)
-    for _ in range(2):
-        basis, _ = torch.linalg.qr(fc @ (fc.T @ basis))
-    _, _, vh = torch.linalg.svd(basis.T @ fc, full_matrices=False)  # (k, D)
-    return fc @ vh[: min(dim, k)].T  # (N, dim)
-
-
-def cluster_features(x: torch.Tensor, features: str = "flatten", pca_dim: int = 2, seed: int = 0) -> torch.Tensor:
-    """The (N, F) features the samples of ``x`` (N, C, *) are clustered on (no grad).
-
-    ``"flatten"``: every value of a sample, ``(N, C*S)``; ``"channel_means"``:
-    each channel's mean over the positions, ``(N, C)``; ``"pca"``: the
-    flattened samples projected on their top ``pca_dim`` principal directions,
-    computed in torch on x.device, ``(N, min(pca_dim, N, C*S))``.
-    """
-    n, c = x.shape[:2]
-    flat = x.detach().reshape(n, -1)  # (N, C*S)
-    if features == "flatten":
-        return flat
-    if features == "channel_means":
-        return flat.reshape(n, c, -1).mean(-1)  # (N, C)
-    if features == "pca":
-        return _pca(flat, pca_dim, seed)
-    raise InputError(f"ClusterNorm: features must be one of {', '.join(FEATURES)}; got {features!r}.")
-
-
-# -- torch backends --------------------------------------------------------------
-
-
-def group_sum(values: torch.Tensor, idx: torch.Tensor, rows: int) -> torch.Tensor:
-    """Sum the rows of ``values`` (N, C) into a (rows, C) table by ``idx`` (N,) in 0..rows-1.
-
-    A scatter: a one-hot (rows, N) matmul while that matrix is small (BLAS, ~3x
-    faster than ``index_add_`` on CPU), else ``index_add_``. No loop over rows.
-    """
-    n = idx.shape[0]
-    if rows * n <= 1 << 22:
-        onehot = values.new_zeros(rows, n).scatter_(0, idx[None], 1.0)  # (rows, N)
-        return onehot @ values
-    return values.new_zeros(rows, values.shape[1]).index_add_(0, idx, values)
-
-
-def _sq_dist(f: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Exact squared distances (N, L) from the rows of f to L points (0 for duplicates)."""
-    return torch.cdist(f, points, compute_mode="donot_use_mm_for_euclid_dist") ** 2
-
-
-def torch_kmeans(
-    f: torch.Tensor, n_clusters: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4,
-) -> torch.Tensor:
-    """k-means on f's device: k-means++ seeding, then Lloyd iterations; (N,) int64 labels.
-
-    Distances use ``‖c‖² - 2 f·c`` (one matmul; ``‖f‖²`` does not change the
-    argmin). It stops when no label changes or the centres move less than
-    ``tol`` times the mean feature variance in total (scikit-learn's rule).
-    Empty clusters are moved to the points farthest from their centres. When
-    the data hold fewer distinct points than ``n_clusters``, seeding stops
-    early and fewer labels come back.
-    """
-    return _kmeans(f, n_clusters, seed, max_iter, tol)[0]
-
-
-def _kmeans(f: torch.Tensor, n_clusters: int, seed: int, max_iter: int, tol: float) -> tuple[torch.Tensor, int]:
-    """``torch_kmeans``, also returning how many centres k-means++ could seed."""
-    n, d = f.shape
-    f = f - f.mean(0)  # centred: less cancellation in the distance trick
-    g = torch.Generator(device=f.device).manual_seed(seed)
-    first = int(torch.randint(n, (1,), generator=g, device=f.device))
-    centers = [f[first]]
-    closest = _sq_dist(f, f[first:first + 1])[:, 0]  # (N,) squared distance to the nearest centre
-    trials = 2 + int(math.log(n_clusters))  # greedy k-means++, as scikit-learn
-    for _ in range(n_clusters - 1):
-        cum = closest.cumsum(0)  # (N,) sample points with probability ∝ closest
-        if float(cum[-1]) <= 0.0:  # every point sits on a centre: no distinct point left
-            break
-        u = torch.rand(trials, generator=g, device=f.device, dtype=f.dtype) * cum[-1]
-        picks = torch.searchsorted(cum, u, right=True).clamp_max(n - 1)  # (L,) never a current centre
-        cand = torch.minimum(closest[:, None], _sq_dist(f, f[picks]))  # (N, L)
-        best = int(cand.sum(0).argmin())  # the candidate that lowers the total the most
-        centers.append(f[picks[best]])
-        closest = cand[:, best]
-    c = torch.stack(centers)  # (K, D)
-    k = c.shape[0]
-    seeded = k
-    stop = tol * float(f.var(0, correction=0).mean())
-    f1 = torch.cat([f, f.new_ones(n, 1)], 1)  # (N, D+1): the last column counts the members
-    prev = None
-    for _ in range(max_iter):
-        lab = _nearest(f, c)  # (N,)
-        if prev is not None and torch.equal(lab, prev):
-            return lab, seeded
-        table = group_sum(f1, lab, k)  # (K, D+1) sums and counts, one matmul
-        counts = table[:, -1]
-        new = table[:, :-1] / counts.clamp_min(1)[:, None]  # (K, D)
-        empty = counts == 0
-        if bool(empty.any()):  # move them to the points farthest from their centres
-            far = (torch.addmm((c * c).sum(1), f, c.T, alpha=-2).min(1).values + (f * f).sum(1))
-            new[empty] = f[far.topk(int(empty.sum())).indices]
-        shift = float(((new - c) ** 2).sum())
-        c, prev = new, lab
-        if shift <= stop:
-            break
-    return _nearest(f, c), seeded
-
-
-def _nearest(f: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """Index of the nearest centre (N,): argmin of ``‖c‖² - 2 f·c`` (``‖f‖²`` is the same for all)."""
-    return torch.addmm((c * c).sum(1), f, c.T, alpha=-2).min(1).indices  # (N, K) -> (N,); min beats argmin on CPU
-
-
-def torch_gmm_posteriors(f: torch.Tensor, labels: torch.Tensor, k: int, em_iter: int = 10) -> torch.Tensor:
-    """Posteriors (M, K) of a diagonal GMM fitted by EM, started from hard ``labels`` (M,) in 0..K-1.
-
-    The first M-step takes means, variances and weights from the labels; then
-    ``em_iter`` EM iterations, ending with an E-step. Variances get
-    ``1e-6 × the mean feature variance`` added (scikit-learn's reg_covar idea).
-    """
-    n, d = f.shape
-    f = f - f.mean(0)  # centred: less cancellation in the quadratic forms
-    spread = float(f.var(0, correction=0).mean())
-    reg = 1e-6 * (spread if spread > 0 else 1.0)
-    f2 = f * f  # (M, D)
-    resp = F.one_hot(labels, k).to(f.dtype)  # (M, K)
-    for _ in range(em_iter + 1):
-        nk = resp.sum(0) + 10 * torch.finfo(f.dtype).eps  # (K,)
-        mu = resp.T @ f / nk[:, None]  # (K, D)
-        var = (resp.T @ f2 / nk[:, None] - mu * mu).clamp_min(0) + reg  # (K, D)
-        prec = var.reciprocal()
-        quad = f2 @ prec.T - 2 * (f @ (mu * prec).T) + (mu * mu * prec).sum(1)  # (M, K)
-        logp = -0.5 * (quad + var.log().sum(1)) + (nk / n).log()
-        resp = torch.softmax(logp, dim=1)
-    return resp
-
-
-# -- scikit-learn backends ---------------------------------------------------------
-
-
-def _sklearn_estimator(method: str, k: int, n: int, seed: int, max_iter: int, tol: float, p: dict[str, Any]) -> Any:
-    from sklearn import cluster, mixture
-
-    if method == "kmeans":
-        return cluster.KMeans(k, n_init=1, max_iter=max_iter, tol=tol, random_state=seed)
-    if method == "minibatch_kmeans":
-        return cluster.MiniBatchKMeans(k, n_init=1, max_iter=max_iter, random_state=seed)
-    if method == "bisecting_kmeans":
-        return cluster.BisectingKMeans(k, max_iter=max_iter, tol=tol, random_state=seed)
-    if method == "gmm":
-        return mixture.GaussianMixture(k, covariance_type="diag", max_iter=max_iter, random_state=seed)
-    if method == "agglomerative":
-        return cluster.AgglomerativeClustering(k)
-    if method == "birch":
-        return cluster.Birch(n_clusters=k)
-    if method == "spectral":
-        return cluster.SpectralClustering(
-            k, affinity="nearest_neighbors", n_neighbors=max(1, min(10, n - 1)), random_state=seed
-        )
-    if method == "dbscan":
-        return cluster.DBSCAN(eps=p["dbscan_eps"], min_samples=p["min_samples"])
-    return cluster.HDBSCAN(min_cluster_size=p["min_cluster_size"], copy=True)  # never write into x's memory
-
-
-def sklearn_cluster(
-    method: str, f: torch.Tensor, k: int, seed: int = 0, max_iter: int = 50, tol: float = 1e-4,
-    soft: bool = False, **p: Any,
-) -> tuple[torch.Tensor, torch.Tensor | None, list[str]]:
-    """Cluster the rows of ``f`` with scikit-learn on the CPU.
-
-    Returns (labels (N,) int64 with -1 for noise, posteriors (N, K) for
-    ``method="gmm"`` with ``soft=True`` else None, notes): scikit-learn's
-    ConvergenceWarnings become notes; other warnings pass through.
-    """
-    from sklearn.exceptions import ConvergenceWarning
-
-    data = f.detach().cpu().numpy()
-    est = _sklearn_estimator(method, k, data.shape[0], seed, max_iter, tol, p)
-    post = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if soft and method == "gmm":
-                post = torch.as_tensor(est.fit(data).predict_proba(data), device=f.device)
-                lab = post.argmax(1).cpu().numpy()
-            else:
-                lab = est.fit_predict(data)
-        except ValueError as err:
-            raise InputError(
-                f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans."
-            ) from None
-    notes = []
-    for w in caught:
-        if issubclass(w.category, ConvergenceWarning):
-            notes.append(f"scikit-learn {method}: {' '.join(str(w.message).split())}")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    labels = torch.as_tensor(lab, dtype=torch.long, device=f.device)
-    return labels.clamp_min(-1), post, notes  # HDBSCAN's -2/-3 (infinite, missing) are noise too
 
 
 # -- normalization ---------------------------------------------------------------
@@ -406,7 +170,6 @@ def _soft(xs: torch.Tensor, tau: torch.Tensor, eps: float) -> tuple[torch.Tensor
     shift = torch.einsum("mk,kc,mkc->mc", a, r, mbar[:, None, :] - mu[None])  # (M, C)
     y = (xs - mbar[..., None]) * (a @ r)[..., None] + shift[..., None]  # (M, C, S)
     return y, mu, var
-
 
 # -- the variant -------------------------------------------------------------------
 
@@ -496,131 +259,147 @@ def cluster_norm_details(
     with eps=0).
     """
     start = time.perf_counter()
-    p = _VARIANT.check_params(dict(
+    p = VARIANT.check_params(dict(
         method=method, n_clusters=n_clusters, mode=mode, features=features, pca_dim=pca_dim, seed=seed, eps=eps,
         max_iter=max_iter, tol=tol, em_iter=em_iter, dbscan_eps=dbscan_eps, min_samples=min_samples,
         min_cluster_size=min_cluster_size,
     ))
-    method, k_asked, mode = p["method"], p["n_clusters"], p["mode"]
     x = _finite_input(check_input(x, "ClusterNorm"))
     n, c = x.shape[:2]
     w = affine_param(weight, (c,), x, "ClusterNorm: weight")
     b = affine_param(bias, (c,), x, "ClusterNorm: bias")
     notes: list[str] = []
-    post = None
-
-    # 1. hard labels (N,) with -1 = noise, renumbered 0..K-1
-    if labels is not None:
-        lab, k = _renumber(_as_labels(labels, n, "ClusterNorm: labels").to(x.device))
-        method = "labels"
-    else:
-        uses_k, cap, why = METHODS[method]
-        if uses_k and k_asked > n:
-            raise InputError(f"ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.")
-        if cap is not None and n > cap:
-            raise InputError(
-                f"ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; "
-                "use torch_kmeans or minibatch_kmeans for large batches."
-            )
-        if uses_k and k_asked == 1:
-            raw = torch.zeros(n, dtype=torch.long, device=x.device)  # one cluster: nothing to cluster
-        elif method == "hdbscan" and n < p["min_cluster_size"]:
-            raw = torch.full((n,), -1, dtype=torch.long, device=x.device)  # too few samples for any cluster
-        else:
-            f = cluster_features(x, p["features"], p["pca_dim"], p["seed"])
-            if p["features"] == "pca" and f.shape[1] < p["pca_dim"]:
-                notes.append(
-                    f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more."
-                )
-            if method == "torch_kmeans":
-                raw, distinct = _kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
-                if distinct < k_asked:
-                    notes.append(
-                        f"The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
-                        f"so k-means++ stopped at {distinct} cluster(s)."
-                    )
-            else:
-                raw, post, more = sklearn_cluster(
-                    method, f, k_asked, p["seed"], p["max_iter"], p["tol"], soft=mode == "soft",
-                    dbscan_eps=p["dbscan_eps"], min_samples=p["min_samples"], min_cluster_size=p["min_cluster_size"],
-                )
-                notes += more
-        lab, k = _renumber(raw)
-        if uses_k and post is None and 0 < k < k_asked:
-            notes.append(
-                f"{method} found {k} cluster(s) instead of the {k_asked} asked for; "
-                f"the empty ones were dropped and the labels renumbered 0..{k - 1}."
-            )
-
-    noise = lab < 0
-    n_noise = int(noise.sum())
-    if n_noise == n:
-        hint = " (raise dbscan_eps or lower min_samples)" if method == "dbscan" else (
-            " (lower min_cluster_size)" if method == "hdbscan" else "")
-        notes.append(f"All {n} samples are noise (label -1), so the whole batch is normalized with its own "
-                     f"statistics, as plain BatchNorm{hint}.")
-    elif n_noise:
-        notes.append(f"{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
-                     "whole batch (plain BatchNorm)" + (", taking no part in the mixture." if mode == "soft" else "."))
-
+    lab, k, method, post, f = _cluster(x, labels, p, notes)  # (N,) labels, -1 = noise, renumbered 0..K-1
+    notes += _noise_notes(n, int((lab < 0).sum()), method, p["mode"])
     xs = x.reshape(n, c, -1)  # (N, C, S)
-    s = xs.shape[2]
-
-    # 2. normalize
-    if mode == "hard" or k == 0:
+    if p["mode"] == "hard" or k == 0:
         y, means, var, counts = _hard(xs, lab, k, p["eps"], w, b)
-        singles = int((counts == 1).sum())
-        if singles and s == 1:
-            notes.append(
-                f"{singles} sample(s) sit alone in their cluster: with no spatial dims each has one value per channel, "
-                "so its variance is 0, only eps keeps it finite, and its output is the bias (0 without affine)."
-            )
-        elif singles:
-            notes.append(f"{singles} sample(s) sit alone in their cluster, so their statistics come from their own "
-                         f"{s} positions per channel, as in InstanceNorm.")
-        flat = (var == 0) & (counts > 1)[:, None]
-        if bool(flat.any()):
-            notes.append(f"{int(flat.sum())} (cluster, channel) group(s) of several values are constant (variance 0): "
-                         "only eps keeps them finite and their output is the bias.")
+        notes += _hard_notes(var, counts, xs.shape[2])
     else:
-        keep = ~noise
-        if post is not None:
-            tau = post.to(x.dtype)[keep]  # (M, K) scikit-learn GMM posteriors
-        elif k == 1:
-            tau = x.new_ones(n - n_noise, 1)  # (M, 1) one component: BatchNorm
-        elif method == "labels":
-            tau = F.one_hot(lab[keep], k).to(x.dtype)  # (M, K) the given groups, one-hot
-        else:
-            f_keep = f[keep] if n_noise else f
-            tau = torch_gmm_posteriors(f_keep, lab[keep], k, p["em_iter"]).to(x.dtype)
-        alive = tau.sum(0) > 1e-8  # components with posterior mass
-        if not bool(alive.all()):
-            notes.append(f"{int((~alive).sum())} mixture component(s) received no posterior mass and were dropped; "
-                         f"{int(alive.sum())} remain.")
-            tau = tau[:, alive] / tau[:, alive].sum(1, keepdim=True)
-        k = tau.shape[1]
-        y_keep, means, var = _soft(xs[keep] if n_noise else xs, tau, p["eps"])
-        post = x.new_zeros(n, k)
-        post[keep] = tau
-        lab = torch.full_like(lab, -1)
-        lab[keep] = tau.argmax(1)
-        counts = torch.bincount(lab[keep], minlength=k)
-        if n_noise:
-            batch_mean, batch_var = _batch_stats(xs)
-            y = torch.empty_like(xs)
-            y[keep] = y_keep
-            y[noise] = (xs[noise] - batch_mean[:, None]) * torch.rsqrt(batch_var + p["eps"])[:, None]
-        else:
-            y = y_keep
-        if w is not None:
-            y = y * w[:, None]
-        if b is not None:
-            y = y + b[:, None]
+        y, lab, post, means, var, counts = _mixture(xs, lab, k, post, f, method, p, w, b, notes)
     return ClusterResult(
         y=_finite_output(y.reshape(x.shape), p["eps"]), labels=lab, posteriors=post,
         means=means, vars=var, counts=counts,
         warnings=tuple(notes), method=method, seconds=time.perf_counter() - start,
     )
+
+
+def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) -> tuple:
+    """Step 1: the hard labels (N,) (-1 = noise, renumbered 0..K-1), K, the method, scikit-learn's GMM
+    posteriors (soft gmm only, else None) and the features (None when none were computed)."""
+    n = x.shape[0]
+    method, k_asked = p["method"], p["n_clusters"]
+    post = f = None
+    if labels is not None:
+        lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").to(x.device))
+        return lab, k, "labels", None, None
+    uses_k, cap, why = METHODS[method]
+    if uses_k and k_asked > n:
+        raise InputError(f"ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.")
+    if cap is not None and n > cap:
+        raise InputError(
+            f"ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; "
+            "use torch_kmeans or minibatch_kmeans for large batches."
+        )
+    if uses_k and k_asked == 1:
+        raw = torch.zeros(n, dtype=torch.long, device=x.device)  # one cluster: nothing to cluster
+    elif method == "hdbscan" and n < p["min_cluster_size"]:
+        raw = torch.full((n,), -1, dtype=torch.long, device=x.device)  # too few samples for any cluster
+    else:
+        f = cluster_features(x, p["features"], p["pca_dim"], p["seed"])
+        if p["features"] == "pca" and f.shape[1] < p["pca_dim"]:
+            notes.append(f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more.")
+        if method == "torch_kmeans":
+            raw, distinct = _kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
+            if distinct < k_asked:
+                notes.append(f"The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
+                             f"so k-means++ stopped at {distinct} cluster(s).")
+        else:
+            raw, post, more = sklearn_cluster(
+                method, f, k_asked, p["seed"], p["max_iter"], p["tol"], soft=p["mode"] == "soft",
+                dbscan_eps=p["dbscan_eps"], min_samples=p["min_samples"], min_cluster_size=p["min_cluster_size"],
+            )
+            notes += more
+    lab, k = renumber(raw)
+    if uses_k and post is None and 0 < k < k_asked:
+        notes.append(f"{method} found {k} cluster(s) instead of the {k_asked} asked for; "
+                     f"the empty ones were dropped and the labels renumbered 0..{k - 1}.")
+    return lab, k, method, post, f
+
+
+def _noise_notes(n: int, n_noise: int, method: str, mode: str) -> list[str]:
+    """What happens to noise samples (label -1), in words."""
+    if n_noise == n:
+        hint = " (raise dbscan_eps or lower min_samples)" if method == "dbscan" else (
+            " (lower min_cluster_size)" if method == "hdbscan" else "")
+        return [f"All {n} samples are noise (label -1), so the whole batch is normalized with its own "
+                f"statistics, as plain BatchNorm{hint}."]
+    if n_noise:
+        return [f"{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
+                "whole batch (plain BatchNorm)" + (", taking no part in the mixture." if mode == "soft" else ".")]
+    return []
+
+
+def _hard_notes(var: torch.Tensor, counts: torch.Tensor, s: int) -> list[str]:
+    """Singleton clusters and constant groups, in words (hard mode)."""
+    out = []
+    singles = int((counts == 1).sum())
+    if singles and s == 1:
+        out.append(f"{singles} sample(s) sit alone in their cluster: with no spatial dims each has one value per "
+                   "channel, so its variance is 0, only eps keeps it finite, and its output is the bias (0 without "
+                   "affine).")
+    elif singles:
+        out.append(f"{singles} sample(s) sit alone in their cluster, so their statistics come from their own "
+                   f"{s} positions per channel, as in InstanceNorm.")
+    flat = (var == 0) & (counts > 1)[:, None]
+    if bool(flat.any()):
+        out.append(f"{int(flat.sum())} (cluster, channel) group(s) of several values are constant (variance 0): "
+                   "only eps keeps them finite and their output is the bias.")
+    return out
+
+
+def _mixture(xs: torch.Tensor, lab: torch.Tensor, k: int, post: torch.Tensor | None, f: torch.Tensor | None,
+             method: str, p: dict[str, Any], w: torch.Tensor | None, b: torch.Tensor | None,
+             notes: list[str]) -> tuple:
+    """Step 2, soft mode: posteriors, Mixture Normalization of the non-noise samples, the noise with the batch's
+    statistics, then the affine. Returns (y, labels, posteriors, means, vars, counts)."""
+    n = xs.shape[0]
+    noise = lab < 0
+    n_noise = int(noise.sum())
+    keep = ~noise
+    if post is not None:
+        tau = post.to(xs.dtype)[keep]  # (M, K) scikit-learn GMM posteriors
+    elif k == 1:
+        tau = xs.new_ones(n - n_noise, 1)  # (M, 1) one component: BatchNorm
+    elif method == "labels":
+        tau = F.one_hot(lab[keep], k).to(xs.dtype)  # (M, K) the given groups, one-hot
+    else:
+        f_keep = f[keep] if n_noise else f
+        tau = torch_gmm_posteriors(f_keep, lab[keep], k, p["em_iter"]).to(xs.dtype)
+    alive = tau.sum(0) > 1e-8  # components with posterior mass
+    if not bool(alive.all()):
+        notes.append(f"{int((~alive).sum())} mixture component(s) received no posterior mass and were dropped; "
+                     f"{int(alive.sum())} remain.")
+        tau = tau[:, alive] / tau[:, alive].sum(1, keepdim=True)
+    k = tau.shape[1]
+    y_keep, means, var = _soft(xs[keep] if n_noise else xs, tau, p["eps"])
+    posteriors = xs.new_zeros(n, k)
+    posteriors[keep] = tau
+    lab = torch.full_like(lab, -1)
+    lab[keep] = tau.argmax(1)
+    counts = torch.bincount(lab[keep], minlength=k)
+    if n_noise:
+        batch_mean, batch_var = _batch_stats(xs)
+        y = torch.empty_like(xs)
+        y[keep] = y_keep
+        y[noise] = (xs[noise] - batch_mean[:, None]) * torch.rsqrt(batch_var + p["eps"])[:, None]
+    else:
+        y = y_keep
+    if w is not None:
+        y = y * w[:, None]
+    if b is not None:
+        y = y + b[:, None]
+    return y, lab, posteriors, means, var, counts
 
 
 def cluster_norm(x: torch.Tensor, **params: Any) -> torch.Tensor:
@@ -640,14 +419,91 @@ def cluster_groups(shape: tuple[int, ...], labels: Any = None, **_: Any) -> torc
             "(one cluster id per sample, e.g. cluster_norm_details(x).labels); got labels=None."
         )
     n, c = shape[0], shape[1]
-    lab, k = _renumber(_as_labels(labels, n, "ClusterNorm: labels").cpu())
+    lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").cpu())
     ids = lab.masked_fill(lab < 0, k)[:, None] * c + torch.arange(c)  # (N, C)
     return ids.reshape((n, c) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
 
 
-# -- declaration -------------------------------------------------------------------
+# -- the declaration -------------------------------------------------------------------
 
-_VARIANT = register(Variant(
+
+def reduces(shape: tuple[int, ...], labels: Any = None, **_: Any) -> Reduction:
+    """The samples of each cluster and every position, per channel: ``(k b) c h w -> k c 1 1``."""
+    return Reduction(shape, (0,) + tuple(range(2, len(shape))), clusters=True, affine=(1,),
+                     params={} if labels is None else {"labels": labels})
+
+
+class PerClusterBatchNorm(nn.Module):
+    """``nn.BatchNorm1d`` run on each given cluster's samples alone; noise (-1) with the whole batch.
+
+    Built from torch modules only, it is the independent reference of hard ClusterNorm with known labels.
+    """
+
+    def __init__(self, channels: int, labels: torch.Tensor, affine: bool, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(channels, affine=False, track_running_stats=False, device=device, dtype=dtype)
+        self.register_buffer("labels", torch.as_tensor(labels).reshape(-1).long())
+        self.weight = nn.Parameter(torch.ones(channels, device=device, dtype=dtype)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype)) if affine else None
+        self.code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        flat = x.reshape(x.shape[0], c, -1)  # (N, C, S)
+        out = self.bn(flat)  # noise samples keep the whole-batch normalization
+        labels = self.labels.to(x.device)
+        for k in labels.unique().tolist():
+            if k < 0:
+                continue
+            rows = (labels == k).nonzero().flatten()
+            part = flat.index_select(0, rows)
+            # one value per channel: torch refuses; its variance is 0, so the output is 0
+            out[rows] = self.bn(part) if part.shape[0] * part.shape[2] > 1 else 0
+        if self.weight is not None:
+            out = out * self.weight[:, None] + self.bias[:, None]
+        return out.reshape(x.shape)
+
+
+class ClusterNormLayer(nn.Module):
+    """A ClusterNorm layer for a network: clusters every batch it sees, then normalizes (learnable affine)."""
+
+    def __init__(self, channels: int, affine: bool, params: dict[str, Any], device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.params = {k: v for k, v in params.items() if k not in ("weight", "bias")}
+        self.weight = nn.Parameter(torch.ones(channels, device=device, dtype=dtype)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype)) if affine else None
+        self.code = f"vnviz ClusterNorm layer ({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return cluster_norm(x, weight=self.weight, bias=self.bias, **self.params)
+
+
+def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, labels: Any = None,
+           mode: str = "hard", weight: Any = None, bias: Any = None, eps: float = 1e-5, **params: Any) -> nn.Module:
+    """With ``labels``: ``PerClusterBatchNorm``, torch's BatchNorm on each given cluster (hard mode; the reference
+    verification uses). Without: ``ClusterNormLayer``, which clusters every batch it sees (for training)."""
+    with_affine = has_affine(affine, weight, bias)
+    if labels is None:
+        mod = ClusterNormLayer(shape[1], with_affine, dict(mode=mode, eps=eps, **params), device, dtype)
+    elif mode != "hard":
+        raise InputError("soft mode mixes the components' statistics, so no torch module computes it")
+    else:
+        mod = PerClusterBatchNorm(shape[1], labels, with_affine, device, dtype)
+        mod.bn.eps = eps
+    return fill_module(mod, weight, bias)
+
+
+def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> list[Identity]:
+    spec = ("ClusterNorm with one cluster = BatchNorm", ("cluster_norm", {"n_clusters": 1, "mode": "hard"}),
+            ("batch_norm", {}), True)
+    if x.shape[0] * values_per_channel(x) < 2:
+        return [Identity(*spec, "", order=50,
+                         unavailable="ClusterNorm with one cluster = BatchNorm needs more than one value per channel.")]
+    return [Identity(*spec, "With a single cluster every sample is in the same group, so each channel is normalized "
+                            "with the statistics of the whole batch: that is BatchNorm in training mode.", order=50)]
+
+
+VARIANT = register(Variant(
     name="cluster_norm", title="ClusterNorm", family="norm", fn=cluster_norm,
     params=(
         Param("method", "choice", "torch_kmeans",
@@ -679,7 +535,9 @@ _VARIANT = register(Variant(
         Param("min_cluster_size", "int", 5, "HDBSCAN: the smallest group counted as a cluster.", low=2,
               when=(("method", ("hdbscan",)),)),
     ),
-    pattern="(k b) c h w -> k c 1 1", reference="per-cluster torch.nn.functional.batch_norm",
+    reference="per-cluster torch.nn.functional.batch_norm",
     summary="Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per cluster).",
-    groups=cluster_groups,
+    rule=reduces, settings=lambda shape: [], groups=cluster_groups, make_module=module, identities=identities,
+    details=cluster_norm_details, baseline="batch_norm", compare_params=("n_clusters",), precedence=6, order=60,
 ))
+CLUSTER_NORM = VARIANT  # the declaration, for the ClusterNorm page

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import Param, Variant, _as_shape, register
+from vnviz.variants.params import Param, as_shape
+from vnviz.variants.registry import Variant, register
 
 MASK_KINDS = ("causal", "band", "padding", "random", "magnitude", "n_m", "rows", "cols", "custom")
 MASK_MODES = ("multiply", "fill")
@@ -166,7 +167,7 @@ def _target(x: Any, what: str) -> tuple[tuple[int, ...], torch.device, torch.Ten
     if isinstance(x, torch.Tensor) or (type(x).__module__ == "numpy" and hasattr(x, "dtype")):
         t = check_matrix(x, what)
         return tuple(t.shape), t.device, t
-    shape = _as_shape(x, f"{what}: shape")
+    shape = as_shape(x, f"{what}: shape")
     if len(shape) < 2:
         raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {shape}.")
     return shape, torch.device("cpu"), None
@@ -470,6 +471,11 @@ class FillParam(Param):
         return "any number, -inf or inf (not NaN)"
 
 
+def _kind(*kinds: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A mask parameter's ``when``: it matters only for these kinds."""
+    return (("kind", kinds),)
+
+
 register(Variant(
     name="matrix_slice", title="Matrix Slice", family="matrix", fn=matrix_slice,
     params=(
@@ -478,7 +484,7 @@ register(Variant(
     ),
     pattern="... r c -> ... r' c'", reference="x[..., rows, cols]",
     summary="Selects a submatrix of every matrix; plain slices give a view that shares the input's memory.",
-    groups=None, stat="none", affine="none", min_ndim=2,
+    stat="none", affine="none", min_ndim=2, order=70,
 ))
 MATRIX_MASK = register(Variant(
     name="matrix_mask", title="Matrix Mask", family="matrix", fn=matrix_mask,
@@ -486,23 +492,27 @@ MATRIX_MASK = register(Variant(
         Param("kind", "choice", "causal", "Which entries to remove: the mask's rule.", choices=MASK_KINDS),
         Param("mode", "choice", "multiply", "multiply: removed entries become 0; fill: they become value.",
               choices=MASK_MODES),
-        FillParam("value", "float", 0.0, "Written where removed in fill mode; -inf before a softmax gives them probability 0."),
-        Param("diagonal", "int", 0, "causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril."),
-        Param("width", "int", 1, "band: keep entries with |i - j| <= width.", low=0),
+        FillParam("value", "float", 0.0, "Written where removed in fill mode; -inf before a softmax gives them probability 0.",
+                  when=(("mode", ("fill",)),)),
+        Param("diagonal", "int", 0, "causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril.",
+              when=_kind("causal")),
+        Param("width", "int", 1, "band: keep entries with |i - j| <= width.", low=0, when=_kind("band")),
         Param("lengths", "ints", None,
-              "padding: valid columns, one per row of a 2-D input or one per matrix of a batch."),
+              "padding: valid columns, one per row of a 2-D input or one per matrix of a batch.", when=_kind("padding")),
         Param("p", "float", 0.5, "random: probability of removing each entry (dropout).", low=0.0, high=1.0,
-              high_open=True),
-        Param("seed", "int", 0, "random: seed of the mask; the same seed gives the same mask.", low=0),
-        Param("scale", "bool", True, "random: rescale kept entries by 1/(1-p), as dropout does."),
+              high_open=True, when=_kind("random")),
+        Param("seed", "int", 0, "random: seed of the mask; the same seed gives the same mask.", low=0,
+              when=_kind("random")),
+        Param("scale", "bool", True, "random: rescale kept entries by 1/(1-p), as dropout does.", when=_kind("random")),
         Param("sparsity", "float", 0.5, "magnitude: fraction of smallest-|x| entries removed per matrix.",
-              low=0.0, high=1.0),
-        Param("n", "int", 2, "n_m: entries kept in every block of m.", low=1),
-        Param("m", "int", 4, "n_m: block length along the last dim; must divide the columns.", low=1),
-        Param("index", "ints", (), "rows / cols: the rows or columns to remove."),
-        Param("mask", "tensor", None, "custom: a 0/1 tensor broadcastable to the input (1 = keep).", widget=False),
+              low=0.0, high=1.0, when=_kind("magnitude")),
+        Param("n", "int", 2, "n_m: entries kept in every block of m.", low=1, when=_kind("n_m")),
+        Param("m", "int", 4, "n_m: block length along the last dim; must divide the columns.", low=1, when=_kind("n_m")),
+        Param("index", "ints", (), "rows / cols: the rows or columns to remove.", when=_kind("rows", "cols")),
+        Param("mask", "tensor", None, "custom: a 0/1 tensor broadcastable to the input (1 = keep).", widget=False,
+              when=_kind("custom")),
     ),
     pattern="... r c -> ... r c (masked)", reference="x.masked_fill(~mask, value)",
     summary="Removes entries of every matrix by a rule (causal, band, padding, dropout, pruning, ...): zeroed or filled.",
-    groups=None, stat="none", affine="none", min_ndim=2,
+    stat="none", affine="none", min_ndim=2, order=80,
 ))

@@ -1,10 +1,11 @@
-"""BatchNorm, LayerNorm, InstanceNorm, GroupNorm and RMSNorm.
+"""What the norm variants share: input checks, the affine, running statistics, and small builders.
 
-Every variant is "give each element a statistic group, normalize each group to
-mean 0 and (biased) variance 1 with eps, then apply the optional affine". The
-functions below check their inputs once (one plain sentence per mistake), then
-call torch's fused kernel; the group maps explain and verify, they do not
-compute.
+Every normalization is "give each element a statistic group, normalize each
+group to mean 0 and (biased) variance 1 with eps, then apply the optional
+affine". Each variant lives in its own module (``batch_norm.py``, ...), checks
+its inputs once with the helpers here (one plain sentence per mistake), then
+calls torch's fused kernel; its declaration says which axes it reduces, and the
+group maps built from that explain and verify, they do not compute.
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import Param, Variant, quote, register, scalar
+from vnviz.variants.params import Param, as_ints, quote, scalar
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 
@@ -175,9 +176,7 @@ def trailing_shape(normalized_shape: Any, shape: tuple[int, ...], what: str) -> 
 
 
 def _shape_arg(value: Any, what: str) -> tuple[int, ...]:
-    from vnviz.variants.registry import _as_ints  # the registry's own parser, one rule everywhere
-
-    return _as_ints(value, f"{what}: normalized_shape")
+    return as_ints(value, f"{what}: normalized_shape")  # the parameters' own parser, one rule everywhere
 
 
 def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
@@ -191,7 +190,7 @@ def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
     return value
 
 
-def _momentum_factor(momentum: float | None, num_batches_tracked: torch.Tensor | None, training: bool) -> float:
+def momentum_factor(momentum: float | None, num_batches_tracked: torch.Tensor | None, training: bool) -> float:
     """The running-average factor, as torch's _BatchNorm computes it (counting the batch)."""
     if not training:
         return 0.0  # eval never updates the running statistics
@@ -202,43 +201,6 @@ def _momentum_factor(momentum: float | None, num_batches_tracked: torch.Tensor |
     if num_batches_tracked is None:
         return 1.0  # first batch of a cumulative average: the batch statistics themselves
     return 1.0 / float(num_batches_tracked)
-
-
-# -- group maps ----------------------------------------------------------------
-
-
-def _ids(shape: tuple[int, ...], sizes: tuple[int, ...]) -> torch.Tensor:
-    """Group ids numbering the leading ``len(sizes)`` dims row-major, broadcast over the rest."""
-    n = math.prod(sizes)
-    ids = torch.arange(n, dtype=torch.long).reshape(sizes + (1,) * (len(shape) - len(sizes)))
-    return ids.expand(shape).contiguous()
-
-
-def channel_groups(shape: tuple[int, ...], **_: Any) -> torch.Tensor:
-    """BatchNorm's groups: one per channel (dim 1)."""
-    ids = torch.arange(shape[1], dtype=torch.long).reshape((1, shape[1]) + (1,) * (len(shape) - 2))
-    return ids.expand(shape).contiguous()
-
-
-def sample_groups(shape: tuple[int, ...], normalized_shape: Any = None, **_: Any) -> torch.Tensor:
-    """LayerNorm's and RMSNorm's groups: one per position of the leading (un-normalized) dims."""
-    ns = trailing_shape(normalized_shape, shape, "group map")
-    if len(ns) == len(shape):
-        return torch.zeros(shape, dtype=torch.long)  # the whole tensor is one group
-    return _ids(shape, tuple(shape[: len(shape) - len(ns)]))
-
-
-def instance_groups(shape: tuple[int, ...], **_: Any) -> torch.Tensor:
-    """InstanceNorm's groups: one per (sample, channel) pair."""
-    return _ids(shape, tuple(shape[:2]))
-
-
-def channel_group_groups(shape: tuple[int, ...], num_groups: int | None = None, **_: Any) -> torch.Tensor:
-    """GroupNorm's groups: one per (sample, group of C/G consecutive channels)."""
-    n, c = shape[0], shape[1]
-    g = resolve_num_groups(num_groups, c)
-    ids = torch.arange(n * g, dtype=torch.long).reshape(n, g, 1).expand(n, g, c // g).reshape(n, c)
-    return ids.reshape((n, c) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
 
 
 def resolve_num_groups(num_groups: int | None, channels: int) -> int:
@@ -254,230 +216,7 @@ def resolve_num_groups(num_groups: int | None, channels: int) -> int:
     return num_groups
 
 
-# -- the variants --------------------------------------------------------------
-
-
-def batch_norm(
-    x: torch.Tensor,
-    running_mean: torch.Tensor | None = None,
-    running_var: torch.Tensor | None = None,
-    weight: Any = None,
-    bias: Any = None,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-    num_batches_tracked: torch.Tensor | None = None,
-) -> torch.Tensor:
-    r"""Batch Normalization: standardize each channel over the batch and every position.
-
-    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
-
-    with mean and variance per channel ``c`` over ``(N, *)``; the variance is
-    biased. Reduction: ``b c h w -> 1 c 1 1``.
-
-    In training mode the batch statistics are used and, when given,
-    ``running_mean``/``running_var`` are updated in place exactly as torch does:
-    ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased*
-    batch variance; ``momentum=None`` is the cumulative average (it counts in
-    ``num_batches_tracked``, a one-element int64 tensor, updated in place).
-    In eval mode the running statistics are used; without them, those of a
-    freshly built ``nn.BatchNorm`` (mean 0, variance 1), so ``y ≈ x``.
-
-    Args:
-        x: input ``(N, C, *)``, float32 or float64.
-        running_mean, running_var: ``(C,)`` buffers or None. Default: None.
-        weight, bias: ``(C,)`` tensors, numbers (broadcast) or None. Default: None.
-        training: use batch statistics. Default: True.
-        momentum: running-average factor in [0, 1], or None. Default: 0.1.
-        eps: added to the variance. Default: 1e-5.
-
-    Shape: input ``(N, C, *)``, output the same.
-    Raises InputError in training with a single value per channel.
-    """
-    x = check_input(x, "BatchNorm")
-    c = x.shape[1]
-    if training and x.numel() // c < 2:
-        raise InputError(
-            f"BatchNorm in training mode needs more than one value per channel to compute a variance; "
-            f"input shape {tuple(x.shape)} has one; use a batch of 2 or more, or eval mode."
-        )
-    if training and eps <= 0:
-        raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
-    w = affine_param(weight, (c,), x, "BatchNorm: weight")
-    b = affine_param(bias, (c,), x, "BatchNorm: bias")
-    rm = running_stat(running_mean, c, x, "BatchNorm: running_mean")
-    rv = running_stat(running_var, c, x, "BatchNorm: running_var")
-    if (rm is None) != (rv is None):
-        raise InputError("BatchNorm: give both running_mean and running_var, or neither.")
-    num_batches_tracked = counter(num_batches_tracked, "BatchNorm: num_batches_tracked", x)
-    if not training and rm is None:
-        rm = torch.zeros(c, dtype=x.dtype, device=x.device)
-        rv = torch.ones(c, dtype=x.dtype, device=x.device)
-    factor = _momentum_factor(momentum, num_batches_tracked if rm is not None else None, training)
-    group = x.numel() // c
-    if x.device.type == "cpu" and training:  # the kernel F.batch_norm runs here, with its statistics
-        y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
-        return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
-    y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
-    return finite_result(y, x, "BatchNorm")
-
-
-def layer_norm(
-    x: torch.Tensor,
-    normalized_shape: Any = None,
-    weight: Any = None,
-    bias: Any = None,
-    eps: float = 1e-5,
-) -> torch.Tensor:
-    r"""Layer Normalization: standardize each sample over its trailing dims.
-
-    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
-
-    with mean and (biased) variance over the last ``len(normalized_shape)`` dims.
-    Reduction with the default ``normalized_shape = x.shape[1:]``:
-    ``b c h w -> b 1 1 1``; for tokens ``(N, L, D)`` with ``normalized_shape=(D,)``:
-    ``b l d -> b l 1``. The affine is per element of ``normalized_shape``.
-
-    Args:
-        x: input ``(N, *)``, float32 or float64.
-        normalized_shape: the trailing dims to normalize over. Default: ``x.shape[1:]``.
-        weight, bias: tensors of ``normalized_shape``, numbers or None. Default: None.
-        eps: added to the variance. Default: 1e-5.
-    """
-    x = check_input(x, "LayerNorm")
-    ns = trailing_shape(normalized_shape, tuple(x.shape), "LayerNorm")
-    w = affine_param(weight, ns, x, "LayerNorm: weight")
-    b = affine_param(bias, ns, x, "LayerNorm: bias")
-    y, mean, rstd = torch.native_layer_norm(x, ns, w, b, eps)  # what F.layer_norm runs, with its statistics
-    return finite_result(y, x, "LayerNorm", (mean, rstd), math.prod(ns), w, b)
-
-
-def instance_norm(
-    x: torch.Tensor,
-    running_mean: torch.Tensor | None = None,
-    running_var: torch.Tensor | None = None,
-    weight: Any = None,
-    bias: Any = None,
-    training: bool = True,
-    momentum: float | None = 0.1,
-    eps: float = 1e-5,
-) -> torch.Tensor:
-    r"""Instance Normalization: standardize each (sample, channel) over its positions.
-
-    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
-
-    with mean and (biased) variance over the spatial dims ``*`` of each
-    ``(n, c)``. Reduction: ``b c h w -> b c 1 1``. Like ``nn.InstanceNorm2d``'s
-    defaults there is no affine and no running statistics unless given; with
-    running statistics and ``training=False`` the running values are used, so
-    it behaves like BatchNorm in eval mode.
-
-    Args:
-        x: input ``(N, C, L, ...)``, at least one spatial dim with 2+ elements.
-        running_mean, running_var: ``(C,)`` buffers or None. Default: None.
-        weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
-        training: use the instance statistics (torch's ``use_input_stats``). Default: True.
-        momentum: running-average factor. Default: 0.1.
-        eps: added to the variance. Default: 1e-5.
-    """
-    x = check_input(x, "InstanceNorm", min_ndim=3)
-    c = x.shape[1]
-    spatial = math.prod(x.shape[2:])
-    rm = running_stat(running_mean, c, x, "InstanceNorm: running_mean")
-    rv = running_stat(running_var, c, x, "InstanceNorm: running_var")
-    if (rm is None) != (rv is None):
-        raise InputError("InstanceNorm: give both running_mean and running_var, or neither.")
-    use_input_stats = training or rm is None
-    if use_input_stats and spatial < 2:
-        raise InputError(
-            f"InstanceNorm needs more than one value per (sample, channel) to compute a variance; "
-            f"input shape {tuple(x.shape)} has {spatial}; give it spatial dims (N, C, L) or (N, C, H, W)."
-        )
-    w = affine_param(weight, (c,), x, "InstanceNorm: weight")
-    b = affine_param(bias, (c,), x, "InstanceNorm: bias")
-    if rm is None and x.device.type == "cpu":
-        # what F.instance_norm runs: BatchNorm over (1, N*C, *) with the affine repeated N times
-        n = x.shape[0]
-        y, mean, invstd = torch.native_batch_norm(
-            x.reshape((1, n * c) + tuple(x.shape[2:])), None if w is None else w.repeat(n),
-            None if b is None else b.repeat(n), None, None, True, 0.0, eps)
-        return finite_result(y.reshape(x.shape), x, "InstanceNorm", (mean, invstd), spatial, w, b)
-    # nn.InstanceNorm passes momentum=None on as 0.0: the running statistics stay as they are
-    y = F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
-    return finite_result(y, x, "InstanceNorm")
-
-
-def group_norm(
-    x: torch.Tensor,
-    num_groups: int | None = None,
-    weight: Any = None,
-    bias: Any = None,
-    eps: float = 1e-5,
-) -> torch.Tensor:
-    r"""Group Normalization: standardize each (sample, group of channels).
-
-    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
-
-    The C channels are split into ``num_groups`` blocks of C/G consecutive
-    channels; mean and (biased) variance are taken over each block and all
-    positions of one sample. Reduction: ``b (g c) h w -> b g 1 1 1``.
-    ``num_groups=1`` is LayerNorm over ``(C, *)`` (but with a per-channel
-    affine); ``num_groups=C`` is InstanceNorm.
-
-    Args:
-        x: input ``(N, C, *)``.
-        num_groups: G, must divide C. Default: the smallest divisor of C above 1.
-        weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
-        eps: added to the variance. Default: 1e-5.
-    """
-    x = check_input(x, "GroupNorm")
-    c = x.shape[1]
-    g = resolve_num_groups(num_groups, c)
-    per_group = (c // g) * math.prod(x.shape[2:])
-    if per_group < 2:
-        raise InputError(
-            f"GroupNorm needs more than one value per group to compute a variance; with shape {tuple(x.shape)} "
-            f"and num_groups={g} each group has one; use fewer groups or spatial dims."
-        )
-    w = affine_param(weight, (c,), x, "GroupNorm: weight")
-    b = affine_param(bias, (c,), x, "GroupNorm: bias")
-    n = x.shape[0]
-    # what F.group_norm runs, with its statistics
-    y, mean, rstd = torch.native_group_norm(x.contiguous(), w, b, n, c, math.prod(x.shape[2:]), g, eps)
-    return finite_result(y, x, "GroupNorm", (mean, rstd), per_group, w, b)
-
-
-def rms_norm(
-    x: torch.Tensor,
-    normalized_shape: Any = None,
-    weight: Any = None,
-    eps: float | None = None,
-) -> torch.Tensor:
-    r"""Root Mean Square Layer Normalization: rescale each sample to unit RMS.
-
-    .. math:: y = \frac{x}{\sqrt{\mathrm{E}[x^2] + \epsilon}} * \gamma
-
-    over the trailing ``normalized_shape`` dims. The mean is not removed and
-    there is no bias. Reduction (default): ``b c h w -> b 1 1 1``.
-
-    Args:
-        x: input ``(N, *)``.
-        normalized_shape: trailing dims. Default: ``x.shape[1:]``.
-        weight: tensor of ``normalized_shape``, a number or None. Default: None.
-        eps: added to the mean square; None is ``torch.finfo(x.dtype).eps``
-            as in ``nn.RMSNorm``. Default: None.
-    """
-    x = check_input(x, "RMSNorm")
-    ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
-    w = affine_param(weight, ns, x, "RMSNorm: weight")
-    fused = getattr(torch, "_fused_rms_norm", None)  # the kernel F.rms_norm runs, with its statistics
-    if fused is not None and x.device.type in ("cpu", "cuda"):
-        y, rstd = fused(x, list(ns), w, eps)
-        return finite_result(y, x, "RMSNorm", (rstd,), math.prod(ns), w)
-    return finite_result(F.rms_norm(x, ns, w, eps), x, "RMSNorm")
-
-
-# -- declarations --------------------------------------------------------------
+# -- shared parameter declarations ------------------------------------------------
 
 EPS = Param("eps", "float", 1e-5, "Added to the variance before the square root; keeps constant groups finite.", low=0.0)
 MOMENTUM = Param(
@@ -493,43 +232,67 @@ NORMALIZED_SHAPE = Param(
     "normalized_shape", "shape", None, "The trailing dims normalized together; default: every dim after the first.",
 )
 
-register(Variant(
-    name="batch_norm", title="BatchNorm", family="norm", fn=batch_norm,
-    params=(EPS, MOMENTUM, TRAINING, WEIGHT, BIAS, RUNNING_MEAN, RUNNING_VAR,
-            Param("num_batches_tracked", "tensor", None, "Batch counter for momentum=None.", widget=False)),
-    pattern="b c h w -> 1 c 1 1", reference="torch.nn.BatchNorm2d(C)",
-    summary="One mean and variance per channel, shared by every sample and position of the batch.",
-    groups=channel_groups, grid_labels=("", "channel"),
-))
-register(Variant(
-    name="layer_norm", title="LayerNorm", family="norm", fn=layer_norm,
-    params=(NORMALIZED_SHAPE, EPS, WEIGHT, BIAS),
-    pattern="b c h w -> b 1 1 1", reference="torch.nn.LayerNorm(normalized_shape)",
-    summary="One mean and variance per sample, over its trailing normalized_shape dims.",
-    groups=sample_groups, affine="trailing", grid_labels=("sample", "position"),
-))
-register(Variant(
-    name="instance_norm", title="InstanceNorm", family="norm", fn=instance_norm,
-    params=(EPS, MOMENTUM, TRAINING, WEIGHT, BIAS, RUNNING_MEAN, RUNNING_VAR),
-    pattern="b c h w -> b c 1 1", reference="torch.nn.InstanceNorm2d(C)",
-    summary="One mean and variance per (sample, channel): every image's own contrast is removed.",
-    groups=instance_groups, min_ndim=3,
-))
-register(Variant(
-    name="group_norm", title="GroupNorm", family="norm", fn=group_norm,
-    params=(Param("num_groups", "int", None, "Number of channel groups G; must divide C (1 = LayerNorm, C = InstanceNorm).", low=1),
-            EPS, WEIGHT, BIAS),
-    pattern="b (g c) h w -> b g 1 1 1", reference="torch.nn.GroupNorm(G, C)",
-    summary="One mean and variance per (sample, block of C/G channels): between LayerNorm and InstanceNorm.",
-    groups=channel_group_groups, grid_labels=("sample", "channel group"),
-))
-register(Variant(
-    name="rms_norm", title="RMSNorm", family="norm", fn=rms_norm,
-    params=(NORMALIZED_SHAPE,
-            Param("eps", "float", None, "Added to the mean square; None = machine epsilon of the dtype, as nn.RMSNorm.",
-                  low=0.0, optional=True),
-            WEIGHT),
-    pattern="b c h w -> b 1 1 1", reference="torch.nn.RMSNorm(normalized_shape)",
-    summary="Divides each sample by its root mean square over the trailing dims; the mean is not removed.",
-    groups=sample_groups, stat="rms", affine="trailing", grid_labels=("sample", "position"),
-))
+
+# -- small builders for declarations ------------------------------------------------
+
+SPATIAL_DIM = {2: 1, 3: 1, 4: 2, 5: 3}  # input rank -> the k of torch's BatchNorm{k}d / InstanceNorm{k}d
+TOKENS = ("N", "L", "D")  # the token layout's letters
+
+
+def spatial(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The dims after (N, C)."""
+    return tuple(range(2, len(shape)))
+
+
+def letters_list(letters: tuple[str, ...]) -> str:
+    """("C",) as "C", ("C", "H", "W") as "[C, H, W]" (how torch's shape arguments are written)."""
+    return letters[0] if len(letters) == 1 else "[" + ", ".join(letters) + "]"
+
+
+def trailing_settings(shape: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Every ``normalized_shape`` a trailing variant can take on ``shape``: shape[k:] for k = 1 .. rank-1."""
+    return [{"normalized_shape": tuple(shape[k:])} for k in range(1, len(shape))]
+
+
+def trailing_label(title: str) -> Any:
+    """A label function: "LayerNorm over (16,)" when normalized_shape is known, else the title."""
+    def label(params: dict[str, Any]) -> str:
+        ns = params.get("normalized_shape")
+        return f"{title} over {tuple(ns)}" if ns else title
+    return label
+
+
+def has_affine(affine: bool | None, *values: Any) -> bool:
+    """A module's affine flag: ``affine`` when given, else whether any of weight / bias is given."""
+    return any(v is not None for v in values) if affine is None else bool(affine)
+
+
+def fill_module(mod: nn.Module, weight: Any = None, bias: Any = None, running_mean: Any = None,
+                running_var: Any = None, num_batches_tracked: Any = None, training: bool = True) -> nn.Module:
+    """Copy the affine (a number fills it, a tensor is copied) and running buffers into ``mod``; set its mode."""
+    like = next(iter(mod.parameters()), None)
+    if like is None:
+        like = next(iter(mod.buffers()), torch.empty(0))
+    with torch.no_grad():
+        for name, value in (("weight", weight), ("bias", bias)):
+            target = getattr(mod, name, None)
+            if target is not None and value is not None:
+                target.copy_(affine_param(value, tuple(target.shape), like, f"{name}"))
+        for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                            ("num_batches_tracked", num_batches_tracked)):
+            if value is not None and getattr(mod, name, None) is not None:
+                getattr(mod, name).copy_(value)
+    return mod.train(training)
+
+
+def tokens_trap(title: str, shape: tuple[int, ...], layout: str | None) -> list[str]:
+    """The channel-first trap for (N, L, D) tokens: dim 1 holds the positions, not the features."""
+    if layout and tuple(layout.split()[:3]) == TOKENS:
+        return [f"With (N, L, D) tokens, dim 1 holds the {shape[1]} positions, not features: {title} would treat "
+                "every position as a channel; permute to (N, D, L) or choose LayerNorm over D."]
+    return []
+
+
+def values_per_channel(x: torch.Tensor) -> int:
+    """Values of one (sample, channel): the product of the dims after (N, C)."""
+    return math.prod(x.shape[2:]) if x.ndim > 2 else 1

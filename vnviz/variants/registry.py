@@ -1,223 +1,327 @@
-"""The variant registry: each variant is declared once, with its parameters.
+"""The variant registry: each variant is declared once, and the rest of vnviz reads the declaration.
 
-The sidebar widgets, the query-string link, the "reproduce in Python" snippet
-and the tests all read these declarations, so adding a variant touches one
-module.
+A ``Variant`` holds everything the code asks about a variant: its function and
+parameters; the axes it reduces for a given input shape and layout (one rule,
+``reduction``, read by ``stat_groups``, ``infer_axes``, ``axis_plan``, the traps
+and the captions); the torch module that computes the same thing (``module``,
+for verification and for training networks); its traps; its known
+equivalences; and its text (``text``: title, summary, and the einops pattern
+and torch code for the actual rank and layout). Every module of
+``vnviz/variants/`` is imported by the package, so adding a variant touches
+one module.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
+from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.variants.params import PARAM_KINDS, Param, as_ints, as_shape, quote, scalar  # noqa: F401  (re-exported)
 
-PARAM_KINDS = ("float", "int", "bool", "choice", "shape", "str", "ints", "affine", "tensor")
-QUOTE_CHARS = 60  # a quoted bad value is cut to this many characters
-
-
-def quote(value: Any) -> str:
-    """``repr(value)`` on one line, cut to QUOTE_CHARS, for "got ..." in messages."""
-    if isinstance(value, torch.Tensor) and value.numel() > 4:
-        return f"a tensor of shape {tuple(value.shape)}"
-    if type(value).__module__ == "numpy" and getattr(value, "size", 1) > 4:
-        return f"an array of shape {tuple(value.shape)}"
-    try:
-        text = " ".join(repr(value).split())
-    except ValueError:  # int too large to print
-        text = "a whole number with thousands of digits"
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
+LETTERS = {2: "n c", 3: "n c l", 4: "n c h w", 5: "n c d h w"}  # layout letters used when the caller gives none
 
 
-def scalar(value: Any) -> Any:
-    """A 0-d tensor or numpy scalar as a Python number; anything else unchanged."""
-    if isinstance(value, torch.Tensor) or type(value).__module__ == "numpy":
-        if getattr(value, "ndim", 0) == 0 and not (isinstance(value, torch.Tensor) and value.is_complex()):
-            item = value.item()
-            if isinstance(item, (bool, int, float)):
-                return item
-    return value
+# -- the axes ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Param:
-    """One parameter of a variant, as the API, the widgets and the links see it."""
+class Reduction:
+    """Which elements of one input share a statistic: the axes a variant reduces over.
 
-    name: str  # the API name (torch's name where torch has one)
-    kind: str  # one of PARAM_KINDS
-    default: Any  # the value used when the caller gives none
-    help: str  # one line for a tooltip
-    low: float | None = None  # smallest allowed value (numbers)
-    high: float | None = None  # largest allowed value (numbers)
-    choices: tuple[Any, ...] = ()  # allowed values ("choice")
-    optional: bool = False  # None is allowed (e.g. momentum=None)
-    low_open: bool = False  # the low end itself is not allowed (e.g. p < 1)
-    high_open: bool = False  # the high end itself is not allowed
-    widget: bool = True  # shown as a widget and kept in links (tensors are not)
-    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # shown only when each named parameter has one of these values
+    Two elements share their mean and variance exactly when they agree on every
+    dim that is not reduced, and (GroupNorm) lie in the same block of channels,
+    and (ClusterNorm) their samples lie in the same cluster. Dims are those of
+    the input as the caller holds it, also when the variant is fed a permutation.
+    """
 
-    def applies(self, values: dict[str, Any]) -> bool:
-        """Whether this parameter matters given the other parameters' ``values`` (see ``when``)."""
-        return all(values.get(name) in allowed for name, allowed in self.when)
+    shape: tuple[int, ...]  # the input's shape, as the caller holds it
+    dims: tuple[int, ...]  # dims reduced for each statistic, sorted (GroupNorm's channel dim among them)
+    channel: int = 1  # the dim the variant takes for channels: its affine and its blocks index it
+    blocks: int | None = None  # GroupNorm: the channel dim is cut into this many blocks of consecutive channels
+    clusters: bool = False  # ClusterNorm: dim 0 is reduced within each cluster of samples only
+    affine: tuple[int, ...] = ()  # dims the weight and bias are indexed by; () when the variant has none
+    centered: bool = True  # the mean is removed (False: the mean square, as RMSNorm)
+    params: dict[str, Any] = field(default_factory=dict)  # parameters that give these axes, e.g. {"num_groups": 2}
+    feed: tuple[int, ...] | None = None  # the variant sees x.permute(feed) (channels moved to dim 1); None: x
 
-    def check(self, value: Any, where: str) -> Any:
-        """Validate and normalise ``value``; raise InputError with one sentence."""
-        if value is None:
-            if self.optional or self.default is None:
-                return None
-            raise InputError(f"{where}: {self.name} cannot be None; it must be {self.allowed()}.")
-        if self.kind in ("float", "int"):
-            return self._check_number(value, where)
-        if self.kind == "bool":
-            value = scalar(value)
-            if isinstance(value, (bool, int)) and value in (0, 1):
-                return bool(value)
-            raise InputError(f"{where}: {self.name} must be True or False; got {quote(value)}.")
-        if self.kind == "choice":
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
-                return value
-            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {quote(value)}.")
-        if self.kind == "shape":
-            return _as_shape(value, f"{where}: {self.name}")
-        if self.kind == "ints":
-            return _as_ints(value, f"{where}: {self.name}")
-        if self.kind == "str":
-            if isinstance(value, str):
-                return value
-            raise InputError(f"{where}: {self.name} must be a string; got {quote(value)}.")
-        if self.kind == "affine":  # a number here; tensors are checked by the variant against the input
-            value = scalar(value)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return Param(self.name, "float", value, "").check(value, where)
-        return value
+    @property
+    def split(self) -> int | None:
+        """GroupNorm's blocks when they cut the channels into 2..C-1 blocks, else None (whole or single channels)."""
+        b = self.blocks
+        return b if b is not None and 1 < b < self.shape[self.channel] else None
 
-    def _check_number(self, value: Any, where: str) -> float | int:
-        is_int = self.kind == "int"
-        kind = "a whole number" if is_int else "a number"
-        value = scalar(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
-        if is_int and isinstance(value, float):
-            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
-        if not is_int:
-            try:
-                value = float(value)
-            except OverflowError:
-                raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.") from None
-            if not math.isfinite(value):
-                raise InputError(f"{where}: {self.name} must be a finite number; got {quote(value)}.")
-        too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
-        too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
-        if too_low or too_high:
-            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.")
-        return value
+    @property
+    def reduced(self) -> frozenset[int]:
+        """The dims along which one group spans every index (a split channel dim is not among them)."""
+        out = set(self.dims)
+        if self.blocks is not None and self.blocks > 1:
+            out.discard(self.channel)
+        return frozenset(out)
 
-    def allowed(self) -> str:
-        """The allowed values, in words ("between 0 and 1")."""
-        if self.kind in ("float", "int"):
-            lo = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
-            hi = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
-            parts = [p for p in (lo, hi) if p]
-            text = " and ".join(parts) if parts else "any finite number"
-            return text + (" (or None)" if self.optional else "")
-        if self.kind == "choice":
-            return "one of " + ", ".join(map(str, self.choices))
-        return f"a {self.kind}"
+    @property
+    def key(self) -> tuple[frozenset[int], int | None, bool]:
+        """What decides the groups: two reductions with the same key have the same statistic groups."""
+        return self.reduced, self.split, self.clusters
 
-    # -- links ---------------------------------------------------------------
-    def to_text(self, value: Any) -> str:
-        """Format a value for a URL query string (inverse of ``from_text``)."""
-        if value is None:
-            return "none"
-        if self.kind == "bool":
-            return "true" if value else "false"
-        if self.kind in ("shape", "ints"):
-            return ",".join(str(int(v)) for v in value)
-        if self.kind == "float" or self.kind == "affine":
-            return repr(float(value))
-        return str(value)
+    @property
+    def kept(self) -> tuple[int, ...]:
+        """The dims whose index separates groups (a split channel dim included), in order."""
+        return tuple(d for d in range(len(self.shape)) if d not in self.reduced)
 
-    def from_text(self, text: str, where: str = "link") -> Any:
-        """Parse a query-string value; raise InputError when it is not valid."""
-        t = text.strip()
-        if t.lower() in ("none", "") and (self.optional or self.default is None):
+    @property
+    def num_groups(self) -> int | None:
+        """How many statistic groups (None for clusters: it depends on the data)."""
+        if self.clusters:
             return None
-        try:
-            if self.kind == "bool":
-                if t.lower() in ("true", "1", "yes", "on"):
-                    return True
-                if t.lower() in ("false", "0", "no", "off"):
-                    return False
-                raise ValueError(t)
-            if self.kind == "int":
-                return self.check(int(t), where)
-            if self.kind in ("float", "affine"):
-                value = float(t)
-                if self.kind == "affine" and not math.isfinite(value):
-                    raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be a finite number.")
-                return self.check(value, where)
-            if self.kind in ("shape", "ints"):
-                return self.check(tuple(int(p) for p in t.split(",") if p.strip() != ""), where)
-            if self.kind == "choice":
-                for c in self.choices:
-                    if str(c) == t:
-                        return c
-                raise ValueError(t)
-            return t
-        except ValueError as err:
-            if isinstance(err, InputError):
-                raise
-            raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be {self.allowed()}.") from None
+        split = self.split
+        return math.prod(split if d == self.channel and split else self.shape[d] for d in self.kept)
+
+    @property
+    def group_size(self) -> int | None:
+        """Values in each statistic group (None for clusters)."""
+        g = self.num_groups
+        return None if g is None else math.prod(self.shape) // g
+
+    def group_map(self) -> torch.Tensor:
+        """Group ids shaped like the input: row-major over the kept dims (a split channel by its block), 0..G-1."""
+        if self.clusters:
+            raise InputError("A map of clusters depends on the data; give the cluster labels (stat_groups labels=).")
+        r = len(self.shape)
+        ids = torch.zeros((1,) * r, dtype=torch.long)
+        split = self.split
+        for d in self.kept:
+            n = self.shape[d]
+            view = [n if i == d else 1 for i in range(r)]
+            if d == self.channel and split:
+                ids = ids * split + (torch.arange(n) // (n // split)).reshape(view)
+            else:
+                ids = ids * n + torch.arange(n).reshape(view)
+        return ids.expand(self.shape).contiguous()
+
+    def members(self, index: tuple[int, ...], labels: torch.Tensor | None = None) -> tuple[Any, ...]:
+        """An index into x that selects the elements sharing ``index``'s statistics, every dim kept.
+
+        ``x[r.members(index)]`` is that group (the kept dims have size 1). With
+        clusters the cluster ``labels`` (N,) are needed: dim 0 is then a
+        LongTensor of the samples in index's cluster (every sample for noise, -1,
+        which is normalized with the statistics of the whole batch).
+        """
+        index = as_ints(index, "members: index")
+        if len(index) != len(self.shape) or any(not 0 <= i < s for i, s in zip(index, self.shape)):
+            raise InputError(f"members: index must give one position per dim of shape {self.shape}; got {index}.")
+        split = self.split
+        out: list[Any] = []
+        for d, i in enumerate(index):
+            if d == 0 and self.clusters:
+                if labels is None:
+                    raise InputError("members: the groups depend on the data; give the cluster labels (N,).")
+                lab = torch.as_tensor(labels).reshape(-1)
+                out.append(slice(None) if int(lab[i]) < 0 else (lab == lab[i]).nonzero().flatten())
+            elif d == self.channel and split:
+                size = self.shape[d] // split
+                out.append(slice(i // size * size, (i // size + 1) * size))
+            elif d in self.reduced:
+                out.append(slice(None))
+            else:
+                out.append(slice(i, i + 1))
+        return tuple(out)
+
+    def pattern(self, letters: Any = None) -> str:
+        """The einops reduction, e.g. "n c h w -> 1 c 1 1"; GroupNorm "n (g c) h w -> n g 1 1 1"."""
+        low = [t.lower() for t in layout_letters(letters, len(self.shape))]
+        split = self.split
+        left: list[str] = []
+        right: list[str] = []
+        for d, s in enumerate(low):
+            if d == self.channel and split:
+                left.append(f"(g {s})")
+                right += ["g", "1"]
+            elif d == 0 and self.clusters:
+                left.append(f"(k {s})")
+                right.append("k")
+            else:
+                left.append(s)
+                right.append("1" if d in self.reduced else s)
+        return " ".join(left) + " -> " + " ".join(right)
 
 
-def _as_ints(value: Any, what: str) -> tuple[int, ...]:
-    value = scalar(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value,)
-    if isinstance(value, torch.Size):
-        return tuple(value)
-    if isinstance(value, (str, bytes)) or (isinstance(value, torch.Tensor) and value.ndim != 1):
-        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.")
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.") from None
-    out = []
-    for v in items:
-        v = scalar(v)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InputError(f"{what} must hold whole numbers only; got {quote(value)}.")
-        out.append(int(v))
-    return tuple(out)
+def layout_letters(letters: Any, rank: int) -> tuple[str, ...]:
+    """``letters`` ("N C H W" or a tuple) as a tuple, or the usual letters for this rank when they do not fit."""
+    if isinstance(letters, str):
+        letters = letters.split()
+    if letters is not None and len(tuple(letters)) == rank:
+        return tuple(letters)
+    if rank in LETTERS:
+        return tuple(LETTERS[rank].upper().split())
+    return ("N", "C") + tuple(f"D{i}" for i in range(1, rank - 1))
 
 
-def _as_shape(value: Any, what: str) -> tuple[int, ...]:
-    shape = _as_ints(value, what)
-    if not shape or any(s < 1 for s in shape) or any(s > 2**40 for s in shape):
-        raise InputError(f"{what} must be one or more positive sizes; got {quote(value)}.")
-    return shape
+def move_channel(rank: int, channel: int) -> tuple[int, ...]:
+    """The permutation that moves dim ``channel`` to dim 1 (the others keep their order)."""
+    return (0, channel) + tuple(d for d in range(1, rank) if d != channel)
+
+
+def feed_text(perm: tuple[int, ...]) -> tuple[str, str]:
+    """``x.permute(perm)`` as the shortest torch text, and the text that undoes it: (".transpose(1, 2)", ...)."""
+    r = len(perm)
+    ident = tuple(range(r))
+    if tuple(perm) == ident:
+        return "", ""
+    diff = [i for i in range(r) if perm[i] != i]
+    if len(diff) == 2 and perm[diff[0]] == diff[1]:
+        t = f".transpose({diff[0]}, {diff[1]})"
+        return t, t
+    last = lambda d: -1 if d == r - 1 else d  # noqa: E731
+    for a in range(r):
+        for b in range(r):
+            moved = [d for d in ident if d != a]
+            moved.insert(b, a)
+            if tuple(moved) == tuple(perm):
+                return f".movedim({a}, {last(b)})", f".movedim({last(b)}, {a})"
+    inv = tuple(perm.index(d) for d in ident)
+    return f".permute{tuple(perm)}", f".permute{inv}"
+
+
+# -- what a declaration holds besides the axes ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Code:
+    """How torch computes a reduction, for the variant's own frame (channels at dim 1)."""
+
+    module: str | None  # the module, sizes named by layout letters, e.g. "nn.BatchNorm2d(C)"; None: torch has none
+    call: str  # the functional call, "{x}" standing for the input, e.g. "F.batch_norm({x}, None, None, training=True)"
+    feed: tuple[int, ...] | None = None  # the module is fed x.permute(feed) and the output permuted back
+
+
+@dataclass(frozen=True)
+class Text:
+    """A variant in words, for one input shape and layout (captions, tables)."""
+
+    title: str  # e.g. "BatchNorm"
+    summary: str  # one sentence: what it does
+    pattern: str  # einops reduction, e.g. "n l d -> 1 l 1"
+    torch: str  # the torch module (or call) that computes it, e.g. "torch.nn.BatchNorm1d(L)"
+
+
+@dataclass(frozen=True)
+class Traps:
+    """A variant's known traps, each said in one plain sentence (empty lists when none applies)."""
+
+    known: tuple[str, ...] = ()  # the traps in general, for the list on the Axis check page
+    run: Callable[..., list[str]] | None = None  # (x, params, layout) -> warnings before running on x
+    plan: Callable[..., list[str]] | None = None  # (letters, reduction) -> notes on an axis plan of this layer
+    infer: Callable[..., list[str]] | None = None  # (shape, axes, affine kind) -> notes when infer_axes names it
+    verdict: Callable[..., list[str]] | None = None  # (letters or None, axes) -> mistakes a check of a pair reports
+
+    def warnings(self, x: torch.Tensor, params: dict[str, Any], layout: str | None = None) -> list[str]:
+        return list(self.run(x, params, layout)) if self.run else []
+
+    def plan_notes(self, letters: tuple[str, ...], red: Reduction) -> list[str]:
+        return list(self.plan(letters, red)) if self.plan else []
+
+    def infer_notes(self, shape: tuple[int, ...], axes: tuple[int, ...], affine: str) -> list[str]:
+        return list(self.infer(shape, axes, affine)) if self.infer else []
+
+    def mistakes(self, letters: tuple[str, ...] | None, axes: tuple[int, ...]) -> list[str]:
+        return list(self.verdict(letters, axes)) if self.verdict else []
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A known equivalence (or a classic non-equivalence) of two variant calls on the same input."""
+
+    title: str  # e.g. "GroupNorm with one group per channel = InstanceNorm"
+    left: tuple[str, dict[str, Any]]  # (variant name, params) of the first call
+    right: tuple[str, dict[str, Any]]  # (variant name, params) of the second call
+    holds: bool  # theory says the two outputs are equal
+    explanation: str  # one sentence: why they are (or are not) equal
+    order: int = 50  # where it is listed among every variant's identities (lowest first)
+    unavailable: str = ""  # why it cannot be checked on this input ("" when it can)
+    take: Callable[[torch.Tensor], torch.Tensor] | None = None  # the part of x both calls run on (None: all of x)
+
+
+# -- torch modules ----------------------------------------------------------------------------------
+
+
+class Moved(nn.Module):
+    """A torch module fed ``x.movedim(source, -1)``, its output moved back: LayerNorm over the channels of (N, C, *)."""
+
+    def __init__(self, inner: nn.Module, source: int = 1):
+        super().__init__()
+        self.inner = inner
+        self.source = source
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.movedim(self.source, -1)).movedim(-1, self.source)
+
+    @property
+    def weight(self) -> torch.Tensor | None:
+        return getattr(self.inner, "weight", None)
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return getattr(self.inner, "bias", None)
+
+    @property
+    def code(self) -> str:
+        return f"{module_code(self.inner)} on x.movedim({self.source}, -1)"
+
+
+def module_code(mod: nn.Module) -> str:
+    """A module as the code that builds it, e.g. "nn.GroupNorm(3, 6, eps=1e-05, affine=True)"."""
+    return getattr(mod, "code", None) or f"nn.{type(mod).__name__}({mod.extra_repr()})"
+
+
+# -- the declaration ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Variant:
-    """A declared variant: its function, parameters and what it reduces over."""
+    """A declared variant: its function, parameters, axes, torch module, traps, equivalences and text."""
 
     name: str  # registry key, e.g. "batch_norm"
     title: str  # human name, e.g. "BatchNorm"
     family: str  # "norm" (normalizes statistic groups) or "matrix"
     fn: Callable[..., torch.Tensor]  # the implementation, fn(x, **params)
     params: tuple[Param, ...]  # every parameter, widgets and tensors alike
-    pattern: str  # einops-style reduction for an (N, C, H, W) input
-    reference: str  # the matching torch layer, as code
     summary: str  # one sentence: what it does
-    groups: Callable[..., torch.Tensor] | None = None  # (shape, **params) -> LongTensor group map
+    pattern: str = ""  # einops reduction for an (N, C, H, W) input; derived from ``rule`` when empty
+    reference: str = ""  # the matching torch layer for (N, C, H, W), as code; derived from ``code`` when empty
+    rule: Callable[..., Reduction] | None = None  # (shape, **params) -> the Reduction of a channel-first input
+    settings: Callable[[tuple[int, ...]], list[dict[str, Any]]] | None = None  # shape -> parameters giving distinct
+    #   axes there (None: only the defaults); what infer_axes and the axis plan try
+    groups: Callable[..., torch.Tensor] | None = None  # (shape, **params) -> group ids; built from ``rule`` when
+    #   not given (ClusterNorm gives its own: its clusters come from the labels); None: no statistic groups
+    make_module: Callable[..., nn.Module] | None = None  # (shape, affine, device, dtype, **params) -> torch module
+    code: Callable[..., Code] | None = None  # (letters, shape, params, affine) -> Code, for the variant's own frame
+    traps: Traps = Traps()  # its known traps
+    identities: Callable[..., list[Identity]] | None = None  # (x, weight, bias) -> its known equivalences on x
+    label: Callable[[dict[str, Any]], str] | None = None  # params -> short name, e.g. "GroupNorm(3)"; default title
+    uses_running: Callable[[dict[str, Any]], bool] | None = None  # params -> it normalizes with running statistics
+    details: Callable[..., Any] | None = None  # fn with everything the page shows (``.y``, ``.group_params``)
+    baseline: str | None = None  # the variant this one generalizes and is compared with (ClusterNorm: BatchNorm)
+    compare_params: tuple[str, ...] = ()  # parameters the Compare page offers for this variant
     stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"
     affine: str = "channel"  # affine shape: "channel" (C,), "trailing" (normalized_shape) or "none"
     min_ndim: int = 2  # smallest input rank accepted
     grid_labels: tuple[str, str] = ("sample", "channel")  # what the rows/cols of the group grid index
+    precedence: int = 50  # when several variants compute the same statistics, the lowest names them
+    order: int = 50  # position in menus and in VARIANTS
 
+    def __post_init__(self) -> None:
+        if self.rule is not None and self.groups is None:
+            object.__setattr__(self, "groups", self._rule_groups)
+        if self.rule is not None and not self.pattern:
+            object.__setattr__(self, "pattern", self.text((2, 4, 3, 3), "B C H W").pattern)
+        if self.code is not None and not self.reference:
+            object.__setattr__(self, "reference", self.text((2, 4, 3, 3), "N C H W").torch)
+
+    # -- parameters ----------------------------------------------------------------------------
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:
@@ -243,15 +347,143 @@ class Variant:
             out[key] = self.param(key).check(value, self.title)
         return out
 
+    def _shape(self, shape: Any) -> tuple[int, ...]:
+        shape = as_shape(shape, f"{self.title}: shape")
+        if len(shape) < self.min_ndim:
+            raise InputError(f"{self.title} needs an input with at least {self.min_ndim} dims; got shape {shape}.")
+        return shape
+
+    # -- the axes --------------------------------------------------------------------------------
+    def reduction(self, shape: Any, channel: int = 1, **params: Any) -> Reduction:
+        """The axes this variant reduces on an input of ``shape`` with ``params``: the one rule.
+
+        ``channel`` is the dim that holds the channels (the features); torch's
+        layers want it at dim 1, so a per-channel variant is then fed
+        ``x.movedim(channel, 1)`` (``Reduction.feed``) and a trailing one
+        (LayerNorm, RMSNorm) defaults to ``normalized_shape = shape[channel:]``.
+        Dims in the result are those of ``shape`` as given.
+        """
+        if self.rule is None:
+            raise InputError(f"{self.title} is not a normalization and reduces no axes.")
+        shape = self._shape(shape)
+        r = len(shape)
+        if not 1 <= channel < r:
+            raise InputError(f"{self.title}: channel must be a dim from 1 to {r - 1} of shape {shape}; got {quote(channel)}.")
+        checked = self.check_params(params)
+        if channel == 1:
+            return self.rule(shape, **checked)
+        if self.affine == "trailing":
+            checked.setdefault("normalized_shape", tuple(shape[channel:]))
+            return self.rule(shape, **checked)
+        perm = move_channel(r, channel)
+        red = self.rule(tuple(shape[p] for p in perm), **checked)
+        return Reduction(
+            shape=shape, dims=tuple(sorted(perm[d] for d in red.dims)), channel=perm[red.channel], blocks=red.blocks,
+            clusters=red.clusters, affine=tuple(perm[d] for d in red.affine), centered=red.centered,
+            params=red.params, feed=perm,
+        )
+
+    def reductions(self, shape: Any, channel: int = 1) -> list[Reduction]:
+        """Every distinct reduction this variant can name on ``shape`` (one per entry of ``settings``)."""
+        if self.rule is None:
+            return []
+        shape = as_shape(shape, f"{self.title}: shape")
+        if len(shape) < self.min_ndim:
+            return []
+        frame = shape  # the settings are the variant's own: on its frame, with the channels at dim 1
+        if channel != 1 and self.affine == "channel":
+            frame = tuple(shape[p] for p in move_channel(len(shape), channel))
+        out = []
+        for p in (self.settings(frame) if self.settings else [{}]):
+            try:
+                out.append(self.reduction(shape, channel, **p))
+            except InputError:
+                continue
+        return out
+
+    def _rule_groups(self, shape: Any, **params: Any) -> torch.Tensor:
+        """The statistic-group map (int64, shaped like the input) of the rule's reduction."""
+        return self.reduction(shape, **params).group_map()
+
+    # -- torch ---------------------------------------------------------------------------------------
+    def module(self, shape: Any, affine: bool | None = None, device: Any = None, dtype: torch.dtype | None = None,
+               **params: Any) -> nn.Module:
+        """A torch module computing this variant on inputs of ``shape`` with ``params``.
+
+        ``affine``: None gives it an affine exactly when ``weight`` or ``bias``
+        is given (a number fills it, a tensor is copied); True always (torch's
+        ones and zeros where none is given), False never. Running-statistics
+        buffers in ``params`` are copied in and ``training`` sets its mode. For
+        verification it is an independent reference; a network trains it as it is.
+        Raises InputError when torch has no such module for this shape.
+        """
+        if self.make_module is None:
+            raise InputError(f"{self.title} has no torch module.")
+        shape = self._shape(shape)
+        return self.make_module(shape, affine, device, dtype, **self.check_params(params))
+
+    def torch_code(self, red: Reduction, letters: Any = None, affine: bool | None = None,
+                   **overrides: Any) -> tuple[str | None, str]:
+        """(module, call) computing ``red`` on x, sizes named by the caller's ``letters``; ``overrides`` replace
+        parameters in the text (e.g. num_groups="G")."""
+        if self.code is None:
+            raise InputError(f"{self.title} has no torch code.")
+        r = len(red.shape)
+        letters = layout_letters(letters, r)
+        perm = red.feed or tuple(range(r))
+        code = self.code(tuple(letters[p] for p in perm), tuple(red.shape[p] for p in perm),
+                         {**red.params, **overrides}, affine)
+        total = tuple(perm[i] for i in code.feed) if code.feed else perm
+        feed, unfeed = feed_text(total)
+        module = None if code.module is None else (f"{code.module} on x{feed}" if feed else code.module)
+        return module, code.call.format(x="x" + feed) + unfeed
+
+    # -- words ---------------------------------------------------------------------------------------
+    def text(self, shape: Any, layout: Any = None, channel: int = 1, **params: Any) -> Text:
+        """Title, summary, einops pattern and torch code for an input of ``shape`` and ``layout``.
+
+        ``layout`` names the dims (``"N L D"``; default: N C, N C L, N C H W, ...).
+        With ``channel=1`` the text is what ``apply`` does to x as it is (tokens
+        (N, L, D): ``torch.nn.BatchNorm1d(L)``, pattern ``n l d -> 1 l 1``); with
+        the layout's channel dim the variant is fed its channels at dim 1
+        (``torch.nn.BatchNorm1d(D) on x.transpose(1, 2)``).
+        """
+        if self.rule is None:
+            return Text(self.title, self.summary, self.pattern, self.reference)
+        red = self.reduction(shape, channel, **params)
+        letters = layout_letters(layout, len(red.shape))
+        torch_text = self.reference if self.code is None else None
+        if torch_text is None:
+            affine = True if params.get("weight") is not None or params.get("bias") is not None else None
+            module, call = self.torch_code(red, letters, affine)
+            torch_text = "torch." + module if module else call.replace("F.", "torch.nn.functional.", 1)
+        return Text(self.title, self.summary, red.pattern(letters), torch_text)
+
+    def short(self, **params: Any) -> str:
+        """A short name with the parameters that tell it apart, e.g. "GroupNorm(3)" or "LayerNorm over (16,)"."""
+        return self.label(params) if self.label else self.title
+
+    @property
+    def by_data(self) -> bool:
+        """Its statistic groups depend on the data, not on the shape alone (ClusterNorm's clusters)."""
+        return self.rule is not None and self.rule((2, 4, 3, 3)).clusters
+
+    def running(self, params: dict[str, Any]) -> bool:
+        """Whether, with ``params``, it normalizes with running statistics (BatchNorm in eval mode)."""
+        return bool(self.uses_running and self.uses_running(params))
+
 
 VARIANTS: dict[str, Variant] = {}
 
 
 def register(variant: Variant) -> Variant:
-    """Add a variant to ``VARIANTS`` (names are unique)."""
+    """Add a variant to ``VARIANTS`` (names are unique; VARIANTS stays sorted by ``order``)."""
     if variant.name in VARIANTS:
         raise ValueError(f"variant {variant.name!r} is registered twice")
     VARIANTS[variant.name] = variant
+    ranked = sorted(VARIANTS.values(), key=lambda v: v.order)  # stable: equal orders keep registration order
+    VARIANTS.clear()
+    VARIANTS.update((v.name, v) for v in ranked)
     return variant
 
 
@@ -261,6 +493,13 @@ def get_variant(name: str) -> Variant:
         return VARIANTS[name]
     except (KeyError, TypeError):
         raise InputError(f"There is no variant called {quote(name)}; choose one of {', '.join(VARIANTS)}.") from None
+
+
+def norm_variants(named: bool = False) -> tuple[Variant, ...]:
+    """The normalizations, in menu order; ``named=True``: only those whose axes follow from the shape alone
+    (what an axis plan and infer_axes can name; not ClusterNorm, whose groups depend on the data)."""
+    return tuple(v for v in VARIANTS.values() if v.family == "norm" and v.rule is not None
+                 and not (named and v.by_data))
 
 
 def apply(name: str, x: torch.Tensor, **params: Any) -> torch.Tensor:
@@ -282,8 +521,6 @@ def stat_groups(name: str, shape: tuple[int, ...] | torch.Size, **params: Any) -
     variant = get_variant(name)
     if variant.groups is None:
         raise InputError(f"{variant.title} is not a normalization and has no statistic groups.")
-    shape = _as_shape(shape, f"{variant.title}: shape")
-    if len(shape) < variant.min_ndim:
-        raise InputError(f"{variant.title} needs an input with at least {variant.min_ndim} dims; got shape {shape}.")
+    shape = variant._shape(shape)
     checked = variant.check_params(params)
     return variant.groups(shape, **checked)

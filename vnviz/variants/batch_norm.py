@@ -1,0 +1,183 @@
+"""BatchNorm: one mean and variance per channel, shared by every sample and position of the batch."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vnviz.errors import InputError
+from vnviz.variants.norms import (
+    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, check_input, counter,
+    fill_module, finite_result, has_affine, momentum_factor, running_stat, spatial, tokens_trap, values_per_channel,
+)
+from vnviz.variants.params import Param, quote
+from vnviz.variants.registry import Code, Identity, Reduction, Traps, Variant, register
+
+def batch_norm(
+    x: torch.Tensor,
+    running_mean: torch.Tensor | None = None,
+    running_var: torch.Tensor | None = None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = True,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+    num_batches_tracked: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""Batch Normalization: standardize each channel over the batch and every position.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
+
+    with mean and variance per channel ``c`` over ``(N, *)``; the variance is
+    biased. Reduction: ``b c h w -> 1 c 1 1``.
+
+    In training mode the batch statistics are used and, when given,
+    ``running_mean``/``running_var`` are updated in place exactly as torch does:
+    ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased*
+    batch variance; ``momentum=None`` is the cumulative average (it counts in
+    ``num_batches_tracked``, a one-element int64 tensor, updated in place).
+    In eval mode the running statistics are used; without them, those of a
+    freshly built ``nn.BatchNorm`` (mean 0, variance 1), so ``y ≈ x``.
+
+    Args:
+        x: input ``(N, C, *)``, float32 or float64.
+        running_mean, running_var: ``(C,)`` buffers or None. Default: None.
+        weight, bias: ``(C,)`` tensors, numbers (broadcast) or None. Default: None.
+        training: use batch statistics. Default: True.
+        momentum: running-average factor in [0, 1], or None. Default: 0.1.
+        eps: added to the variance. Default: 1e-5.
+
+    Shape: input ``(N, C, *)``, output the same.
+    Raises InputError in training with a single value per channel.
+    """
+    x = check_input(x, "BatchNorm")
+    c = x.shape[1]
+    if training and x.numel() // c < 2:
+        raise InputError(
+            f"BatchNorm in training mode needs more than one value per channel to compute a variance; "
+            f"input shape {tuple(x.shape)} has one; use a batch of 2 or more, or eval mode."
+        )
+    if training and eps <= 0:
+        raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
+    w = affine_param(weight, (c,), x, "BatchNorm: weight")
+    b = affine_param(bias, (c,), x, "BatchNorm: bias")
+    rm = running_stat(running_mean, c, x, "BatchNorm: running_mean")
+    rv = running_stat(running_var, c, x, "BatchNorm: running_var")
+    if (rm is None) != (rv is None):
+        raise InputError("BatchNorm: give both running_mean and running_var, or neither.")
+    num_batches_tracked = counter(num_batches_tracked, "BatchNorm: num_batches_tracked", x)
+    if not training and rm is None:
+        rm = torch.zeros(c, dtype=x.dtype, device=x.device)
+        rv = torch.ones(c, dtype=x.dtype, device=x.device)
+    factor = momentum_factor(momentum, num_batches_tracked if rm is not None else None, training)
+    group = x.numel() // c
+    if x.device.type == "cpu" and training:  # the kernel F.batch_norm runs here, with its statistics
+        y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
+        return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
+    y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
+    return finite_result(y, x, "BatchNorm")
+
+
+# -- the declaration ------------------------------------------------------------------------------
+
+
+def reduces(shape: tuple[int, ...], **_: Any) -> Reduction:
+    """Every dim but the channels: ``b c h w -> 1 c 1 1``."""
+    return Reduction(shape, (0,) + spatial(shape), affine=(1,))
+
+
+def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, running_mean: Any = None,
+           running_var: Any = None, weight: Any = None, bias: Any = None, training: bool = True,
+           momentum: float | None = 0.1, eps: float = 1e-5, num_batches_tracked: Any = None) -> nn.Module:
+    """``nn.BatchNorm1d/2d/3d(C)`` with the running statistics it is given (fresh ones in eval mode without)."""
+    k = SPATIAL_DIM.get(len(shape))
+    if k is None:
+        raise InputError(f"no batch-norm module for {len(shape)}-d input")
+    cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[k]
+    track = running_mean is not None or not training
+    mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),
+              track_running_stats=track, device=device, dtype=dtype)
+    return fill_module(mod, weight, bias, running_mean, running_var, num_batches_tracked, training)
+
+
+def code(letters: tuple[str, ...], shape: tuple[int, ...], params: dict[str, Any], affine: bool | None) -> Code:
+    k = SPATIAL_DIM.get(len(shape))
+    args = letters[1] + (", affine=False" if affine is False else "")
+    return Code(None if k is None else f"nn.BatchNorm{k}d({args})", "F.batch_norm({x}, None, None, training=True)")
+
+
+def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> list[str]:
+    out = []
+    training = params.get("training", True)
+    per_channel = x.numel() // x.shape[1]
+    if not training and params.get("running_mean") is None:
+        out.append("Eval mode with untouched running statistics (mean 0, variance 1) divides by sqrt(1 + eps) and "
+                   "nothing else: the output is the input.")
+    elif training and per_channel < 16:
+        out.append(f"BatchNorm estimates each channel's statistics from only {per_channel} values here; "
+                   "with tiny batches they are noisy and training and eval outputs differ a lot.")
+    tokens = tokens_trap("BatchNorm", tuple(x.shape), layout)
+    if tokens:
+        out += tokens
+    elif x.ndim == 3 and x.shape[1] > 4 * x.shape[2] and layout is None:
+        out.append(f"Dim 1 ({x.shape[1]}) is much longer than dim 2 ({x.shape[2]}): if this is (N, L, D) token data, "
+                   "BatchNorm1d is normalizing over positions instead of features.")
+    return out
+
+
+def infer_notes(shape: tuple[int, ...], axes: tuple[int, ...], affine: str) -> list[str]:
+    if len(shape) == 3:
+        return ["If x holds (N, L, D) tokens, this is BatchNorm1d fed tokens: it reduces over dims (0, 2), "
+                "so it normalizes each position over the batch and features, not each feature over dims (0, 1)."]
+    if len(shape) >= 4 and affine in ("none", "scalar"):
+        dims = tuple(range(2, len(shape)))
+        return [f"If this was meant as InstanceNorm, it also averages over the batch (dim 0); "
+                f"InstanceNorm reduces over {f'dim {dims[0]}' if len(dims) == 1 else f'dims {dims}'} only."]
+    return []
+
+
+def mistakes(letters: tuple[str, ...] | None, axes: tuple[int, ...]) -> list[str]:
+    if letters == ("N", "L", "D") and axes == (0, 2):
+        return ["it is BatchNorm1d fed (N, L, D) tokens, so it keeps one statistic per position instead of one per "
+                "feature"]
+    return []
+
+
+def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> list[Identity]:
+    if values_per_channel(x) < 2:
+        return [Identity("BatchNorm on one sample: eval mode ≠ training mode", ("batch_norm", {}), ("batch_norm", {}),
+                         False, "", order=40, unavailable=(
+                             f"BatchNorm on one sample needs positions too: with shape {tuple(x.shape)}, one sample "
+                             "gives each channel a single value, and BatchNorm cannot train on that (torch raises)."))]
+    return [Identity(
+        "BatchNorm on one sample: eval mode ≠ training mode",
+        ("batch_norm", {"training": False}), ("batch_norm", {"training": True}), False,
+        "In eval mode BatchNorm uses its running statistics, which in a fresh module are mean 0 and variance 1, "
+        "so it returns x/√(1+eps), the input practically unchanged; in training it uses the batch's statistics, "
+        "and a batch of one sample normalizes each channel over that sample's positions alone (InstanceNorm).",
+        order=40, take=lambda t: t[:1])]
+
+
+TRAPS = Traps(
+    known=(
+        ("nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
+         "features; transpose to (N, D, L) first, or use nn.LayerNorm(D)."),
+        ("BatchNorm in eval mode uses its running statistics: a freshly built model in eval mode returns about x, "
+         "and in training it needs more than one value per channel."),
+        ("BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; "
+         "LayerNorm, InstanceNorm, GroupNorm and RMSNorm look at one sample only."),
+    ),
+    run=warnings, infer=infer_notes, verdict=mistakes,
+)
+
+register(Variant(
+    name="batch_norm", title="BatchNorm", family="norm", fn=batch_norm,
+    params=(EPS, MOMENTUM, TRAINING, WEIGHT, BIAS, RUNNING_MEAN, RUNNING_VAR,
+            Param("num_batches_tracked", "tensor", None, "Batch counter for momentum=None.", widget=False)),
+    summary="One mean and variance per channel, shared by every sample and position of the batch.",
+    rule=reduces, make_module=module, code=code, traps=TRAPS, identities=identities,
+    uses_running=lambda p: not p.get("training", True),
+    grid_labels=("", "channel"), precedence=0, order=10,
+))

@@ -1,0 +1,106 @@
+"""LayerNorm: one mean and variance per sample, over its trailing ``normalized_shape`` dims."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from vnviz.variants.norms import (
+    BIAS, EPS, NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine,
+    letters_list, trailing_label, trailing_settings, trailing_shape,
+)
+from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
+
+def layer_norm(
+    x: torch.Tensor,
+    normalized_shape: Any = None,
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    r"""Layer Normalization: standardize each sample over its trailing dims.
+
+    .. math:: y = \frac{x - \mathrm{E}[x]}{\sqrt{\mathrm{Var}[x] + \epsilon}} * \gamma + \beta
+
+    with mean and (biased) variance over the last ``len(normalized_shape)`` dims.
+    Reduction with the default ``normalized_shape = x.shape[1:]``:
+    ``b c h w -> b 1 1 1``; for tokens ``(N, L, D)`` with ``normalized_shape=(D,)``:
+    ``b l d -> b l 1``. The affine is per element of ``normalized_shape``.
+
+    Args:
+        x: input ``(N, *)``, float32 or float64.
+        normalized_shape: the trailing dims to normalize over. Default: ``x.shape[1:]``.
+        weight, bias: tensors of ``normalized_shape``, numbers or None. Default: None.
+        eps: added to the variance. Default: 1e-5.
+    """
+    x = check_input(x, "LayerNorm")
+    ns = trailing_shape(normalized_shape, tuple(x.shape), "LayerNorm")
+    w = affine_param(weight, ns, x, "LayerNorm: weight")
+    b = affine_param(bias, ns, x, "LayerNorm: bias")
+    y, mean, rstd = torch.native_layer_norm(x, ns, w, b, eps)  # what F.layer_norm runs, with its statistics
+    return finite_result(y, x, "LayerNorm", (mean, rstd), math.prod(ns), w, b)
+
+
+# -- the declaration ------------------------------------------------------------------------------
+
+
+def trailing(shape: tuple[int, ...], normalized_shape: Any, what: str, centered: bool = True) -> Reduction:
+    """The trailing ``normalized_shape`` dims, with a per-element affine over them (LayerNorm, RMSNorm)."""
+    ns = trailing_shape(normalized_shape, shape, what)
+    dims = tuple(range(len(shape) - len(ns), len(shape)))
+    return Reduction(shape, dims, affine=dims, centered=centered, params={"normalized_shape": ns})
+
+
+def reduces(shape: tuple[int, ...], normalized_shape: Any = None, **_: Any) -> Reduction:
+    """The trailing dims: ``b c h w -> b 1 1 1`` by default, ``b l d -> b l 1`` with normalized_shape=(D,)."""
+    return trailing(shape, normalized_shape, "LayerNorm")
+
+
+def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, normalized_shape: Any = None,
+           weight: Any = None, bias: Any = None, eps: float = 1e-5) -> nn.Module:
+    ns = trailing_shape(normalized_shape, shape, "LayerNorm")
+    mod = nn.LayerNorm(ns, eps=eps, elementwise_affine=has_affine(affine, weight, bias), device=device, dtype=dtype)
+    return fill_module(mod, weight, bias)
+
+
+def code(letters: tuple[str, ...], shape: tuple[int, ...], params: dict[str, Any], affine: bool | None) -> Code:
+    k = len(params["normalized_shape"])
+    flag = ", elementwise_affine=False" if affine is False else ""
+    return Code(f"nn.LayerNorm({letters_list(letters[-k:])}{flag})", f"F.layer_norm({{x}}, x.shape[-{k}:])")
+
+
+def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> list[str]:
+    ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "LayerNorm")
+    if math.prod(ns) == 1:
+        return [f"normalized_shape {ns} puts a single element in every group: its variance is 0, "
+                "so LayerNorm outputs all zeros (plus bias)."]
+    return []
+
+
+def plan_notes(letters: tuple[str, ...], red: Reduction) -> list[str]:
+    first = min(red.dims)
+    ns = letters_list(letters[first:])
+    out = []
+    if first > 1 and tuple(letters) != ("N", "L", "D"):
+        out.append(f"LayerNorm's normalized_shape is the trailing dims: nn.LayerNorm({ns}) averages over "
+                   f"{', '.join(letters[first:])} only, separately for every {', '.join(letters[:first])}.")
+    out.append(f"nn.RMSNorm({ns}) reduces over the same axes with the mean square instead: it does not remove the mean.")
+    return out
+
+
+TRAPS = Traps(
+    known=(("LayerNorm's normalized_shape means the trailing dims: nn.LayerNorm(C) on (N, C, H, W) fails (or, when W "
+            "happens to equal C, silently normalizes each row over W); for channels-first images use "
+            "nn.LayerNorm([C, H, W]) or move C last."),),
+    run=warnings, plan=plan_notes,
+)
+
+register(Variant(
+    name="layer_norm", title="LayerNorm", family="norm", fn=layer_norm,
+    params=(NORMALIZED_SHAPE, EPS, WEIGHT, BIAS),
+    summary="One mean and variance per sample, over its trailing normalized_shape dims.",
+    rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
+    label=trailing_label("LayerNorm"), affine="trailing", grid_labels=("sample", "position"), precedence=2, order=20,
+))

@@ -1,0 +1,199 @@
+"""Parameter declarations: what a variant's parameter accepts, its widget and its link text.
+
+A ``Param`` checks a value (one plain sentence per mistake, quoting the bad
+value) and turns it into, and back from, the text a URL query string holds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from vnviz.errors import InputError
+
+PARAM_KINDS = ("float", "int", "bool", "choice", "shape", "str", "ints", "affine", "tensor")
+QUOTE_CHARS = 60  # a quoted bad value is cut to this many characters
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` on one line, cut to QUOTE_CHARS, for "got ..." in messages."""
+    if isinstance(value, torch.Tensor) and value.numel() > 4:
+        return f"a tensor of shape {tuple(value.shape)}"
+    if type(value).__module__ == "numpy" and getattr(value, "size", 1) > 4:
+        return f"an array of shape {tuple(value.shape)}"
+    try:
+        text = " ".join(repr(value).split())
+    except ValueError:  # int too large to print
+        text = "a whole number with thousands of digits"
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
+
+
+def scalar(value: Any) -> Any:
+    """A 0-d tensor or numpy scalar as a Python number; anything else unchanged."""
+    if isinstance(value, torch.Tensor) or type(value).__module__ == "numpy":
+        if getattr(value, "ndim", 0) == 0 and not (isinstance(value, torch.Tensor) and value.is_complex()):
+            item = value.item()
+            if isinstance(item, (bool, int, float)):
+                return item
+    return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a variant, as the API, the widgets and the links see it."""
+
+    name: str  # the API name (torch's name where torch has one)
+    kind: str  # one of PARAM_KINDS
+    default: Any  # the value used when the caller gives none
+    help: str  # one line for a tooltip
+    low: float | None = None  # smallest allowed value (numbers)
+    high: float | None = None  # largest allowed value (numbers)
+    choices: tuple[Any, ...] = ()  # allowed values ("choice")
+    optional: bool = False  # None is allowed (e.g. momentum=None)
+    low_open: bool = False  # the low end itself is not allowed (e.g. p < 1)
+    high_open: bool = False  # the high end itself is not allowed
+    widget: bool = True  # shown as a widget and kept in links (tensors are not)
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # shown only when each named parameter has one of these values
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether this parameter matters given the other parameters' ``values`` (see ``when``)."""
+        return all(values.get(name) in allowed for name, allowed in self.when)
+
+    def check(self, value: Any, where: str) -> Any:
+        """Validate and normalise ``value``; raise InputError with one sentence."""
+        if value is None:
+            if self.optional or self.default is None:
+                return None
+            raise InputError(f"{where}: {self.name} cannot be None; it must be {self.allowed()}.")
+        if self.kind in ("float", "int"):
+            return self._check_number(value, where)
+        if self.kind == "bool":
+            value = scalar(value)
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                return bool(value)
+            raise InputError(f"{where}: {self.name} must be True or False; got {quote(value)}.")
+        if self.kind == "choice":
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
+                return value
+            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {quote(value)}.")
+        if self.kind == "shape":
+            return as_shape(value, f"{where}: {self.name}")
+        if self.kind == "ints":
+            return as_ints(value, f"{where}: {self.name}")
+        if self.kind == "str":
+            if isinstance(value, str):
+                return value
+            raise InputError(f"{where}: {self.name} must be a string; got {quote(value)}.")
+        if self.kind == "affine":  # a number here; tensors are checked by the variant against the input
+            value = scalar(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return Param(self.name, "float", value, "").check(value, where)
+        return value
+
+    def _check_number(self, value: Any, where: str) -> float | int:
+        is_int = self.kind == "int"
+        kind = "a whole number" if is_int else "a number"
+        value = scalar(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+        if is_int and isinstance(value, float):
+            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+        if not is_int:
+            try:
+                value = float(value)
+            except OverflowError:
+                raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.") from None
+            if not math.isfinite(value):
+                raise InputError(f"{where}: {self.name} must be a finite number; got {quote(value)}.")
+        too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+        too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        if too_low or too_high:
+            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.")
+        return value
+
+    def allowed(self) -> str:
+        """The allowed values, in words ("between 0 and 1")."""
+        if self.kind in ("float", "int"):
+            lo = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
+            hi = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
+            parts = [p for p in (lo, hi) if p]
+            text = " and ".join(parts) if parts else "any finite number"
+            return text + (" (or None)" if self.optional else "")
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        return f"a {self.kind}"
+
+    # -- links ---------------------------------------------------------------
+    def to_text(self, value: Any) -> str:
+        """Format a value for a URL query string (inverse of ``from_text``)."""
+        if value is None:
+            return "none"
+        if self.kind == "bool":
+            return "true" if value else "false"
+        if self.kind in ("shape", "ints"):
+            return ",".join(str(int(v)) for v in value)
+        if self.kind == "float" or self.kind == "affine":
+            return repr(float(value))
+        return str(value)
+
+    def from_text(self, text: str, where: str = "link") -> Any:
+        """Parse a query-string value; raise InputError when it is not valid."""
+        t = text.strip()
+        if t.lower() in ("none", "") and (self.optional or self.default is None):
+            return None
+        try:
+            if self.kind == "bool":
+                if t.lower() in ("true", "1", "yes", "on"):
+                    return True
+                if t.lower() in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError(t)
+            if self.kind == "int":
+                return self.check(int(t), where)
+            if self.kind in ("float", "affine"):
+                value = float(t)
+                if self.kind == "affine" and not math.isfinite(value):
+                    raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be a finite number.")
+                return self.check(value, where)
+            if self.kind in ("shape", "ints"):
+                return self.check(tuple(int(p) for p in t.split(",") if p.strip() != ""), where)
+            if self.kind == "choice":
+                for c in self.choices:
+                    if str(c) == t:
+                        return c
+                raise ValueError(t)
+            return t
+        except ValueError as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be {self.allowed()}.") from None
+
+
+def as_ints(value: Any, what: str) -> tuple[int, ...]:
+    value = scalar(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, (str, bytes)) or (isinstance(value, torch.Tensor) and value.ndim != 1):
+        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.") from None
+    out = []
+    for v in items:
+        v = scalar(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(f"{what} must hold whole numbers only; got {quote(value)}.")
+        out.append(int(v))
+    return tuple(out)
+
+
+def as_shape(value: Any, what: str) -> tuple[int, ...]:
+    shape = as_ints(value, what)
+    if not shape or any(s < 1 for s in shape) or any(s > 2**40 for s in shape):
+        raise InputError(f"{what} must be one or more positive sizes; got {quote(value)}.")
+    return shape

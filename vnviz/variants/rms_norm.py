@@ -1,0 +1,99 @@
+"""RMSNorm: each sample divided by its root mean square over the trailing dims; the mean is not removed."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vnviz.variants.layer_norm import trailing
+from vnviz.variants.norms import (
+    NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, letters_list,
+    trailing_label, trailing_settings, trailing_shape,
+)
+from vnviz.variants.params import Param
+from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
+
+def rms_norm(
+    x: torch.Tensor,
+    normalized_shape: Any = None,
+    weight: Any = None,
+    eps: float | None = None,
+) -> torch.Tensor:
+    r"""Root Mean Square Layer Normalization: rescale each sample to unit RMS.
+
+    .. math:: y = \frac{x}{\sqrt{\mathrm{E}[x^2] + \epsilon}} * \gamma
+
+    over the trailing ``normalized_shape`` dims. The mean is not removed and
+    there is no bias. Reduction (default): ``b c h w -> b 1 1 1``.
+
+    Args:
+        x: input ``(N, *)``.
+        normalized_shape: trailing dims. Default: ``x.shape[1:]``.
+        weight: tensor of ``normalized_shape``, a number or None. Default: None.
+        eps: added to the mean square; None is ``torch.finfo(x.dtype).eps``
+            as in ``nn.RMSNorm``. Default: None.
+    """
+    x = check_input(x, "RMSNorm")
+    ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
+    w = affine_param(weight, ns, x, "RMSNorm: weight")
+    fused = getattr(torch, "_fused_rms_norm", None)  # the kernel F.rms_norm runs, with its statistics
+    if fused is not None and x.device.type in ("cpu", "cuda"):
+        y, rstd = fused(x, list(ns), w, eps)
+        return finite_result(y, x, "RMSNorm", (rstd,), math.prod(ns), w)
+    return finite_result(F.rms_norm(x, ns, w, eps), x, "RMSNorm")
+
+
+# -- the declaration ------------------------------------------------------------------------------
+
+
+def reduces(shape: tuple[int, ...], normalized_shape: Any = None, **_: Any) -> Reduction:
+    """The trailing dims, by the mean square: ``b c h w -> b 1 1 1`` by default."""
+    return trailing(shape, normalized_shape, "RMSNorm", centered=False)
+
+
+def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, normalized_shape: Any = None,
+           weight: Any = None, eps: float | None = None) -> nn.Module:
+    ns = trailing_shape(normalized_shape, shape, "RMSNorm")
+    mod = nn.RMSNorm(ns, eps=eps, elementwise_affine=has_affine(affine, weight), device=device, dtype=dtype)
+    return fill_module(mod, weight)
+
+
+def code(letters: tuple[str, ...], shape: tuple[int, ...], params: dict[str, Any], affine: bool | None) -> Code:
+    k = len(params["normalized_shape"])
+    flag = ", elementwise_affine=False" if affine is False else ""
+    return Code(f"nn.RMSNorm({letters_list(letters[-k:])}{flag})", f"F.rms_norm({{x}}, x.shape[-{k}:])")
+
+
+def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> list[str]:
+    out = []
+    ns = trailing_shape(params.get("normalized_shape"), tuple(x.shape), "RMSNorm")
+    if math.prod(ns) == 1:
+        out.append(f"normalized_shape {ns} puts a single element in every group: RMSNorm outputs ±1 (its sign).")
+    m = float(x.detach().double().mean())
+    s = float(x.detach().double().std()) if x.numel() > 1 else 0.0
+    if abs(m) > 0.5 * max(s, 1e-12):
+        out.append(f"The data has mean {m:.3g}: RMSNorm does not remove it, so the output is not centred.")
+    return out
+
+
+TRAPS = Traps(
+    known=("RMSNorm does not remove the mean and has no bias; nn.RMSNorm's eps=None means the dtype's machine "
+           "epsilon, not 1e-5.",),
+    run=warnings,
+    plan=lambda letters, red: ["RMSNorm divides by the root mean square: the mean is not removed and there is no bias."],
+)
+
+register(Variant(
+    name="rms_norm", title="RMSNorm", family="norm", fn=rms_norm,
+    params=(NORMALIZED_SHAPE,
+            Param("eps", "float", None, "Added to the mean square; None = machine epsilon of the dtype, as nn.RMSNorm.",
+                  low=0.0, optional=True),
+            WEIGHT),
+    summary="Divides each sample by its root mean square over the trailing dims; the mean is not removed.",
+    rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
+    label=trailing_label("RMSNorm"), stat="rms", affine="trailing", grid_labels=("sample", "position"),
+    precedence=4, order=50,
+))
