@@ -83,13 +83,13 @@ class Controls:
 
 
 def _variant_params(names: list[str], seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """Each variant's parameters: those its declaration offers on this page, and the page's seed as its own."""
     out = []
     for name in names:
-        p: dict[str, Any] = {}
-        if name == "group_norm":
-            p["num_groups"] = st.session_state.get("num_groups")
-        if name == "cluster_norm":
-            p.update(n_clusters=int(st.session_state.get("n_clusters", N_CLUSTERS.default)), seed=seed)
+        v = VARIANTS[name]
+        p: dict[str, Any] = {k: st.session_state.get(k, v.param(k).default) for k in v.compare_params}
+        if "seed" in v.param_names:
+            p["seed"] = seed
         out.append((name, p))
     return out
 

@@ -5,14 +5,14 @@ The link keys are DESIGN.md's: ``source``, ``shape``, ``seed``, ``variant``
 and every variant parameter under its API name (``rows=0:8:2``, ``kind=causal``,
 ``value=-inf``). The variant widgets come from the registry through
 ``variant_widgets``; this module adds only what a generic widget cannot do:
-when each mask parameter matters (``WHEN``), the fill ``value`` (a number input
-cannot hold ``-inf``), and the custom mask, which is a file.
+the fill ``value`` (a number input cannot hold ``-inf``) and the custom mask,
+which is a file; when each mask parameter matters is declared with it (``Param.when``).
 """
 from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,34 +45,15 @@ COMMON = (
     Param("variant", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES),
     Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0),
 )
-WHEN: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = {  # when each mask parameter matters
-    "value": (("mode", ("fill",)),),
-    "diagonal": (("kind", ("causal",)),),
-    "width": (("kind", ("band",)),),
-    "lengths": (("kind", ("padding",)),),
-    "p": (("kind", ("random",)),),
-    "seed": (("kind", ("random",)),),
-    "scale": (("kind", ("random",)),),
-    "sparsity": (("kind", ("magnitude",)),),
-    "n": (("kind", ("n_m",)),),
-    "m": (("kind", ("n_m",)),),
-    "index": (("kind", ("rows", "cols")),),
-    "mask": (("kind", ("custom",)),),
-}
 VALUE_CHOICES = ("-inf", "0.0", "lowest", "other")  # the fill value selectbox
 MASK_FILE = KEY + "mask_file"  # uploader key of a custom mask
 DATA_FILE = KEY + "upload_file"  # uploader key of an uploaded matrix
 REPAIRS = "_sm_link_repairs"  # session key: notices about link parameters that did not fit the matrix
 
 
-def _ui_param(p: Param) -> Param:
-    return replace(p, when=WHEN[p.name]) if p.name in WHEN and not p.when else p
-
-
 def ui_variant(name: str) -> Variant:
-    """The registry's variant, with ``WHEN`` added to parameters that declare no condition."""
-    v = VARIANTS[name]
-    return replace(v, params=tuple(_ui_param(p) for p in v.params))
+    """The registry's variant (its parameters declare when they matter)."""
+    return VARIANTS[name]
 
 
 @dataclass(frozen=True)
