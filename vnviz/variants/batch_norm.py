@@ -88,15 +88,15 @@ def reduces(shape: tuple[int, ...], **_: Any) -> Reduction:
     return Reduction(shape, (0,) + spatial(shape), affine=(1,))
 
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, running_mean: Any = None,
-           running_var: Any = None, weight: Any = None, bias: Any = None, training: bool = True,
-           momentum: float | None = 0.1, eps: float = 1e-5, num_batches_tracked: Any = None) -> nn.Module:
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           running_mean: Any = None, running_var: Any = None, weight: Any = None, bias: Any = None,
+           training: bool = True, momentum: float | None = 0.1, eps: float = 1e-5, num_batches_tracked: Any = None) -> nn.Module:
     """``nn.BatchNorm1d/2d/3d(C)`` with the running statistics it is given (fresh ones in eval mode without)."""
     k = SPATIAL_DIM.get(len(shape))
     if k is None:
         raise InputError(f"no batch-norm module for {len(shape)}-d input")
     cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[k]
-    track = running_mean is not None or not training
+    track = running_mean is not None or not training if running is None else running
     mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),
               track_running_stats=track, device=device, dtype=dtype)
     return fill_module(mod, weight, bias, running_mean, running_var, num_batches_tracked, training)

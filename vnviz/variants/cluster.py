@@ -477,9 +477,12 @@ class ClusterNormLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return cluster_norm(x, weight=self.weight, bias=self.bias, **self.params)
 
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.params.items())
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, labels: Any = None,
-           mode: str = "hard", weight: Any = None, bias: Any = None, eps: float = 1e-5, **params: Any) -> nn.Module:
+
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           labels: Any = None, mode: str = "hard", weight: Any = None, bias: Any = None, eps: float = 1e-5, **params: Any) -> nn.Module:
     """With ``labels``: ``PerClusterBatchNorm``, torch's BatchNorm on each given cluster (hard mode; the reference
     verification uses). Without: ``ClusterNormLayer``, which clusters every batch it sees (for training)."""
     with_affine = has_affine(affine, weight, bias)

@@ -69,8 +69,8 @@ def settings(shape: tuple[int, ...]) -> list[dict[str, Any]]:
     return [{"num_groups": g} for g in range(1, shape[1] + 1) if shape[1] % g == 0]
 
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, num_groups: int | None = None,
-           weight: Any = None, bias: Any = None, eps: float = 1e-5) -> nn.Module:
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           num_groups: int | None = None, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> nn.Module:
     g = resolve_num_groups(num_groups, shape[1])
     mod = nn.GroupNorm(g, shape[1], eps=eps, affine=has_affine(affine, weight, bias), device=device, dtype=dtype)
     return fill_module(mod, weight, bias)

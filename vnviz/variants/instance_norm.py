@@ -78,16 +78,17 @@ def reduces(shape: tuple[int, ...], **_: Any) -> Reduction:
     return Reduction(shape, spatial(shape), affine=(1,))
 
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, running_mean: Any = None,
-           running_var: Any = None, weight: Any = None, bias: Any = None, training: bool = True,
-           momentum: float | None = 0.1, eps: float = 1e-5) -> nn.Module:
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           running_mean: Any = None, running_var: Any = None, weight: Any = None, bias: Any = None,
+           training: bool = True, momentum: float | None = 0.1, eps: float = 1e-5) -> nn.Module:
     """``nn.InstanceNorm1d/2d/3d(C)``, tracking running statistics when it is given them."""
     k = SPATIAL_DIM.get(len(shape)) if len(shape) >= 3 else None
     if k is None:
         raise InputError(f"no instance-norm module for {len(shape)}-d input")
     cls = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}[k]
     mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),
-              track_running_stats=running_mean is not None, device=device, dtype=dtype)
+              track_running_stats=running_mean is not None if running is None else running, device=device,
+              dtype=dtype)
     return fill_module(mod, weight, bias, running_mean, running_var, training=training)
 
 

@@ -58,8 +58,8 @@ def reduces(shape: tuple[int, ...], normalized_shape: Any = None, **_: Any) -> R
     return trailing(shape, normalized_shape, "LayerNorm")
 
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, normalized_shape: Any = None,
-           weight: Any = None, bias: Any = None, eps: float = 1e-5) -> nn.Module:
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           normalized_shape: Any = None, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> nn.Module:
     ns = trailing_shape(normalized_shape, shape, "LayerNorm")
     mod = nn.LayerNorm(ns, eps=eps, elementwise_affine=has_affine(affine, weight, bias), device=device, dtype=dtype)
     return fill_module(mod, weight, bias)

@@ -297,7 +297,7 @@ class Variant:
     #   axes there (None: only the defaults); what infer_axes and the axis plan try
     groups: Callable[..., torch.Tensor] | None = None  # (shape, **params) -> group ids; built from ``rule`` when
     #   not given (ClusterNorm gives its own: its clusters come from the labels); None: no statistic groups
-    make_module: Callable[..., nn.Module] | None = None  # (shape, affine, device, dtype, **params) -> torch module
+    make_module: Callable[..., nn.Module] | None = None  # (shape, affine, running, device, dtype, **params) -> module
     code: Callable[..., Code] | None = None  # (letters, shape, params, affine) -> Code, for the variant's own frame
     traps: Traps = Traps()  # its known traps
     identities: Callable[..., list[Identity]] | None = None  # (x, weight, bias) -> its known equivalences on x
@@ -406,21 +406,24 @@ class Variant:
         return self.reduction(shape, **params).group_map()
 
     # -- torch ---------------------------------------------------------------------------------------
-    def module(self, shape: Any, affine: bool | None = None, device: Any = None, dtype: torch.dtype | None = None,
-               **params: Any) -> nn.Module:
+    def module(self, shape: Any, affine: bool | None = None, running: bool | None = None, device: Any = None,
+               dtype: torch.dtype | None = None, **params: Any) -> nn.Module:
         """A torch module computing this variant on inputs of ``shape`` with ``params``.
 
         ``affine``: None gives it an affine exactly when ``weight`` or ``bias``
         is given (a number fills it, a tensor is copied); True always (torch's
-        ones and zeros where none is given), False never. Running-statistics
-        buffers in ``params`` are copied in and ``training`` sets its mode. For
+        ones and zeros where none is given), False never. ``running`` (variants
+        with running statistics): None keeps them exactly when the buffers are
+        given (or BatchNorm is in eval mode), as verification wants; True always,
+        fresh ones where none are given, as a network's layer; False never.
+        Given buffers are copied in and ``training`` sets its mode. For
         verification it is an independent reference; a network trains it as it is.
         Raises InputError when torch has no such module for this shape.
         """
         if self.make_module is None:
             raise InputError(f"{self.title} has no torch module.")
         shape = self._shape(shape)
-        return self.make_module(shape, affine, device, dtype, **self.check_params(params))
+        return self.make_module(shape, affine, running, device, dtype, **self.check_params(params))
 
     def torch_code(self, red: Reduction, letters: Any = None, affine: bool | None = None,
                    **overrides: Any) -> tuple[str | None, str]:

@@ -54,8 +54,8 @@ def reduces(shape: tuple[int, ...], normalized_shape: Any = None, **_: Any) -> R
     return trailing(shape, normalized_shape, "RMSNorm", centered=False)
 
 
-def module(shape: tuple[int, ...], affine: bool | None, device: Any, dtype: Any, normalized_shape: Any = None,
-           weight: Any = None, eps: float | None = None) -> nn.Module:
+def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
+           normalized_shape: Any = None, weight: Any = None, eps: float | None = None) -> nn.Module:
     ns = trailing_shape(normalized_shape, shape, "RMSNorm")
     mod = nn.RMSNorm(ns, eps=eps, elementwise_affine=has_affine(affine, weight), device=device, dtype=dtype)
     return fill_module(mod, weight)
