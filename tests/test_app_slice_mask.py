@@ -17,6 +17,7 @@ import vnviz
 from vnviz.analysis.matrix import SLICING_FORMS
 from vnviz.data.generators import MAX_ELEMENTS
 from vnviz.data.matrices import MATRIX_SOURCES, load_matrices, make_matrix
+from vnviz.analysis import matrix_view as mv
 from vnviz.figures import matrix as fm
 from vnviz.variants.matrix import MASK_KINDS, build_mask
 import apptest_support as support
@@ -417,8 +418,8 @@ def test_figures_payload_does_not_grow():
     sizes = []
     for n in (200, 1500):
         x = torch.randn(n, n)
-        v = fm.mask_view(x, {"kind": "causal", "mode": "fill", "value": -math.inf})
-        assert v.before.z.shape == (128, 128) and v.kept_rows.mean.numel() <= fm.MAX_BARS
+        v = mv.mask_view(x, {"kind": "causal", "mode": "fill", "value": -math.inf})
+        assert v.before.z.shape == (128, 128) and v.kept_rows.mean.numel() <= mv.MAX_BARS
         figs = [fm.before_after(v.before, v.after), fm.softmax_rows(v.softmax), fm.softmax_probs(v.effects),
                 fm.kept_counts(v.kept_rows, v.kept_cols, v.effects.shape), fm.mask_picture(v.mask)]
         sizes.append(sum(len(f.to_json()) for f in figs))
@@ -428,10 +429,10 @@ def test_figures_payload_does_not_grow():
 def test_heatmap_pools_finite_values_and_counts_infinities():
     m = torch.arange(16.0).reshape(4, 4)
     m[0, 0] = -math.inf
-    h = fm.heatmap(m, max_side=2)
+    h = mv.heatmap(m, max_side=2)
     assert h.block == (2, 2) and h.rows == (0, 2) and h.cols == (0, 2)
     assert h.z[0, 0] == pytest.approx((1 + 4 + 5) / 3) and h.neg_inf[0, 0] == 0.25
-    assert fm.heatmap(torch.full((2, 2), -math.inf)).z.isnan().all()
-    p = fm.profile(torch.arange(1000.0), max_bars=10)
+    assert mv.heatmap(torch.full((2, 2), -math.inf)).z.isnan().all()
+    p = mv.profile(torch.arange(1000.0), max_bars=10)
     assert p.index[:2] == (0, 100) and p.bin == 100 and p.mean[0] == pytest.approx(49.5)
-    assert fm.selected("1:7:2", 8, "rows") == [1, 3, 5] and fm.selected("4,0", 8, "rows") == [4, 0]
+    assert mv.selected("1:7:2", 8, "rows") == [1, 3, 5] and mv.selected("4,0", 8, "rows") == [4, 0]

@@ -135,11 +135,3 @@ def histogram(
         counts = torch.bincount(ids[inside] * bins + idx[inside], minlength=k * bins)[: k * bins]
     return Histogram(edges, counts.reshape(k, bins).cpu(), lo, hi, below, above, nonfinite)
 
-
-def nice_range(lo: float, hi: float) -> tuple[float, float]:
-    """Round a range outwards to two significant digits of its width (for shared axes)."""
-    width = hi - lo
-    if not math.isfinite(width) or width <= 0:
-        return lo, hi
-    step = 10 ** (math.floor(math.log10(width)) - 1)
-    return math.floor(lo / step) * step, math.ceil(hi / step) * step

@@ -76,8 +76,8 @@ class AxisReport:
     """What ``infer_axes`` found: the axes, the variant, its affine, eps and the evidence."""
 
     axes: tuple[int, ...] = ()  # dims reduced for the statistics, sorted; () when nothing explains y
-    variant: str | None = None  # "batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm" or None
-    num_groups: int | None = None  # GroupNorm's G when variant is "group_norm"
+    variant: str | None = None  # the vnviz variant (a name of vnviz.VARIANTS), or None when no variant is it
+    num_groups: int | None = None  # the channel blocks G of a variant that has them (GroupNorm), else None
     residual: float = math.nan  # ||y - fit|| / ||y|| of this fit; with no variant, of the best normalization
     affine: str = "none"  # "none", "scalar", "per-channel" or "per-element"
     affine_shape: tuple[int, ...] | None = None  # shape of weight/bias: () scalar, (C,) channel, normalized shape

@@ -24,7 +24,7 @@ from vnviz.data import EXTENSIONS, MAX_UPLOAD_BYTES
 from vnviz.data.matrices import MATRIX_SOURCES, MatrixSample, load_matrices, make_matrix
 from vnviz.data.upload import load_array
 from vnviz.errors import InputError
-from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
+from vnviz.analysis.matrix_view import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
 from vnviz.ui.state import LINK_FRESH, link_keys, read_link, variant_key, write_link
 from vnviz.ui.upload import kept_upload
