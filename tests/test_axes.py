@@ -152,6 +152,12 @@ def einops_mean(x: torch.Tensor, pattern: str, sizes: dict[str, int]) -> torch.T
 # -- plans for every layout and variant -------------------------------------------------------
 
 
+def test_variant_plans_cover_every_layer_and_layout():
+    """A plan variant of the registry needs its expected plan on every layout it takes, in VARIANT_PLANS."""
+    want = {(lay, v) for lay in LAYOUTS for v in PLAN_VARIANTS if len(lay.split()) >= vnviz.VARIANTS[v].min_ndim}
+    assert {(c[0], c[1]) for c in VARIANT_PLANS} == want
+
+
 @pytest.mark.parametrize("case", VARIANT_PLANS, ids=[f"{c[0].replace(' ', '')}-{c[1]}" for c in VARIANT_PLANS])
 def test_variant_plans(case):
     layout, variant, reduce, layer, call, pattern, stat, affine = case

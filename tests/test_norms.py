@@ -18,7 +18,7 @@ from torch import nn
 import vnviz
 from vnviz import InputError
 
-NORMS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm")
+NORMS = tuple(v.name for v in vnviz.variants.norm_variants(named=True))  # the registry's (ClusterNorm: test_cluster)
 C = 12  # channels in the main tables: every GroupNorm divisor 1, 2, 3, 4, 6, 12
 
 # random shapes (N, C), (N, C, L), (N, C, H, W), (N, C, D, H, W) and edge shapes
