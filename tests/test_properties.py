@@ -204,6 +204,8 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> torch.Tensor:
         dims = (0,) + tuple(range(2, nd))
     elif name == "instance_norm":
         dims = tuple(range(2, nd))
+    elif name == "layer_norm_2d":  # the channels of each position
+        dims = (1,)
     elif name == "group_norm":
         g = params["num_groups"]
         y = textbook("layer_norm", a.reshape(a.shape[0], g, -1), {"eps": params["eps"]}).reshape(a.shape)

@@ -19,12 +19,14 @@ PATTERNS = {  # STYLE 6: the reduction pattern for an (N, C, H, W) input
     "instance_norm": "b c h w -> b c 1 1",
     "layer_norm": "b c h w -> b 1 1 1",
     "rms_norm": "b c h w -> b 1 1 1",
+    "layer_norm_2d": "b c h w -> b 1 h w",
 }
 REFERENCES = {  # the torch class each norm's title and reference name, written here
     "batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "instance_norm": "InstanceNorm",
-    "group_norm": "GroupNorm", "rms_norm": "RMSNorm",
+    "group_norm": "GroupNorm", "rms_norm": "RMSNorm", "layer_norm_2d": "LayerNorm",
 }
-EPS_DEFAULTS = {"batch_norm": 1e-5, "layer_norm": 1e-5, "instance_norm": 1e-5, "group_norm": 1e-5, "rms_norm": None}
+EPS_DEFAULTS = {"batch_norm": 1e-5, "layer_norm": 1e-5, "instance_norm": 1e-5, "group_norm": 1e-5, "rms_norm": None,
+                "layer_norm_2d": 1e-6}  # ConvNeXt's and SAM's LayerNorm2d use 1e-6
 
 
 
