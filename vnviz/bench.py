@@ -38,6 +38,8 @@ TORCH_KERNELS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "instance_norm": lambda x: F.instance_norm(x),
     "group_norm": lambda x: F.group_norm(x, 2),
     "rms_norm": lambda x: F.rms_norm(x, x.shape[1:]),
+    # torch's kernel on the channels moved last, the output back in x's layout (as ConvNeXt's and SAM's modules)
+    "layer_norm_2d": lambda x: F.layer_norm(x.movedim(1, -1), x.shape[1:2], eps=1e-6).movedim(-1, 1).contiguous(),
 }
 
 
