@@ -221,8 +221,8 @@ def test_rms_norm_has_no_centering(dtype):
 
 
 @pytest.mark.parametrize("weight, bias, key", [
-    (None, None, "affine.none"), (2.5, None, "affine.weight"), (None, -1.0, "affine.bias"), ("tensor", "tensor", "affine"),
-    (3, torch.tensor(0.5), "affine"),
+    (None, None, "affine.none"), (2.5, None, "affine.weight"), (None, -1.0, "affine.bias"),
+    ("tensor", "tensor", "affine"), (3, torch.tensor(0.5), "affine"),
 ])
 def test_affine_numbers_and_tensors(weight, bias, key):
     x = torch.randn(4, 6, 3, 3, generator=_gen(7))
@@ -358,7 +358,7 @@ def test_accumulation_dtype():
 def test_words_are_in_one_place():
     numbers = {"x": -1.5, "mean": -0.25, "var": 2.0, "eps": 1e-5, "x_hat": -0.88}
     text = render("normalize", numbers)
-    assert text == "x̂ = (x − μ) / √(σ² + ε) = ((−1.5) − (−0.25)) / √(2 + 1e-05) = −0.88."
+    assert text == "x̂ = (x − μ) / √(σ² + ε) = (−1.5 − (−0.25)) / √(2 + 1e-05) = −0.88."
     assert render("mean.mixture", {"channel": 2, "mean": (0.5, -1.0)}).endswith("μ = (0.5, −1).")
 
 

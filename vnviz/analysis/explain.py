@@ -254,7 +254,8 @@ def _tail_steps(x: float, mean: Any, var: Any, eps: float, x_hat: float, w: Any,
                     ("element", "var", "eps"))
     key = {(True, True): "affine", (True, False): "affine.weight", (False, True): "affine.bias",
            (False, False): "affine.none"}[(w is not None, b is not None)]
-    numbers = {"x_hat": x_hat, "y": y} | ({"weight": w} if w is not None else {}) | ({"bias": b} if b is not None else {})
+    numbers = {"x_hat": x_hat, "y": y}
+    numbers |= ({"weight": w} if w is not None else {}) | ({"bias": b} if b is not None else {})
     uses = ("element", "x_hat") + (("weight",) if w is not None else ()) + (("bias",) if b is not None else ())
     return [norm, Step("affine", key, numbers, uses)]
 

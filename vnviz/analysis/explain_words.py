@@ -5,8 +5,8 @@ A step is stored as a sentence key and its numbers (``Step.key``,
 ``WORDS`` and ``TITLES`` (same keys, same placeholders) and keeps the numbers:
 they are formatted here, apart from the words, by ``NUMBERS``. In a sentence,
 ``{name}`` is a number as a result and ``{name:o}`` the same number as an
-operand (a negative one in parentheses, so that ``x − μ`` reads
-``1.5 − (−0.25)``); tuples of numbers are written ``(a, b, c)``.
+operand after an operator (a negative one in parentheses, so that
+``x − μ`` reads ``1.5 − (−0.25)``); tuples of numbers are written ``(a, b, c)``.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ WORDS: dict[str, str] = {
     "gather.running": ("The group of x{element} is {members} ({group_size} values), but in eval mode its values are "
                        "not averaged: the layer's running statistics are used instead."),
     # 2. the mean
-    "mean": "Mean of the group: μ = {sum:o} / {count:o} = {mean}.",
+    "mean": "Mean of the group: μ = {sum} / {count} = {mean}.",
     "mean.running": ("The running mean of channel {channel}: μ = {mean} (not the batch's: the group's own mean "
                      "would be {batch_mean})."),
     "mean.fresh": ("No running statistics were given, so eval mode uses a fresh layer's running mean: μ = {mean} "
@@ -54,14 +54,14 @@ WORDS: dict[str, str] = {
     "variance.rms": "Mean square of the group (no centering): ms = mean of x² = {var}.",
     "variance.mixture": "The variance of channel {channel} in each component (biased, posterior-weighted): σ² = {var}.",
     # 4. normalize
-    "normalize": "x̂ = (x {minus} μ) / √(σ² + ε) = ({x:o} {minus} {mean:o}) / √({var:o} + {eps:o}) = {x_hat}.",
-    "normalize.rms": "x̂ = x / √(ms + ε) = {x:o} / √({var:o} + {eps:o}) = {x_hat}.",
+    "normalize": "x̂ = (x {minus} μ) / √(σ² + ε) = ({x} {minus} {mean:o}) / √({var} + {eps}) = {x_hat}.",
+    "normalize.rms": "x̂ = x / √(ms + ε) = {x} / √({var} + {eps}) = {x_hat}.",
     "normalize.mixture": ("x̂ = Σₖ τₖ/√πₖ · (x {minus} μₖ)/√(σ²ₖ + ε) with mixture weights π = {pi}: the "
                           "components give {terms}, so x̂ = {x_hat}."),
     # 5. the affine
-    "affine": "y = γ·x̂ + β = {weight:o} · {x_hat:o} + {bias:o} = {y}.",
-    "affine.weight": "y = γ·x̂ = {weight:o} · {x_hat:o} = {y} (no bias).",
-    "affine.bias": "y = x̂ + β = {x_hat:o} + {bias:o} = {y} (no weight).",
+    "affine": "y = γ·x̂ + β = {weight} · {x_hat:o} + {bias:o} = {y}.",
+    "affine.weight": "y = γ·x̂ = {weight} · {x_hat:o} = {y} (no bias).",
+    "affine.bias": "y = x̂ + β = {x_hat} + {bias:o} = {y} (no weight).",
     "affine.none": "No affine: y = x̂ = {y}.",
 }
 

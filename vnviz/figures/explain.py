@@ -76,7 +76,7 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     values = pic.values.tolist()
     top = float(pic.values.abs().max()) if pic.values.numel() else 1.0
     fig.add_trace(go.Heatmap(z=values, x=xs, y=ys, colorscale=VALUE_SCALE, zmid=0.0, zmin=-top, zmax=top,
-                             hoverinfo="skip", colorbar=dict(x=0.45, len=0.9, thickness=12)), row=1, col=1)
+                             hoverinfo="skip", colorbar=dict(x=0.46, len=0.9, thickness=12)), row=1, col=1)
     k = len(GROUP_PALETTE)
     palette = [[i / (k - 1), color] for i, color in enumerate(GROUP_PALETTE)]
     fig.add_trace(go.Heatmap(z=(pic.groups % k).tolist(), x=xs, y=ys, colorscale=palette, zmin=0, zmax=k - 1,
@@ -106,7 +106,7 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     channels = [str(c) for c in pic.rows.tolist()]
     positions = [str(q) for q in pic.cols.tolist()]
     fig.update_yaxes(autorange="reversed", title_text="channel (dim 1)", **_ticks(channels), row=1, col=1)
-    fig.update_yaxes(autorange="reversed", **_ticks(channels), row=1, col=2)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, ticks="", row=1, col=2)  # the channels on the left
     fig.update_xaxes(title_text="position (dims 2.., flattened)" if pic.positions else "", **_ticks(positions))
     fig.update_xaxes(showgrid=False, zeroline=False)
     fig.update_yaxes(showgrid=False, zeroline=False)
