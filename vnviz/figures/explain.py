@@ -105,11 +105,12 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
             hovertemplate=index_text + " = %{text}<extra></extra>"), row=1, col=col)
     channels = [str(c) for c in pic.rows.tolist()]
     positions = [str(q) for q in pic.cols.tolist()]
-    fig.update_yaxes(autorange="reversed", title_text="channel (dim 1)", **_ticks(channels), row=1, col=1)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, ticks="", row=1, col=2)  # the channels on the left
+    fig.update_yaxes(title_text="channel (dim 1)", **_ticks(channels), row=1, col=1)
+    fig.update_yaxes(showticklabels=False, ticks="", row=1, col=2)  # the channels on the left
     fig.update_xaxes(title_text="position (dims 2.., flattened)" if pic.positions else "", **_ticks(positions))
-    fig.update_xaxes(showgrid=False, zeroline=False)
-    fig.update_yaxes(showgrid=False, zeroline=False)
+    # the cells fill each panel exactly (row 0 on top), whatever the markers' size
+    fig.update_xaxes(range=[-0.5, p - 0.5], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[r - 0.5, -0.5], showgrid=False, zeroline=False)
     title = None
     if current is not None:
         title = f"Step {step} of {len(steps)}: {current.title}"
