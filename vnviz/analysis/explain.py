@@ -224,7 +224,7 @@ def _clone(params: dict[str, Any]) -> dict[str, Any]:
 def _alone_y(v: Variant, x: torch.Tensor, params: dict[str, Any], sel: tuple[slice, ...],
              idx: tuple[int, ...]) -> torch.Tensor:
     """The kernel's own output at the element, from running ``fn`` on the element's group alone."""
-    part = x[sel].detach().contiguous()  # as x's own kernel reads it: bitwise the same output on the CPU
+    part = x[sel].detach().contiguous()  # as the kernel reads a contiguous x: bitwise its output on the CPU
     try:
         out = v.fn(part, **v.alone(x, params, sel))
     except InputError:
@@ -294,10 +294,11 @@ def explain(name: str, x: torch.Tensor, index: Any, **params: Any) -> Explanatio
     bias`` with ``y`` too (``Explanation.residual`` below ``.tolerance``).
 
     ``y`` is the kernel's own output: the variant run on the element's group
-    alone (``Variant.alone``), which on the CPU equals ``apply(name, x,
-    **params)[index]`` bitwise (other devices' kernels may sum in another
-    order: to float rounding); ClusterNorm first clusters the whole batch and
-    ``y`` is its output. A variant declaring no ``alone`` gets ``y`` from the
+    alone (``Variant.alone``), which for a contiguous x on the CPU equals
+    ``apply(name, x, **params)[index]`` bitwise; a channels-last, permuted or
+    strided x, and other devices' kernels, sum in another order, so there it
+    agrees to float rounding (within ``Explanation.tolerance``). ClusterNorm
+    first clusters the whole batch and ``y`` is its output, bitwise. A variant declaring no ``alone`` gets ``y`` from the
     formula, rounded to x's dtype. Only the element's group is checked: a NaN
     elsewhere, which makes ``apply`` raise, does not stop ``explain``. Running
     buffers are never updated (the group runs on copies), so the caller's stay

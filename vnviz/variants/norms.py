@@ -324,7 +324,8 @@ def channel_part(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...], 
     return {**out, **overrides}
 
 
-def trailing_part(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...]) -> dict[str, Any]:
-    """The parameters with which a trailing variant (LayerNorm, RMSNorm) computes the group ``x[sel]`` alone:
-    the same ones, as the group is whole rows of the normalized dims (their per-element affine included)."""
+def same_params(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...]) -> dict[str, Any]:
+    """The parameters with which a variant whose group spans every dim its parameters index computes the group
+    ``x[sel]`` alone: the same ones (LayerNorm's and RMSNorm's normalized dims, their per-element affine
+    included; a channels-first LayerNorm's channels)."""
     return dict(params)
