@@ -315,6 +315,10 @@ VERIFY_CASES = [
     ("rms_norm", (4, 6, 5), torch.float32, {}),
     ("rms_norm", (4, 6, 5), torch.float32, {"normalized_shape": (5,), "weight": torch.rand(5, generator=_G) + 0.5, "eps": 1e-3}),
     ("rms_norm", (4, 6, 5), torch.float64, {"weight": 2.0}),
+    ("layer_norm_2d", (4, 6, 5, 3), torch.float32, {}),
+    ("layer_norm_2d", (4, 6, 5, 3), torch.float32, {"weight": torch.rand(6, generator=_G) + 0.5, "bias": torch.randn(6, generator=_G)}),
+    ("layer_norm_2d", (4, 6, 5), torch.float64, {"eps": 1e-3, "weight": 2.0}),
+    ("layer_norm_2d", (8, 6), torch.float32, {}),
 ]
 
 
@@ -386,6 +390,10 @@ def _rms_mean_removed(x, normalized_shape=None, weight=None, eps=None):
     return F.rms_norm(xc, tuple(x.shape[1:]), None, eps)
 
 
+def _ln2d_last_dim(x, weight=None, bias=None, eps=1e-6):
+    return F.layer_norm(x, x.shape[-1:], None, None, eps)  # BUG: nn.LayerNorm(C) on channels-first data (W == C)
+
+
 def _in_as_bn(x, running_mean=None, running_var=None, weight=None, bias=None, training=True, momentum=0.1, eps=1e-5):
     return F.batch_norm(x, None, None, None, None, True, 0.0, eps)  # BUG: pools over the batch
 
@@ -397,6 +405,7 @@ BUGGY = [
     ("group_norm", _gn_interleaved, (4, 6, 5), {"num_groups": 2}),
     ("rms_norm", _rms_mean_removed, (4, 6, 5), {}),
     ("instance_norm", _in_as_bn, (4, 3, 5), {}),
+    ("layer_norm_2d", _ln2d_last_dim, (4, 5, 3, 5), {}),
 ]
 
 
@@ -471,6 +480,13 @@ def test_trap_tokens_layout_with_batch_norm():
     # without a layout, a long dim 1 is suspicious for BatchNorm1d
     assert any("(N, L, D)" in w for w in traps("batch_norm", torch.randn(4, 64, 8), {}))
     assert not any("(N, L, D)" in w for w in traps("batch_norm", torch.randn(4, 8, 64), {}))
+
+
+def test_trap_layer_norm_2d_tokens_and_one_channel():
+    x = torch.randn(4, 16, 8)  # (N, L, D)
+    assert any("(N, L, D)" in w and "LayerNorm2d" in w for w in traps("layer_norm_2d", x, {}, layout="N L D"))
+    assert any("single channel" in w for w in traps("layer_norm_2d", torch.randn(4, 1, 5, 5), {}))
+    assert traps("layer_norm_2d", torch.randn(4, 6, 5, 5), {}) == []
 
 
 def test_trap_group_norm_extremes_and_rms_mean():

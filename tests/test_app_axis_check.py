@@ -213,3 +213,18 @@ def test_presenter_mode():
     assert_clean(at)
     assert link(at)["present"] == "1"
     assert charts(at)[0]["layout"]["font"]["size"] > 14
+
+
+def test_layer_norm_2d_plan_and_check_my_layer():
+    at = open_page({"variant": "layer_norm_2d"})
+    assert_clean(at)
+    assert "LayerNorm2d" in at.selectbox(key=KEY + "variant").options  # shown by title
+    md = markdown(at)
+    assert "nn.LayerNorm(C) on x.movedim(1, -1)" in md and "n c h w -> n 1 h w" in md
+    x = torch.randn(5, 6, 4, 4, generator=torch.Generator().manual_seed(2)) * 2 + 1
+    with torch.no_grad():  # ConvNeXt's channels-first LayerNorm, made by torch's own module
+        y = torch.nn.LayerNorm(6, eps=1e-6)(x.movedim(1, -1)).movedim(-1, 1)
+    at = open_page({"example": "upload"})
+    at.file_uploader(key=KEY + "x_file").upload("pair.npz", _npz(x=x.numpy(), y=y.numpy())).run()
+    assert_clean(at)
+    assert "LayerNorm2d over C (dim 1)" in texts(at, "success")[0]

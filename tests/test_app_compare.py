@@ -119,3 +119,12 @@ def test_presenter_toggle_in_the_sidebar_turns_it_on():
     assert_clean(at)
     assert at.query_params["present"] == "1"
     assert at.session_state["_scale"] == 1.6
+
+
+def test_layer_norm_2d_is_offered_and_verified():
+    at = open_page({**SMALL, "variants": "layer_norm,layer_norm_2d"})
+    assert_clean(at)
+    assert at.query_params["variants"] == "layer_norm,layer_norm_2d"
+    assert "LayerNorm2d" in at.multiselect(key="variants").options  # shown by title
+    assert column_titles(charts(at)[0]) == ["input", "LayerNorm", "LayerNorm2d"]
+    assert len([m for m in texts(at, "markdown") if "**Verified**" in m]) == 2

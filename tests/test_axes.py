@@ -72,6 +72,16 @@ VARIANT_PLANS = [
      "n (g c) d h w -> n g 1 1 1 1", "(N, G, 1, 1, 1, 1)", "(C,)"),
     ("N C D H W", "rms_norm", "C D H W", "nn.RMSNorm([C, D, H, W])", "F.rms_norm(x, x.shape[-4:])",
      "n c d h w -> n 1 1 1 1", "(N, 1, 1, 1, 1)", "(C, D, H, W)"),
+    # the channels-first LayerNorm of ConvNeXt and SAM: torch's LayerNorm over C moved last
+    ("N C H W", "layer_norm_2d", "C", "nn.LayerNorm(C) on x.movedim(1, -1)",
+     "F.layer_norm(x.movedim(1, -1), (C,)).movedim(-1, 1)", "n c h w -> n 1 h w", "(N, 1, H, W)", "(C,)"),
+    ("N C L", "layer_norm_2d", "C", "nn.LayerNorm(C) on x.transpose(1, 2)",
+     "F.layer_norm(x.transpose(1, 2), (C,)).transpose(1, 2)", "n c l -> n 1 l", "(N, 1, L)", "(C,)"),
+    ("N L D", "layer_norm_2d", "D", "nn.LayerNorm(D)", "F.layer_norm(x, (D,))", "n l d -> n l 1", "(N, L, 1)",
+     "(D,)"),
+    ("N C", "layer_norm_2d", "C", "nn.LayerNorm(C)", "F.layer_norm(x, (C,))", "n c -> n 1", "(N, 1)", "(C,)"),
+    ("N C D H W", "layer_norm_2d", "C", "nn.LayerNorm(C) on x.movedim(1, -1)",
+     "F.layer_norm(x.movedim(1, -1), (C,)).movedim(-1, 1)", "n c d h w -> n 1 d h w", "(N, 1, D, H, W)", "(C,)"),
 ]
 
 # (layout, ticked letters, variant or None, first layer, standard)
@@ -81,7 +91,9 @@ TICK_PLANS = [
     ("N C H W", "C H W", "layer_norm", "nn.LayerNorm([C, H, W])", True),
     ("N C H W", "W", "layer_norm", "nn.LayerNorm(W)", True),
     ("N C H W", "N", None, "nn.BatchNorm1d(C*H*W) on x.flatten(1)", False),
-    ("N C H W", "C", None, "nn.LayerNorm(C) on x.movedim(1, -1)", False),
+    ("N C H W", "C", "layer_norm_2d", "nn.LayerNorm(C) on x.movedim(1, -1)", True),  # ConvNeXt's, SAM's
+    ("N C L", "C", "layer_norm_2d", "nn.LayerNorm(C) on x.transpose(1, 2)", True),
+    ("N C H W", "H", None, "nn.LayerNorm(H) on x.movedim(2, -1)", False),
     ("N C H W", "N C", None, "no standard layer", False),
     ("N C H W", "N C H W", None, "no standard layer", False),
     ("N L D", "N L", "batch_norm", "nn.BatchNorm1d(D) on x.transpose(1, 2)", True),
@@ -152,6 +164,12 @@ def einops_mean(x: torch.Tensor, pattern: str, sizes: dict[str, int]) -> torch.T
 # -- plans for every layout and variant -------------------------------------------------------
 
 
+def test_variant_plans_cover_every_layer_and_layout():
+    """A plan variant of the registry needs its expected plan on every layout it takes, in VARIANT_PLANS."""
+    want = {(lay, v) for lay in LAYOUTS for v in PLAN_VARIANTS if len(lay.split()) >= vnviz.VARIANTS[v].min_ndim}
+    assert {(c[0], c[1]) for c in VARIANT_PLANS} == want
+
+
 @pytest.mark.parametrize("case", VARIANT_PLANS, ids=[f"{c[0].replace(' ', '')}-{c[1]}" for c in VARIANT_PLANS])
 def test_variant_plans(case):
     layout, variant, reduce, layer, call, pattern, stat, affine = case
@@ -186,6 +204,8 @@ def test_ticks_and_variants_agree():
         for v in PLAN_VARIANTS:
             if v in ("group_norm", "rms_norm") or (v == "instance_norm" and layout == "N C"):
                 continue
+            if v == "layer_norm_2d" and layout in ("N C", "N L D"):
+                continue  # there it reduces the last dim alone, which the ticks name LayerNorm
             by_variant = axis_plan(layout, None, v)
             by_ticks = axis_plan(layout, by_variant.reduce)
             assert by_ticks.variant == v and by_ticks.layers[0] == by_variant.layers[0]

@@ -47,6 +47,19 @@ def randomized(module: nn.Module, seed: int = 0) -> nn.Module:
     return module
 
 
+class ChannelsFirst(nn.Module):
+    """nn.LayerNorm(C) fed x.movedim(1, -1), its output moved back: ConvNeXt's channels-first LayerNorm, SAM's
+    LayerNorm2d."""
+
+    def __init__(self, inner: nn.LayerNorm):
+        super().__init__()
+        self.inner = inner
+        self.weight, self.bias, self.eps = inner.weight, inner.bias, inner.eps  # the affine is the inner one's
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.movedim(1, -1)).movedim(-1, 1)
+
+
 def run(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     module.train()
     with torch.no_grad():
@@ -90,6 +103,8 @@ MODULE_CASES = [
     ("gn2-NCL", (8, C, 10), lambda: randomized(nn.GroupNorm(2, C, eps=0.037)), "group_norm", (1, 2), 2, "per-channel"),
     ("ln-CL", (8, C, 10), lambda: randomized(nn.LayerNorm((C, 10))), "layer_norm", (1, 2), None, "per-element"),
     ("rms-L", (8, C, 10), lambda: randomized(nn.RMSNorm(10, eps=1e-4)), "rms_norm", (2,), None, "per-element"),
+    ("ln2d-CL", (8, C, 10), lambda: ChannelsFirst(randomized(nn.LayerNorm(C, eps=1e-6))), "layer_norm_2d", (1,), None,
+     "per-channel"),
     # (N, C, H, W)
     ("bn2d", (6, C, 5, 4), lambda: randomized(nn.BatchNorm2d(C)), "batch_norm", (0, 2, 3), None, "per-channel"),
     ("bn2d-plain", (6, C, 5, 4), lambda: nn.BatchNorm2d(C, affine=False, eps=0.2), "batch_norm", (0, 2, 3), None, "none"),
@@ -109,6 +124,10 @@ MODULE_CASES = [
      None, "none"),
     ("rms-CHW", (6, C, 5, 4), lambda: randomized(nn.RMSNorm((C, 5, 4))), "rms_norm", (1, 2, 3), None, "per-element"),
     ("rms-W", (6, C, 5, 4), lambda: randomized(nn.RMSNorm(4, eps=1e-5)), "rms_norm", (3,), None, "per-element"),
+    ("ln2d", (6, C, 5, 4), lambda: ChannelsFirst(randomized(nn.LayerNorm(C, eps=1e-6))), "layer_norm_2d", (1,), None,
+     "per-channel"),
+    ("ln2d-plain", (6, C, 5, 4), lambda: ChannelsFirst(nn.LayerNorm(C, eps=1e-6, elementwise_affine=False)),
+     "layer_norm_2d", (1,), None, "none"),
     # (N, C, D, H, W)
     ("bn3d", (4, C, 3, 4, 2), lambda: randomized(nn.BatchNorm3d(C)), "batch_norm", (0, 2, 3, 4), None, "per-channel"),
     ("in3d", (4, C, 3, 4, 2), lambda: nn.InstanceNorm3d(C, eps=1e-2), "instance_norm", (2, 3, 4), None, "none"),
@@ -116,6 +135,8 @@ MODULE_CASES = [
     ("ln-CDHW", (4, C, 3, 4, 2), lambda: randomized(nn.LayerNorm((C, 3, 4, 2))), "layer_norm", (1, 2, 3, 4), None,
      "per-element"),
     ("rms-HW-3d", (4, C, 3, 4, 2), lambda: randomized(nn.RMSNorm((4, 2))), "rms_norm", (3, 4), None, "per-element"),
+    ("ln2d-3d", (4, C, 3, 4, 2), lambda: ChannelsFirst(randomized(nn.LayerNorm(C, eps=1e-6))), "layer_norm_2d", (1,),
+     None, "per-channel"),
     # tokens (N, L, D)
     ("tokens-ln", (4, 7, 16), lambda: randomized(nn.LayerNorm(16)), "layer_norm", (2,), None, "per-element"),
     ("tokens-ln-plain", (4, 7, 16), lambda: nn.LayerNorm(16, elementwise_affine=False), "layer_norm", (2,), None, "none"),
@@ -217,8 +238,16 @@ def test_layer_norm_over_channels_of_channels_first_data():
     x = data((6, C, 5, 4))
     y = run(randomized(nn.LayerNorm(C)), x.movedim(1, -1)).movedim(-1, 1)  # ConvNeXt's channels-first LayerNorm
     r = infer_axes(x, y)
-    assert r.variant is None and r.axes == (1,) and r.affine == "per-channel" and r.residual < RESIDUAL
-    assert "LayerNorm(6) along dim 1" in r.explanation
+    assert r.variant == "layer_norm_2d" and r.axes == (1,) and r.affine == "per-channel" and r.residual < RESIDUAL
+    assert "LayerNorm(6) along dim 1" in r.explanation and r.explanation.startswith("y is LayerNorm2d")
+
+
+def test_layer_norm_over_channels_with_its_own_eps():
+    x = small_variance_data()  # channel scales from 1e-3: a variance near eps somewhere
+    y = run(ChannelsFirst(randomized(nn.LayerNorm(12, eps=1e-6))), x)
+    r = infer_axes(x, y)
+    assert (r.variant, r.axes, r.affine) == ("layer_norm_2d", (1,), "per-channel"), r.explanation
+    assert r.eps is None or 0.5e-6 < r.eps < 2e-6, r.explanation
 
 
 def test_instance_norm_that_also_averages_over_the_batch():

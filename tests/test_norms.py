@@ -1,4 +1,4 @@
-"""The five norm variants against torch's modules and an independent float64 formula.
+"""The norm variants against torch's modules and an independent float64 formula.
 
 Every case is checked two ways: (a) the matching ``torch.nn`` module with the
 same affine parameters and buffers copied in, (b) a textbook formula written
@@ -18,7 +18,7 @@ from torch import nn
 import vnviz
 from vnviz import InputError
 
-NORMS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm")
+NORMS = tuple(v.name for v in vnviz.variants.norm_variants(named=True))  # the registry's (ClusterNorm: test_cluster)
 C = 12  # channels in the main tables: every GroupNorm divisor 1, 2, 3, 4, 6, 12
 
 # random shapes (N, C), (N, C, L), (N, C, H, W), (N, C, D, H, W) and edge shapes
@@ -37,6 +37,7 @@ DTYPES = [torch.float32, torch.float64]
 AFFINE_FORMS = ["none", "tensor", "number"]
 EPS_VALUES = [1e-5, 1e-3, 0.1, 0.0]
 GN_DIVISORS = [1, 2, 3, 4, 6, 12]
+DEFAULT_EPS = {"layer_norm_2d": 1e-6}  # eps when none is given, where it is not torch's 1e-5 (ConvNeXt, SAM)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -118,7 +119,7 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> np.ndarray:
         eps = params.get("eps")
         eps = torch.finfo(x.dtype).eps if eps is None else eps
     else:
-        eps = params.get("eps", 1e-5)
+        eps = params.get("eps", DEFAULT_EPS.get(name, 1e-5))
     if name == "batch_norm":
         y = np_standardize(a, (0,) + tuple(range(2, nd)), eps)
     elif name == "instance_norm":
@@ -133,6 +134,8 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> np.ndarray:
         k = nd - 1 if ns is None else len(affine_shape(name, shape, ns))
         ms = (a**2).mean(axis=tuple(range(nd - k, nd)), keepdims=True)
         y = a / np.sqrt(ms + eps)
+    elif name == "layer_norm_2d":  # the channels of each position
+        y = np_standardize(a, (1,), eps)
     else:
         raise AssertionError(name)
     ash = affine_shape(name, shape, ns)
@@ -149,6 +152,18 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> np.ndarray:
     return y
 
 
+class ChannelsFirst(nn.Module):
+    """nn.LayerNorm(C) fed x.movedim(1, -1), its output moved back: the channels-first LayerNorm (ConvNeXt, SAM)."""
+
+    def __init__(self, inner: nn.LayerNorm):
+        super().__init__()
+        self.inner = inner
+        self.weight, self.bias = inner.weight, inner.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.movedim(1, -1)).movedim(-1, 1)
+
+
 BN_CLASSES = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
 IN_CLASSES = {3: nn.InstanceNorm1d, 4: nn.InstanceNorm2d, 5: nn.InstanceNorm3d}
 
@@ -161,7 +176,7 @@ def torch_module(name: str, x: torch.Tensor, params: dict) -> nn.Module:
     w = full_affine(params.get("weight"), ash, x.dtype)
     b = full_affine(params.get("bias"), ash, x.dtype)
     affine = w is not None or b is not None
-    eps = params.get("eps", 1e-5)
+    eps = params.get("eps", DEFAULT_EPS.get(name, 1e-5))
     if name == "batch_norm":
         mod = BN_CLASSES[x.ndim](c, eps=eps, affine=affine, track_running_stats=False)
     elif name == "instance_norm":
@@ -172,6 +187,8 @@ def torch_module(name: str, x: torch.Tensor, params: dict) -> nn.Module:
         mod = nn.LayerNorm(ash, eps=eps, elementwise_affine=affine)
     elif name == "rms_norm":
         mod = nn.RMSNorm(ash, eps=params.get("eps"), elementwise_affine=affine)
+    elif name == "layer_norm_2d":
+        mod = ChannelsFirst(nn.LayerNorm(c, eps=eps, elementwise_affine=affine, dtype=x.dtype))
     else:
         raise AssertionError(name)
     mod = mod.to(x.dtype)
@@ -244,6 +261,24 @@ def test_group_norm_every_divisor(g, shape):
     x = torch.randn(shape) * 3 - 1
     params = {"num_groups": g, **make_affine("group_norm", shape, "tensor", torch.float32)}
     check_against_references("group_norm", x, params)
+
+
+def test_layer_norm_2d_is_the_channels_first_layer_norm_of_convnext_and_sam():
+    """ConvNeXt's LayerNorm(data_format="channels_first") written out as there, and F.layer_norm on x.movedim(1, -1)."""
+    x = torch.randn(4, 6, 5, 3, dtype=torch.float64) * 3 + 1
+    w, b = torch.rand(6, dtype=torch.float64) + 0.5, torch.randn(6, dtype=torch.float64)
+    y = vnviz.apply("layer_norm_2d", x, weight=w, bias=b)
+    u = x.mean(1, keepdim=True)
+    s = (x - u).pow(2).mean(1, keepdim=True)
+    torch.testing.assert_close(y, w[:, None, None] * (x - u) / torch.sqrt(s + 1e-6) + b[:, None, None])
+    torch.testing.assert_close(y, torch.nn.functional.layer_norm(x.movedim(1, -1), (6,), w, b, 1e-6).movedim(-1, 1))
+    assert y.is_contiguous()
+    small = x * 1e-3  # variances near eps: the default eps is 1e-6, not torch's 1e-5
+    torch.testing.assert_close(vnviz.apply("layer_norm_2d", small), vnviz.apply("layer_norm_2d", small, eps=1e-6))
+    assert not torch.allclose(vnviz.apply("layer_norm_2d", small), vnviz.apply("layer_norm_2d", small, eps=1e-5))
+    # on (N, C) it is LayerNorm(C)
+    flat = x[:, :, 0, 0]
+    torch.testing.assert_close(vnviz.apply("layer_norm_2d", flat, eps=1e-5), vnviz.apply("layer_norm", flat))
 
 
 def test_group_norm_default_groups_is_smallest_divisor_above_one():

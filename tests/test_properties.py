@@ -15,7 +15,7 @@ from sentences import assert_one_sentence
 import vnviz
 from vnviz import InputError
 
-NORMS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm")
+NORMS = tuple(v.name for v in vnviz.variants.norm_variants(named=True))  # every norm but the data-grouped ones
 SETTINGS = settings(max_examples=60, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 # floats most of the time; the rest must be refused
@@ -204,6 +204,8 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> torch.Tensor:
         dims = (0,) + tuple(range(2, nd))
     elif name == "instance_norm":
         dims = tuple(range(2, nd))
+    elif name == "layer_norm_2d":  # the channels of each position
+        dims = (1,)
     elif name == "group_norm":
         g = params["num_groups"]
         y = textbook("layer_norm", a.reshape(a.shape[0], g, -1), {"eps": params["eps"]}).reshape(a.shape)

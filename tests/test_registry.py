@@ -9,9 +9,9 @@ from sentences import assert_one_sentence
 
 import vnviz
 from vnviz import InputError, Param
-from vnviz.variants.registry import PARAM_KINDS, register
+from vnviz.variants.registry import PARAM_KINDS, norm_variants, register
 
-NORMS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "rms_norm")
+NORMS = tuple(v.name for v in norm_variants(named=True))  # the registry's norms (not ClusterNorm: test_cluster)
 TORCH_NAMES = {"eps", "momentum", "weight", "bias", "training", "running_mean", "running_var", "num_groups",
                "normalized_shape", "num_batches_tracked"}
 PATTERNS = {  # STYLE 6: the reduction pattern for an (N, C, H, W) input
@@ -19,11 +19,14 @@ PATTERNS = {  # STYLE 6: the reduction pattern for an (N, C, H, W) input
     "instance_norm": "b c h w -> b c 1 1",
     "layer_norm": "b c h w -> b 1 1 1",
     "rms_norm": "b c h w -> b 1 1 1",
+    "layer_norm_2d": "b c h w -> b 1 h w",
 }
-REFERENCES = {
+REFERENCES = {  # the torch class each norm's title and reference name, written here
     "batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "instance_norm": "InstanceNorm",
-    "group_norm": "GroupNorm", "rms_norm": "RMSNorm",
+    "group_norm": "GroupNorm", "rms_norm": "RMSNorm", "layer_norm_2d": "LayerNorm",
 }
+EPS_DEFAULTS = {"batch_norm": 1e-5, "layer_norm": 1e-5, "instance_norm": 1e-5, "group_norm": 1e-5, "rms_norm": None,
+                "layer_norm_2d": 1e-6}  # ConvNeXt's and SAM's LayerNorm2d use 1e-6
 
 
 
@@ -43,10 +46,15 @@ def all_params():
 
 
 def test_every_norm_is_registered():
-    assert set(NORMS) <= set(vnviz.VARIANTS)
+    assert set(REFERENCES) <= set(vnviz.VARIANTS)
     for name in NORMS:
         assert vnviz.get_variant(name) is vnviz.VARIANTS[name]
         assert vnviz.VARIANTS[name].name == name
+
+
+def test_these_tables_cover_every_registered_norm():
+    assert set(REFERENCES) == set(EPS_DEFAULTS) == set(NORMS), "a new norm needs its rows in this module's tables"
+    assert set(PATTERNS) <= set(NORMS)
 
 
 @pytest.mark.parametrize("name", NORMS)
@@ -90,7 +98,7 @@ def test_declared_semantics():
     eps = {name: v[name].param("eps") for name in NORMS}
     assert all(p.low == 0 for p in eps.values())
     assert eps["rms_norm"].default is None and eps["rms_norm"].optional
-    assert all(eps[n].default == 1e-5 for n in NORMS if n != "rms_norm")
+    assert all(eps[n].default == EPS_DEFAULTS[n] for n in NORMS)
     m = v["batch_norm"].param("momentum")
     assert (m.default, m.low, m.high, m.optional) == (0.1, 0.0, 1.0, True)
     assert v["batch_norm"].param("training").default is True

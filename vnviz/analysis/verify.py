@@ -50,6 +50,12 @@ class Verification:
     note: str  # why a check was skipped, or "" when none was
 
 
+def _eps(name: str, x: torch.Tensor, params: dict[str, Any]) -> float:
+    """The eps a run used: the given one, else its declaration's default; None (RMSNorm's) is the dtype's epsilon."""
+    eps = params.get("eps", get_variant(name).param("eps").default)
+    return torch.finfo(x.dtype).eps if eps is None else eps
+
+
 def _clone_buffers(params: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.detach().clone() if isinstance(v, torch.Tensor) else copy.copy(v)) for k, v in params.items()}
 
@@ -98,16 +104,14 @@ def _formula64(name: str, x: torch.Tensor, params: dict[str, Any], groups: torch
     dt = acc_dtype(x.device)
     shape = tuple(x.shape)
     ids = like(groups, x)
+    eps = _eps(name, x, params)
     if variant.stat == "rms":
-        eps = params.get("eps")
-        eps = torch.finfo(x.dtype).eps if eps is None else eps
         stats = x_stats if x_stats is not None else group_stats(x, ids, transform=torch.square)  # mean squares
         ms = stats.mean.to(x.device, dt)
 
         def core(s: Any) -> torch.Tensor:
             return x[s].detach().to(dt) / torch.sqrt(ms[ids[s]] + eps)
     else:
-        eps = params.get("eps", 1e-5)
         rm, rv = params.get("running_mean"), params.get("running_var")
         use_running = variant.running(params)
         if use_running and rm is None:  # a fresh module's running statistics
@@ -221,16 +225,14 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     src = group_stats(x, groups, ngroups, x_stats.count, torch.square) if variant.stat == "rms" else x_stats
     if checked:
         out = group_stats(y, groups, ngroups, x_stats.count, undo_affine)
+        eps = _eps(name, x, before)
         if variant.stat == "rms":
-            eps = before.get("eps")
-            eps = torch.finfo(x.dtype).eps if eps is None else eps
             second = out.var + out.mean**2  # mean square of the output
             expected = src.mean / (src.mean + eps)
             mean_max = math.nan
             var_dev = float((second - 1).abs().max())
             var_eps = float((second - expected).abs().max())
         else:
-            eps = before.get("eps", 1e-5)
             expected = src.var / (src.var + eps)
             mean_max = float(out.mean.abs().max())
             var_dev = float((out.var - 1).abs().max())
@@ -301,7 +303,7 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
                     groups: torch.Tensor, seconds: float) -> tuple[torch.Tensor, Verification]:
     """Groups that are clusters of samples (ClusterNorm): group check and the declaration's torch module on each
     cluster (hard mode), the float64 mixture formula from the posteriors (soft mode)."""
-    eps = params.get("eps", 1e-5)
+    eps = _eps(name, x, params)
     shape = tuple(x.shape)
     w, b = _affine_pair(name, x, params)
     dt = acc_dtype(x.device)

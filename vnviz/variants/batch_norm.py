@@ -74,7 +74,10 @@ def batch_norm(
         rv = torch.ones(c, dtype=x.dtype, device=x.device)
     factor = momentum_factor(momentum, num_batches_tracked if rm is not None else None, training)
     group = x.numel() // c
-    if x.device.type == "cpu" and training:  # the kernel F.batch_norm runs here, with its statistics
+    if x.device.type == "cpu" and training:
+        # torch.native_batch_norm is the kernel F.batch_norm runs here, and it also returns the per-channel
+        # statistics, which the finiteness check reads instead of scanning y: 1.09x F.batch_norm's time this way,
+        # 1.27x with F.batch_norm and a scan of y (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.batch_norm alone)
         y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
         return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
     y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present

@@ -51,7 +51,9 @@ def group_norm(
     w = affine_param(weight, (c,), x, "GroupNorm: weight")
     b = affine_param(bias, (c,), x, "GroupNorm: bias")
     n = x.shape[0]
-    # what F.group_norm runs, with its statistics
+    # torch.native_group_norm is what F.group_norm runs, and it also returns the statistics the finiteness check
+    # reads: 1.10x F.group_norm's time this way, 1.84x with F.group_norm and a scan of y
+    # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.group_norm alone)
     y, mean, rstd = torch.native_group_norm(x.contiguous(), w, b, n, c, math.prod(x.shape[2:]), g, eps)
     return finite_result(y, x, "GroupNorm", (mean, rstd), per_group, w, b)
 

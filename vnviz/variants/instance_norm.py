@@ -59,7 +59,9 @@ def instance_norm(
     w = affine_param(weight, (c,), x, "InstanceNorm: weight")
     b = affine_param(bias, (c,), x, "InstanceNorm: bias")
     if rm is None and x.device.type == "cpu":
-        # what F.instance_norm runs: BatchNorm over (1, N*C, *) with the affine repeated N times
+        # what F.instance_norm runs: BatchNorm over (1, N*C, *) with the affine repeated N times, through the
+        # kernel that also returns the statistics the finiteness check reads: 1.05x F.instance_norm's time this
+        # way, 1.32x with F.instance_norm and a scan of y (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.instance_norm alone)
         n = x.shape[0]
         y, mean, invstd = torch.native_batch_norm(
             x.reshape((1, n * c) + tuple(x.shape[2:])), None if w is None else w.repeat(n),

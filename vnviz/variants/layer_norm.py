@@ -39,7 +39,10 @@ def layer_norm(
     ns = trailing_shape(normalized_shape, tuple(x.shape), "LayerNorm")
     w = affine_param(weight, ns, x, "LayerNorm: weight")
     b = affine_param(bias, ns, x, "LayerNorm: bias")
-    y, mean, rstd = torch.native_layer_norm(x, ns, w, b, eps)  # what F.layer_norm runs, with its statistics
+    # torch.native_layer_norm is what F.layer_norm runs, and it also returns the statistics the finiteness check
+    # reads: 1.03x F.layer_norm's time this way, 1.87x with F.layer_norm and a scan of y
+    # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.layer_norm alone)
+    y, mean, rstd = torch.native_layer_norm(x, ns, w, b, eps)
     return finite_result(y, x, "LayerNorm", (mean, rstd), math.prod(ns), w, b)
 
 

@@ -39,7 +39,10 @@ def rms_norm(
     x = check_input(x, "RMSNorm")
     ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
     w = affine_param(weight, ns, x, "RMSNorm: weight")
-    fused = getattr(torch, "_fused_rms_norm", None)  # the kernel F.rms_norm runs, with its statistics
+    # torch._fused_rms_norm is the kernel F.rms_norm runs, and it also returns the inverse RMS the finiteness check
+    # reads: 1.10x F.rms_norm's time this way, 1.72x with F.rms_norm and a scan of y
+    # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.rms_norm alone)
+    fused = getattr(torch, "_fused_rms_norm", None)
     if fused is not None and x.device.type in ("cpu", "cuda"):
         y, rstd = fused(x, list(ns), w, eps)
         return finite_result(y, x, "RMSNorm", (rstd,), math.prod(ns), w)
