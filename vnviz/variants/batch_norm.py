@@ -9,7 +9,8 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
-    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, check_input, counter,
+    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, channel_part,
+    check_input, counter,
     fill_module, finite_result, has_affine, momentum_factor, running_stat, spatial, tokens_trap, values_per_channel,
 )
 from vnviz.variants.params import Param, quote
@@ -182,5 +183,6 @@ register(Variant(
     summary="One mean and variance per channel, shared by every sample and position of the batch.",
     rule=reduces, make_module=module, code=code, traps=TRAPS, identities=identities,
     uses_running=lambda p: not p.get("training", True),
+    alone=lambda x, p, sel: channel_part(x, p, sel, "BatchNorm"),
     grid_labels=("", "channel"), precedence=0, order=10,
 ))

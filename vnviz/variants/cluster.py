@@ -49,6 +49,13 @@ class ClusterResult:
         """The parameters that fix this run's statistic groups (``stat_groups("cluster_norm", shape, **these)``)."""
         return {"labels": self.labels}
 
+    @property
+    def priors(self) -> torch.Tensor | None:
+        """Soft mode: (K,) the mixture weights π_k = Σ_i τ_ik / M over the M samples in the mixture (noise
+        excluded), whose 1/√π_k scales each component's term; None in hard mode."""
+        if self.posteriors is None:
+            return None
+        return self.posteriors.sum(0) / (self.labels >= 0).sum().clamp_min(1).to(self.posteriors.dtype)
 
 
 # -- inputs ------------------------------------------------------------------------

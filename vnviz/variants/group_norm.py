@@ -9,7 +9,8 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
-    BIAS, EPS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, resolve_num_groups,
+    BIAS, EPS, WEIGHT, affine_param, channel_part, check_input, fill_module, finite_result, has_affine,
+    resolve_num_groups,
     tokens_trap, values_per_channel,
 )
 from vnviz.variants.params import Param
@@ -160,5 +161,6 @@ register(Variant(
     summary="One mean and variance per (sample, block of C/G channels): between LayerNorm and InstanceNorm.",
     rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS, identities=identities,
     label=lambda p: f"GroupNorm({p['num_groups']})" if p.get("num_groups") else "GroupNorm",
+    alone=lambda x, p, sel: channel_part(x, p, sel, "GroupNorm", num_groups=1),
     compare_params=("num_groups",), grid_labels=("sample", "channel group"), precedence=3, order=40,
 ))

@@ -11,7 +11,7 @@ from torch import nn
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
     BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, check_input,
-    fill_module, finite_result, has_affine, running_stat, spatial, tokens_trap,
+    channel_part, fill_module, finite_result, has_affine, running_stat, spatial, tokens_trap,
 )
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
 
@@ -122,5 +122,6 @@ register(Variant(
     summary="One mean and variance per (sample, channel): every image's own contrast is removed.",
     rule=reduces, make_module=module, code=code, traps=TRAPS,
     uses_running=lambda p: not p.get("training", True) and p.get("running_mean") is not None,
+    alone=lambda x, p, sel: channel_part(x, p, sel, "InstanceNorm"),
     min_ndim=3, precedence=1, order=30,
 ))

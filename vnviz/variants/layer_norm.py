@@ -9,7 +9,7 @@ from torch import nn
 
 from vnviz.variants.norms import (
     BIAS, EPS, NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine,
-    letters_list, trailing_label, trailing_settings, trailing_shape,
+    letters_list, same_params, trailing_label, trailing_settings, trailing_shape,
 )
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
 
@@ -105,5 +105,6 @@ register(Variant(
     params=(NORMALIZED_SHAPE, EPS, WEIGHT, BIAS),
     summary="One mean and variance per sample, over its trailing normalized_shape dims.",
     rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
-    label=trailing_label("LayerNorm"), affine="trailing", grid_labels=("sample", "position"), precedence=2, order=20,
+    label=trailing_label("LayerNorm"), alone=same_params, affine="trailing", grid_labels=("sample", "position"),
+    precedence=2, order=20,
 ))

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from vnviz.variants.norms import (
-    BIAS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, tokens_trap,
+    BIAS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, same_params, tokens_trap,
 )
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Code, Moved, Reduction, Traps, Variant, register
@@ -106,6 +106,6 @@ register(Variant(
                   low=0.0),
             WEIGHT, BIAS),
     summary="One mean and variance per position, over its channels (ConvNeXt's and SAM's channels-first LayerNorm).",
-    rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS,
+    rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS, alone=same_params,
     grid_labels=("sample", "position"), precedence=5, order=25,
 ))

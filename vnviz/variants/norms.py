@@ -296,3 +296,36 @@ def tokens_trap(title: str, shape: tuple[int, ...], layout: str | None) -> list[
 def values_per_channel(x: torch.Tensor) -> int:
     """Values of one (sample, channel): the product of the dims after (N, C)."""
     return math.prod(x.shape[2:]) if x.ndim > 2 else 1
+
+
+# -- one statistic group on its own (``Variant.alone``, what ``explain`` runs) --------------------
+
+
+def channel_part(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...], what: str,
+                 **overrides: Any) -> dict[str, Any]:
+    """The parameters with which a per-channel variant computes the group ``x[sel]`` alone as inside x.
+
+    Tensor weight, bias and running statistics are checked against x's C
+    channels (the variant's own sentences), then cut to the group's channels
+    ``sel[1]`` and copied, so running the group never updates the caller's
+    buffers; numbers stay numbers; ``num_batches_tracked`` is dropped (it only
+    counts running updates). ``overrides`` replace parameters (GroupNorm's block
+    is one group: ``num_groups=1``).
+    """
+    c = x.shape[1]
+    out = {k: v for k, v in params.items() if k != "num_batches_tracked"}
+    for name in ("weight", "bias"):
+        value = out.get(name)
+        if (isinstance(value, torch.Tensor) and value.ndim > 0) or type(value).__module__ == "numpy":
+            out[name] = affine_param(value, (c,), x, f"{what}: {name}")[sel[1]].clone()
+    for name in ("running_mean", "running_var"):
+        if out.get(name) is not None:
+            out[name] = running_stat(out[name], c, x, f"{what}: {name}")[sel[1]].clone()
+    return {**out, **overrides}
+
+
+def same_params(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...]) -> dict[str, Any]:
+    """The parameters with which a variant whose group spans every dim its parameters index computes the group
+    ``x[sel]`` alone: the same ones (LayerNorm's and RMSNorm's normalized dims, their per-element affine
+    included; a channels-first LayerNorm's channels)."""
+    return dict(params)

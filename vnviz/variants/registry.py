@@ -304,6 +304,10 @@ class Variant:
     label: Callable[[dict[str, Any]], str] | None = None  # params -> short name, e.g. "GroupNorm(3)"; default title
     uses_running: Callable[[dict[str, Any]], bool] | None = None  # params -> it normalizes with running statistics
     details: Callable[..., Any] | None = None  # fn with everything the page shows (``.y``, ``.group_params``)
+    alone: Callable[..., dict[str, Any]] | None = None  # (x, params, sel) -> the parameters with which ``fn``
+    #   computes the statistic group ``x[sel]`` (``Reduction.members``) on its own exactly as inside x, e.g.
+    #   GroupNorm's block with num_groups=1 and its channels' weight; None: no such parameters are declared
+    #   (``explain`` then uses the formula) or only the whole input gives them (ClusterNorm's clusters)
     baseline: str | None = None  # the variant this one generalizes and is compared with (ClusterNorm: BatchNorm)
     compare_params: tuple[str, ...] = ()  # parameters the Compare page offers for this variant
     stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"

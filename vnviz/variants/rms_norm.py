@@ -11,7 +11,7 @@ from torch import nn
 from vnviz.variants.layer_norm import trailing
 from vnviz.variants.norms import (
     NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, letters_list,
-    trailing_label, trailing_settings, trailing_shape,
+    same_params, trailing_label, trailing_settings, trailing_shape,
 )
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
@@ -97,6 +97,6 @@ register(Variant(
             WEIGHT),
     summary="Divides each sample by its root mean square over the trailing dims; the mean is not removed.",
     rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
-    label=trailing_label("RMSNorm"), stat="rms", affine="trailing", grid_labels=("sample", "position"),
-    precedence=4, order=50,
+    label=trailing_label("RMSNorm"), alone=same_params, stat="rms", affine="trailing",
+    grid_labels=("sample", "position"), precedence=4, order=50,
 ))
