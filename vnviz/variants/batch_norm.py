@@ -9,9 +9,11 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
+    autocast_note, rounded_stats_note,
     BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, channel_part,
     check_input, counter,
-    fill_module, finite_result, has_affine, momentum_factor, running_stat, spatial, tokens_trap, values_per_channel,
+    fill_module, finite_result, has_affine, momentum_factor, param_dtype, running_stat, spatial, tokens_trap,
+    values_per_channel,
 )
 from vnviz.variants.params import Param, quote
 from vnviz.variants.registry import Code, Identity, Reduction, Traps, Variant, register
@@ -42,9 +44,17 @@ def batch_norm(
     In eval mode the running statistics are used; without them, those of a
     freshly built ``nn.BatchNorm`` (mean 0, variance 1), so ``y ≈ x``.
 
+    Precision: the output has x's dtype. float16/bfloat16 input is accumulated
+    in float32; on the CPU, with parameters in x's dtype, the per-channel mean
+    and inverse std are then rounded to x's dtype before the output is
+    computed (in float32, rounded once), so y carries that rounding too; with
+    float32 parameters (``param_dtype``) they stay float32. On CUDA the
+    statistics stay float32 (native kernel or cuDNN).
+
     Args:
-        x: input ``(N, C, *)``, float32 or float64.
-        running_mean, running_var: ``(C,)`` buffers or None. Default: None.
+        x: input ``(N, C, *)``, float16, bfloat16, float32 or float64.
+        running_mean, running_var: ``(C,)`` buffers or None, in x's dtype (or float32
+            for float16/bfloat16 x). Default: None.
         weight, bias: ``(C,)`` tensors, numbers (broadcast) or None. Default: None.
         training: use batch statistics. Default: True.
         momentum: running-average factor in [0, 1], or None. Default: 0.1.
@@ -54,6 +64,7 @@ def batch_norm(
     Raises InputError in training with a single value per channel.
     """
     x = check_input(x, "BatchNorm")
+    pdt = param_dtype(x, "BatchNorm", weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
     c = x.shape[1]
     if training and x.numel() // c < 2:
         raise InputError(
@@ -62,16 +73,16 @@ def batch_norm(
         )
     if training and eps <= 0:
         raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
-    w = affine_param(weight, (c,), x, "BatchNorm: weight")
-    b = affine_param(bias, (c,), x, "BatchNorm: bias")
-    rm = running_stat(running_mean, c, x, "BatchNorm: running_mean")
-    rv = running_stat(running_var, c, x, "BatchNorm: running_var")
+    w = affine_param(weight, (c,), x, "BatchNorm: weight", pdt)
+    b = affine_param(bias, (c,), x, "BatchNorm: bias", pdt)
+    rm = running_stat(running_mean, c, x, "BatchNorm: running_mean", pdt)
+    rv = running_stat(running_var, c, x, "BatchNorm: running_var", pdt)
     if (rm is None) != (rv is None):
         raise InputError("BatchNorm: give both running_mean and running_var, or neither.")
     num_batches_tracked = counter(num_batches_tracked, "BatchNorm: num_batches_tracked", x)
     if not training and rm is None:
-        rm = torch.zeros(c, dtype=x.dtype, device=x.device)
-        rv = torch.ones(c, dtype=x.dtype, device=x.device)
+        rm = torch.zeros(c, dtype=pdt, device=x.device)
+        rv = torch.ones(c, dtype=pdt, device=x.device)
     factor = momentum_factor(momentum, num_batches_tracked if rm is not None else None, training)
     group = x.numel() // c
     if x.device.type == "cpu" and training:
@@ -164,6 +175,11 @@ def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> lis
         order=40, take=lambda t: t[:1])]
 
 
+def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """What BatchNorm's kernels do in a half dtype: statistics rounded on the CPU; autocast leaves it alone."""
+    return rounded_stats_note("BatchNorm", "channel", params, dtype) + autocast_note("BatchNorm", "batch_norm", dtype)
+
+
 TRAPS = Traps(
     known=(
         ("nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
@@ -173,7 +189,7 @@ TRAPS = Traps(
         ("BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; "
          "LayerNorm, InstanceNorm, GroupNorm and RMSNorm look at one sample only."),
     ),
-    run=warnings, infer=infer_notes, verdict=mistakes,
+    precision=precision_notes, run=warnings, infer=infer_notes, verdict=mistakes,
 )
 
 register(Variant(

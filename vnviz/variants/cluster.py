@@ -25,7 +25,10 @@ from vnviz.errors import InputError
 from vnviz.variants.clustering import (
     FEATURES, METHODS, MODES, SEED_MAX, _kmeans, cluster_features, renumber, sklearn_cluster, torch_gmm_posteriors,
 )
-from vnviz.variants.norms import BIAS, EPS, WEIGHT, affine_param, check_input, fill_module, has_affine, values_per_channel
+from vnviz.variants.norms import (
+    BIAS, EPS, WEIGHT, HALF_DTYPES, accumulation_dtype, affine_param, check_input, dtype_name, fill_module, has_affine,
+    param_dtype, values_per_channel,
+)
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Identity, Reduction, Variant, register
 
@@ -34,11 +37,11 @@ from vnviz.variants.registry import Identity, Reduction, Variant, register
 class ClusterResult:
     """ClusterNorm's output and what the app shows about it (tensors on x.device)."""
 
-    y: torch.Tensor  # the normalized input, shaped like x
+    y: torch.Tensor  # the normalized input, shaped like x, in x's dtype
     labels: torch.Tensor  # (N,) int64 cluster of each sample, 0..K-1; -1 = noise (batch statistics)
     posteriors: torch.Tensor | None  # (N, K) soft-mode posteriors τ (zero rows for noise); None in hard mode
-    means: torch.Tensor  # (K, C) per-cluster (or per-component) channel means
-    vars: torch.Tensor  # (K, C) per-cluster channel variances (biased)
+    means: torch.Tensor  # (K, C) per-cluster (or per-component) channel means (float32 for float16/bfloat16 x)
+    vars: torch.Tensor  # (K, C) per-cluster channel variances (biased; float32 for float16/bfloat16 x)
     counts: torch.Tensor  # (K,) int64 samples per cluster (soft mode: per argmax of the posteriors)
     warnings: tuple[str, ...] = ()  # one sentence per edge case met (noise, empty or singleton clusters, ...)
     method: str = "torch_kmeans"  # the clustering method, or "labels" when labels were given
@@ -108,8 +111,8 @@ def _finite_output(y: torch.Tensor, eps: float) -> torch.Tensor:
         return y
     raise InputError(
         f"ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
-        f"cluster) and eps={eps:g} is too small, or the values overflow {str(y.dtype).replace('torch.', '')}; "
-        "raise eps or rescale the input."
+        f"cluster) and eps={eps:g} is too small, or the values overflow {dtype_name(y.dtype)} (largest "
+        f"{torch.finfo(y.dtype).max:.6g}); raise eps or rescale the input."
     )
 
 
@@ -243,8 +246,17 @@ def cluster_norm_details(
     sample alone in its cluster with no spatial dims has variance 0, so only
     eps keeps it finite and its output is the bias (0 without affine).
 
+    Precision: float16 and bfloat16 input is clustered and normalized on a
+    float32 copy (clustering distances, k-means and EM in half precision would
+    round away the differences they compare, and scikit-learn takes no half
+    dtypes), as torch's BatchNorm accumulates half input in float32; the output
+    is rounded once to x's dtype, and ``means``/``vars``/``posteriors`` stay
+    float32. Unlike the CPU BatchNorm kernel the statistics are not rounded to
+    x's dtype first, so one cluster equals ``batch_norm`` to one rounding of
+    the output (bitwise with float32 weight and bias, torch's mixed mode).
+
     Args:
-        x: input ``(N, C, *)``, float32 or float64.
+        x: input ``(N, C, *)``, float16, bfloat16, float32 or float64.
         method: one of ``METHODS``; scikit-learn methods run on the CPU and
             refuse more samples than their cap (e.g. 5000 for spectral). Default: "torch_kmeans".
         n_clusters: K, at most N; ignored by dbscan, hdbscan and with ``labels``. Default: 3.
@@ -273,19 +285,23 @@ def cluster_norm_details(
     ))
     x = _finite_input(check_input(x, "ClusterNorm"))
     n, c = x.shape[:2]
-    w = affine_param(weight, (c,), x, "ClusterNorm: weight")
-    b = affine_param(bias, (c,), x, "ClusterNorm: bias")
+    pdt = param_dtype(x, "ClusterNorm", weight=weight, bias=bias)
+    op = accumulation_dtype(x.dtype)  # float32 for float16/bfloat16: the copy everything below works on
+    w = affine_param(weight, (c,), x, "ClusterNorm: weight", pdt)
+    b = affine_param(bias, (c,), x, "ClusterNorm: bias", pdt)
+    w, b = (None if t is None else t.to(op) for t in (w, b))
+    work = x.detach().to(op) if x.dtype in HALF_DTYPES else x
     notes: list[str] = []
-    lab, k, method, post, f = _cluster(x, labels, p, notes)  # (N,) labels, -1 = noise, renumbered 0..K-1
+    lab, k, method, post, f = _cluster(work, labels, p, notes)  # (N,) labels, -1 = noise, renumbered 0..K-1
     notes += _noise_notes(n, int((lab < 0).sum()), method, p["mode"])
-    xs = x.reshape(n, c, -1)  # (N, C, S)
+    xs = work.reshape(n, c, -1)  # (N, C, S)
     if p["mode"] == "hard" or k == 0:
         y, means, var, counts = _hard(xs, lab, k, p["eps"], w, b)
         notes += _hard_notes(var, counts, xs.shape[2])
     else:
         y, lab, post, means, var, counts = _mixture(xs, lab, k, post, f, method, p, w, b, notes)
     return ClusterResult(
-        y=_finite_output(y.reshape(x.shape), p["eps"]), labels=lab, posteriors=post,
+        y=_finite_output(y.reshape(x.shape).to(x.dtype), p["eps"]), labels=lab, posteriors=post,
         means=means, vars=var, counts=counts,
         warnings=tuple(notes), method=method, seconds=time.perf_counter() - start,
     )

@@ -10,8 +10,9 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
+    autocast_note, rounded_stats_note,
     BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, check_input,
-    channel_part, fill_module, finite_result, has_affine, running_stat, spatial, tokens_trap,
+    channel_part, fill_module, finite_result, has_affine, param_dtype, running_stat, spatial, tokens_trap,
 )
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
 
@@ -35,6 +36,10 @@ def instance_norm(
     running statistics and ``training=False`` the running values are used, so
     it behaves like BatchNorm in eval mode.
 
+    Precision: torch computes it as BatchNorm over ``(1, N*C, *)``, so it rounds
+    as BatchNorm does (float16/bfloat16 accumulated in float32; on the CPU the
+    statistics rounded to x's dtype unless the parameters are float32).
+
     Args:
         x: input ``(N, C, L, ...)``, at least one spatial dim with 2+ elements.
         running_mean, running_var: ``(C,)`` buffers or None. Default: None.
@@ -46,8 +51,9 @@ def instance_norm(
     x = check_input(x, "InstanceNorm", min_ndim=3)
     c = x.shape[1]
     spatial = math.prod(x.shape[2:])
-    rm = running_stat(running_mean, c, x, "InstanceNorm: running_mean")
-    rv = running_stat(running_var, c, x, "InstanceNorm: running_var")
+    pdt = param_dtype(x, "InstanceNorm", weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    rm = running_stat(running_mean, c, x, "InstanceNorm: running_mean", pdt)
+    rv = running_stat(running_var, c, x, "InstanceNorm: running_var", pdt)
     if (rm is None) != (rv is None):
         raise InputError("InstanceNorm: give both running_mean and running_var, or neither.")
     use_input_stats = training or rm is None
@@ -56,8 +62,8 @@ def instance_norm(
             f"InstanceNorm needs more than one value per (sample, channel) to compute a variance; "
             f"input shape {tuple(x.shape)} has {spatial}; give it spatial dims (N, C, L) or (N, C, H, W)."
         )
-    w = affine_param(weight, (c,), x, "InstanceNorm: weight")
-    b = affine_param(bias, (c,), x, "InstanceNorm: bias")
+    w = affine_param(weight, (c,), x, "InstanceNorm: weight", pdt)
+    b = affine_param(bias, (c,), x, "InstanceNorm: bias", pdt)
     if rm is None and x.device.type == "cpu":
         # what F.instance_norm runs: BatchNorm over (1, N*C, *) with the affine repeated N times, through the
         # kernel that also returns the statistics the finiteness check reads: 1.05x F.instance_norm's time this
@@ -108,10 +114,16 @@ def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> lis
     return out + tokens_trap("InstanceNorm", tuple(x.shape), layout)
 
 
+def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """What InstanceNorm's kernels do in a half dtype: statistics rounded on the CPU; autocast leaves it alone."""
+    return (rounded_stats_note("InstanceNorm", "(sample, channel)", params, dtype)
+            + autocast_note("InstanceNorm", "instance_norm", dtype))
+
+
 TRAPS = Traps(
     known=(("InstanceNorm with track_running_stats=True uses its running statistics in eval mode, the same for every "
             "sample, so it behaves like BatchNorm there."),),
-    run=warnings,
+    precision=precision_notes, run=warnings,
     plan=lambda letters, red: ["nn.InstanceNorm has no affine and no running statistics by default "
                                "(affine=False, track_running_stats=False)."],
 )

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from vnviz.variants.norms import (
+    autocast_note,
     BIAS, EPS, NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine,
-    letters_list, same_params, trailing_label, trailing_settings, trailing_shape,
+    letters_list, param_dtype, same_params, trailing_label, trailing_settings, trailing_shape,
 )
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
 
@@ -29,16 +30,24 @@ def layer_norm(
     ``b c h w -> b 1 1 1``; for tokens ``(N, L, D)`` with ``normalized_shape=(D,)``:
     ``b l d -> b l 1``. The affine is per element of ``normalized_shape``.
 
+    Precision: float16/bfloat16 input is accumulated in float32 and the output
+    computed in float32 and rounded once to x's dtype (on the CPU bitwise
+    ``F.layer_norm(x.float(), ...).to(x.dtype)``); the statistics are float32
+    inside the kernel (rounded to x's dtype where the CPU kernel returns them).
+    This is why CUDA autocast runs layer_norm in float32 anyway: see
+    docs/precision.md.
+
     Args:
-        x: input ``(N, *)``, float32 or float64.
+        x: input ``(N, *)``, float16, bfloat16, float32 or float64.
         normalized_shape: the trailing dims to normalize over. Default: ``x.shape[1:]``.
         weight, bias: tensors of ``normalized_shape``, numbers or None. Default: None.
         eps: added to the variance. Default: 1e-5.
     """
     x = check_input(x, "LayerNorm")
     ns = trailing_shape(normalized_shape, tuple(x.shape), "LayerNorm")
-    w = affine_param(weight, ns, x, "LayerNorm: weight")
-    b = affine_param(bias, ns, x, "LayerNorm: bias")
+    pdt = param_dtype(x, "LayerNorm", weight=weight, bias=bias)
+    w = affine_param(weight, ns, x, "LayerNorm: weight", pdt)
+    b = affine_param(bias, ns, x, "LayerNorm: bias", pdt)
     # torch.native_layer_norm is what F.layer_norm runs, and it also returns the statistics the finiteness check
     # reads: 1.03x F.layer_norm's time this way, 1.87x with F.layer_norm and a scan of y
     # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.layer_norm alone)
@@ -93,11 +102,16 @@ def plan_notes(letters: tuple[str, ...], red: Reduction) -> list[str]:
     return out
 
 
+def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """What LayerNorm's kernel does in a half dtype: float32 statistics, and CUDA autocast runs it in float32."""
+    return autocast_note("LayerNorm", "layer_norm", dtype)
+
+
 TRAPS = Traps(
     known=(("LayerNorm's normalized_shape means the trailing dims: nn.LayerNorm(C) on (N, C, H, W) fails (or, when W "
             "happens to equal C, silently normalizes each row over W); for channels-first images use "
             "nn.LayerNorm([C, H, W]) or move C last."),),
-    run=warnings, plan=plan_notes,
+    precision=precision_notes, run=warnings, plan=plan_notes,
 )
 
 register(Variant(

@@ -7,7 +7,9 @@ import torch
 from torch import nn
 
 from vnviz.variants.norms import (
-    BIAS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, same_params, tokens_trap,
+    autocast_note,
+    BIAS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, param_dtype, same_params,
+    tokens_trap,
 )
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Code, Moved, Reduction, Traps, Variant, register
@@ -29,10 +31,10 @@ def layer_norm_2d(
     It is ConvNeXt's ``LayerNorm(data_format="channels_first")`` and
     SAM/detectron2's ``LayerNorm2d``, and equals
     ``F.layer_norm(x.movedim(1, -1), (C,)).movedim(-1, 1)``. On (N, C) it is
-    ``LayerNorm(C)``.
+    ``LayerNorm(C)``. Precision: LayerNorm's kernel, so as ``layer_norm``.
 
     Args:
-        x: input ``(N, C, *)``, float32 or float64.
+        x: input ``(N, C, *)``, float16, bfloat16, float32 or float64.
         weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
         eps: added to the variance. Default: 1e-6, as ConvNeXt and SAM.
 
@@ -40,8 +42,9 @@ def layer_norm_2d(
     """
     x = check_input(x, "LayerNorm2d")
     c = x.shape[1]
-    w = affine_param(weight, (c,), x, "LayerNorm2d: weight")
-    b = affine_param(bias, (c,), x, "LayerNorm2d: bias")
+    pdt = param_dtype(x, "LayerNorm2d", weight=weight, bias=bias)
+    w = affine_param(weight, (c,), x, "LayerNorm2d: weight", pdt)
+    b = affine_param(bias, (c,), x, "LayerNorm2d: bias", pdt)
     # the kernel F.layer_norm runs, on the channels moved last, with the statistics the finiteness check reads
     y, mean, rstd = torch.native_layer_norm(x.movedim(1, -1), (c,), w, b, eps)
     return finite_result(y.movedim(-1, 1).contiguous(), x, "LayerNorm2d", (mean, rstd), c, w, b)
@@ -93,11 +96,16 @@ def infer_notes(shape: tuple[int, ...], axes: tuple[int, ...], affine: str) -> l
             "channels-first data, SAM's LayerNorm2d)."]
 
 
+def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """What LayerNorm's kernel does in a half dtype: float32 statistics, and CUDA autocast runs it in float32."""
+    return autocast_note("LayerNorm", "layer_norm", dtype)
+
+
 TRAPS = Traps(
     known=(("ConvNeXt's channels-first LayerNorm and SAM's LayerNorm2d normalize each position over its C channels "
             "(nn.LayerNorm(C) on x.movedim(1, -1)), not each sample over (C, H, W) as nn.LayerNorm([C, H, W]) does; "
             "their eps is 1e-6."),),
-    run=warnings, plan=plan_notes, infer=infer_notes,
+    precision=precision_notes, run=warnings, plan=plan_notes, infer=infer_notes,
 )
 
 register(Variant(

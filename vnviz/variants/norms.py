@@ -6,6 +6,14 @@ affine". Each variant lives in its own module (``batch_norm.py``, ...), checks
 its inputs once with the helpers here (one plain sentence per mistake), then
 calls torch's fused kernel; its declaration says which axes it reduces, and the
 group maps built from that explain and verify, they do not compute.
+
+Dtypes: float16, bfloat16, float32 and float64, as torch's kernels take them;
+the output has the input's dtype. For float16/bfloat16 input the kernels
+accumulate in float32 (``accumulation_dtype``) and take weight, bias and
+running statistics either all in the input's dtype or all in float32
+(``param_dtype``: torch's mixed-precision mode, an ``nn.BatchNorm`` kept in
+float32 fed half activations), never a mix. Where each kernel rounds, per
+device, is said in docs/precision.md.
 """
 from __future__ import annotations
 
@@ -18,7 +26,66 @@ from torch import nn
 from vnviz.errors import InputError
 from vnviz.variants.params import Param, as_ints, quote, scalar
 
-FLOAT_DTYPES = (torch.float32, torch.float64)
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # what every norm takes
+HALF_DTYPES = (torch.float16, torch.bfloat16)  # accumulated in float32 by torch's kernels
+_NUMPY_FLOATS = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float16`` as "float16"."""
+    return str(dtype).replace("torch.", "")
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype torch's norm kernels compute statistics in: float32 for float16/bfloat16 (torch's "opmath"
+    type, on the CPU and on CUDA), else the dtype itself."""
+    return torch.float32 if dtype in HALF_DTYPES else dtype
+
+
+def default_eps(dtype: torch.dtype) -> float:
+    """The eps that ``eps=None`` (nn.RMSNorm's default) stands for: the machine epsilon of the dtype torch's kernels
+    compute in, float32's (1.19e-07) for float16, bfloat16 and float32 input and float64's for float64, on the CPU
+    and on CUDA (torch 2.13's kernels and nn.RMSNorm docs; older docs said ``torch.finfo(x.dtype).eps``)."""
+    return float(torch.finfo(accumulation_dtype(dtype)).eps)
+
+
+def _given_dtype(value: Any) -> torch.dtype | None:
+    """The float dtype of a tensor (or numpy array) parameter, None for numbers and None."""
+    if isinstance(value, torch.Tensor) and value.ndim > 0:
+        return value.dtype
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
+        return _NUMPY_FLOATS.get(str(value.dtype))
+    return None
+
+
+def param_dtype(x: torch.Tensor, what: str, **tensors: Any) -> torch.dtype:
+    """The dtype weight, bias and running statistics go to the kernel in, as torch decides it.
+
+    For float32/float64 input it is the input's dtype (a tensor of another
+    dtype is cast to it, numbers are filled in it). For float16/bfloat16 input
+    torch's kernels take every parameter in the input's dtype, or every one in
+    float32 (mixed precision: the statistics and the affine then stay float32
+    until the output is rounded): float32 when a given tensor is float32, else
+    the input's dtype. A mix of the two is refused, as torch refuses it.
+    """
+    if x.dtype not in HALF_DTYPES:
+        return x.dtype
+    found = {name: d for name, d in ((n, _given_dtype(v)) for n, v in tensors.items())
+             if d in (x.dtype, torch.float32)}
+    kinds = set(found.values())
+    if len(kinds) > 1:
+        listed = " and ".join(f"{name} {dtype_name(d)}" for name, d in found.items())
+        raise InputError(
+            f"{what}: with a {dtype_name(x.dtype)} input, torch's kernels take weight, bias and running statistics "
+            f"all in {dtype_name(x.dtype)} or all in float32, not a mix; got {listed}."
+        )
+    return kinds.pop() if kinds else x.dtype
+
+
+def params_dtype(x: torch.Tensor, params: dict[str, Any], what: str) -> torch.dtype:
+    """``param_dtype`` of the weight, bias and running statistics found in ``params``."""
+    names = ("weight", "bias", "running_mean", "running_var")
+    return param_dtype(x, what, **{n: params[n] for n in names if params.get(n) is not None})
 
 # -- shared checks -------------------------------------------------------------
 
@@ -26,19 +93,21 @@ FLOAT_DTYPES = (torch.float32, torch.float64)
 def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
     """Return ``x`` as a float tensor, or raise InputError saying what is wrong.
 
-    Accepts a torch tensor or a numpy array of float32/float64 with at least
-    ``min_ndim`` dims and no zero-size dim. Values are not scanned here: a NaN or
-    Inf reaches its group's statistics, which ``finite_result`` checks.
+    Accepts a torch tensor or a numpy array of float16, bfloat16 (tensors
+    only: numpy has none), float32 or float64 with at least ``min_ndim`` dims
+    and no zero-size dim; the dtype is kept. Values are not scanned here: a
+    NaN or Inf reaches its group's statistics, which ``finite_result`` checks.
     """
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "dtype"):
             if x.dtype.kind not in "fiub":
-                raise InputError(f"{what} takes float32 or float64 arrays; got numpy {x.dtype}.")
+                raise InputError(f"{what} takes float16, float32 or float64 arrays; got numpy {x.dtype}.")
             x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
         else:
             raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
     if x.dtype not in FLOAT_DTYPES:
-        raise InputError(f"{what} takes float32 or float64 tensors; got {str(x.dtype).replace('torch.', '')}.")
+        raise InputError(f"{what} takes float16, bfloat16, float32 or float64 tensors; got {dtype_name(x.dtype)}; "
+                         "convert it first, e.g. x.float().")
     if x.ndim < min_ndim:
         if min_ndim >= 3:
             raise InputError(
@@ -74,7 +143,12 @@ def finite_result(
     its per-group statistics (``stats``, tiny; the last one the inverse std)
     checking them proves the output finite without another pass over it, unless
     an inverse std is 0 (an Inf times 0 is NaN); the affine can only overflow past
-    ``|weight| * sqrt(group_size) + |bias|``, which is bounded here. Without
+    ``|weight| * sqrt(group_size) + |bias|``, which is bounded here against a
+    quarter of y's dtype's largest value (16376 in float16, so a float16 output
+    that would pass 65504 is caught by the scan). Statistics may come in the
+    input's half dtype (torch's CPU kernels round them so) or in float32
+    (``_fused_rms_norm``'s rstd, mixed precision): they are summed in at least
+    float32, so many finite half values cannot add up to a false Inf. Without
     statistics (eval mode, other devices) the output itself is scanned once.
     """
     ok = False
@@ -82,7 +156,9 @@ def finite_result(
         # one small reduction and one sync: NaN/Inf in a mean or inverse std shows in their sums, and an
         # inverse std of 0 (an Inf in the group, or an overflow) in their minimum
         first, inv = stats[0].detach(), stats[-1].detach()
-        total, inv_total, inv_min = torch.stack([first.sum(), inv.sum(), inv.min()]).tolist()
+        acc = torch.promote_types(inv.dtype, torch.float32)
+        sums = [first.sum(dtype=acc), inv.sum(dtype=acc), inv.min().to(acc)]
+        total, inv_total, inv_min = torch.stack(sums).tolist()
         ok = math.isfinite(total) and math.isfinite(inv_total) and inv_min > 0
     if ok and (weight is not None or bias is not None):
         w = float(weight.detach().abs().max()) if weight is not None else 1.0
@@ -98,30 +174,34 @@ def finite_result(
         )
     raise InputError(
         f"{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, "
-        f"or the values overflow {str(y.dtype).replace('torch.', '')}; raise eps or rescale the input."
+        f"or the values overflow {dtype_name(y.dtype)} (largest {torch.finfo(y.dtype).max:.6g}); raise eps or "
+        "rescale the input."
     )
 
 
-def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str) -> torch.Tensor | None:
-    """``weight``/``bias`` as a tensor of ``shape`` on x's device and dtype.
+def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str,
+                 dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    """``weight``/``bias`` as a tensor of ``shape`` on x's device, in ``dtype`` (default x's; see ``param_dtype``).
 
     None means no affine; a number is broadcast (weight=2.0 doubles every
-    output); a tensor must have exactly ``shape``.
+    output) and must fit the dtype; a tensor must have exactly ``shape``.
     """
     if value is None:
         return None
+    dtype = x.dtype if dtype is None else dtype
     value = scalar(value) if not (isinstance(value, torch.Tensor) and value.ndim > 0) else value
     if isinstance(value, bool):
         raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {quote(value)}.")
     if isinstance(value, (int, float)):
-        limit = torch.finfo(x.dtype).max
+        limit = torch.finfo(dtype).max
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number) or abs(number) > limit:
-            raise InputError(f"{what} must be a finite {str(x.dtype).replace('torch.', '')} number; got {quote(value)}.")
-        return torch.full(shape, number, dtype=x.dtype, device=x.device)
+            raise InputError(f"{what} must be a finite {dtype_name(dtype)} number (at most {limit:.6g} in size); "
+                             f"got {quote(value)}.")
+        return torch.full(shape, number, dtype=dtype, device=x.device)
     if type(value).__module__ == "numpy" and hasattr(value, "dtype"):
         if value.dtype.kind not in "fiu":
             raise InputError(f"{what} must hold numbers; got a numpy array of {value.dtype}.")
@@ -131,29 +211,34 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str)
     if tuple(value.shape) != tuple(shape):
         raise InputError(f"{what} must have shape {shape} to match the input; got {tuple(value.shape)}.")
     if value.is_complex() or value.dtype == torch.bool:
-        raise InputError(f"{what} must hold real numbers; got {str(value.dtype).replace('torch.', '')}.")
-    value = value.to(device=x.device, dtype=x.dtype)
+        raise InputError(f"{what} must hold real numbers; got {dtype_name(value.dtype)}.")
+    value = value.to(device=x.device, dtype=dtype)
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite {str(x.dtype).replace('torch.', '')} values only.")
+        raise InputError(f"{what} must hold finite {dtype_name(dtype)} values only (at most "
+                         f"{torch.finfo(dtype).max:.6g} in size).")
     return value
 
 
-def running_stat(value: Any, channels: int, x: torch.Tensor, what: str) -> torch.Tensor | None:
-    """Check a running-statistics buffer: a float tensor of shape (C,) on x's device.
+def running_stat(value: Any, channels: int, x: torch.Tensor, what: str,
+                 dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    """Check a running-statistics buffer: a float tensor of shape (C,) on x's device, in ``dtype``.
 
     The buffer is updated in place in training mode, so it is not copied:
-    its device and dtype must already match the input.
+    its device must match the input's and its dtype the parameters' (x's, or
+    float32 for a float16/bfloat16 input: ``param_dtype``).
     """
+    dtype = x.dtype if dtype is None else dtype
     if value is None:
         return None
     if not isinstance(value, torch.Tensor):
         raise InputError(f"{what} must be a tensor of shape ({channels},); got {type(value).__name__}.")
     if tuple(value.shape) != (channels,):
         raise InputError(f"{what} must have shape ({channels},), one value per channel; got {tuple(value.shape)}.")
-    if value.dtype != x.dtype or value.device != x.device:
+    if value.dtype != dtype or value.device != x.device:
+        also = " or float32" if x.dtype in HALF_DTYPES and dtype == x.dtype else ""
         raise InputError(
-            f"{what} must be {str(x.dtype).replace('torch.', '')} on {x.device} like the input "
-            f"(it is updated in place); got {str(value.dtype).replace('torch.', '')} on {value.device}."
+            f"{what} must be {dtype_name(dtype)}{also} on {x.device} like the input "
+            f"(it is updated in place); got {dtype_name(value.dtype)} on {value.device}."
         )
     if not torch.isfinite(value).all():
         raise InputError(f"{what} must hold finite values only.")
@@ -214,6 +299,42 @@ def resolve_num_groups(num_groups: int | None, channels: int) -> int:
             f"GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {quote(num_groups)}."
         )
     return num_groups
+
+
+# -- low precision: torch's autocast lists ------------------------------------------------
+
+# The norms among the ops CUDA autocast runs in float32, quoted from torch 2.13's AT_FORALL_FP32 list in
+# aten/src/ATen/autocast_mode.h (the "CUDA Ops that can autocast to float32" of the AMP docs' Autocast Op
+# Reference): "_(layer_norm) _(native_layer_norm) _(rms_norm) _(group_norm)", beside exp, log, pow, rsqrt, the
+# losses, norm and softplus. batch_norm and instance_norm are in no list: autocast leaves them in the input's dtype.
+AUTOCAST_FP32_NORMS = ("layer_norm", "native_layer_norm", "rms_norm", "group_norm")
+
+
+def autocast_note(title: str, op: str, dtype: torch.dtype) -> list[str]:
+    """One sentence: what CUDA autocast does with this variant's torch op ``op`` when activations are ``dtype``."""
+    if dtype not in HALF_DTYPES:
+        return []
+    if op in AUTOCAST_FP32_NORMS:
+        return [f"Under CUDA autocast torch runs {op} in float32 (it is in autocast's float32 list with exp, log, pow, "
+                f"rsqrt and the losses): a {dtype_name(dtype)} activation is cast up, so {title} statistics are "
+                f"float32 and its output float32, whatever the layer's neighbours compute in."]
+    return [f"CUDA autocast leaves {op} in the activations' dtype ({dtype_name(dtype)}; it is in none of autocast's "
+            f"lists); its CUDA kernels (cuDNN's included) keep float32 statistics, and take float32 weight and "
+            f"running buffers, which is how a float32 nn.{title} layer runs on half activations."]
+
+
+def rounded_stats_note(title: str, group: str, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """BatchNorm's kernel on the CPU (InstanceNorm's too): the statistics are rounded to a half dtype before use."""
+    if dtype not in HALF_DTYPES:
+        return []
+    if any(_given_dtype(params.get(n)) == torch.float32 for n in ("weight", "bias", "running_mean", "running_var")):
+        return [f"With float32 weight, bias or running statistics torch's {title} kernels keep the statistics in "
+                f"float32 and round only the output to {dtype_name(dtype)}."]
+    bits = torch.finfo(dtype).bits - (5 if dtype == torch.float16 else 8)  # significand bits, the hidden one included
+    return [f"On the CPU torch's {title} sums {dtype_name(dtype)} values in float32 but rounds each {group}'s mean and "
+            f"inverse std to {dtype_name(dtype)} ({bits} significant bits) before normalizing: where |mean| is r "
+            f"times the std, the normalized output is off by up to r·ε/2 (ε = {torch.finfo(dtype).eps:.3g}), "
+            "however exact the sums were (CUDA, and float32 weight and bias, keep float32 statistics)."]
 
 
 # -- shared parameter declarations ------------------------------------------------
@@ -314,13 +435,14 @@ def channel_part(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...], 
     """
     c = x.shape[1]
     out = {k: v for k, v in params.items() if k != "num_batches_tracked"}
+    dtype = params_dtype(x, out, what)
     for name in ("weight", "bias"):
         value = out.get(name)
         if (isinstance(value, torch.Tensor) and value.ndim > 0) or type(value).__module__ == "numpy":
-            out[name] = affine_param(value, (c,), x, f"{what}: {name}")[sel[1]].clone()
+            out[name] = affine_param(value, (c,), x, f"{what}: {name}", dtype)[sel[1]].clone()
     for name in ("running_mean", "running_var"):
         if out.get(name) is not None:
-            out[name] = running_stat(out[name], c, x, f"{what}: {name}")[sel[1]].clone()
+            out[name] = running_stat(out[name], c, x, f"{what}: {name}", dtype)[sel[1]].clone()
     return {**out, **overrides}
 
 

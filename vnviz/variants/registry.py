@@ -217,6 +217,8 @@ class Traps:
     plan: Callable[..., list[str]] | None = None  # (letters, reduction) -> notes on an axis plan of this layer
     infer: Callable[..., list[str]] | None = None  # (shape, axes, affine kind) -> notes when infer_axes names it
     verdict: Callable[..., list[str]] | None = None  # (letters or None, axes) -> mistakes a check of a pair reports
+    precision: Callable[..., list[str]] | None = None  # (x, params, dtype) -> what this variant's kernel does in that
+    #   dtype that can surprise (rounded statistics, eps=None, autocast); the general traps are in analysis.precision
 
     def warnings(self, x: torch.Tensor, params: dict[str, Any], layout: str | None = None) -> list[str]:
         return list(self.run(x, params, layout)) if self.run else []
@@ -229,6 +231,9 @@ class Traps:
 
     def mistakes(self, letters: tuple[str, ...] | None, axes: tuple[int, ...]) -> list[str]:
         return list(self.verdict(letters, axes)) if self.verdict else []
+
+    def precision_notes(self, x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+        return list(self.precision(x, params, dtype)) if self.precision else []
 
 
 @dataclass(frozen=True)

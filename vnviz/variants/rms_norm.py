@@ -10,8 +10,9 @@ from torch import nn
 
 from vnviz.variants.layer_norm import trailing
 from vnviz.variants.norms import (
-    NORMALIZED_SHAPE, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, letters_list,
-    same_params, trailing_label, trailing_settings, trailing_shape,
+    NORMALIZED_SHAPE, WEIGHT, affine_param, autocast_note, check_input, default_eps, dtype_name, fill_module,
+    finite_result, has_affine, letters_list, param_dtype, same_params, trailing_label, trailing_settings,
+    trailing_shape,
 )
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
@@ -29,16 +30,22 @@ def rms_norm(
     over the trailing ``normalized_shape`` dims. The mean is not removed and
     there is no bias. Reduction (default): ``b c h w -> b 1 1 1``.
 
+    Precision: float16/bfloat16 input is accumulated in float32, the inverse
+    RMS kept in float32 and the output computed in float32 and rounded once to
+    x's dtype (on the CPU bitwise ``F.rms_norm(x.float(), ...).to(x.dtype)``).
+
     Args:
-        x: input ``(N, *)``.
+        x: input ``(N, *)``, float16, bfloat16, float32 or float64.
         normalized_shape: trailing dims. Default: ``x.shape[1:]``.
         weight: tensor of ``normalized_shape``, a number or None. Default: None.
-        eps: added to the mean square; None is ``torch.finfo(x.dtype).eps``
-            as in ``nn.RMSNorm``. Default: None.
+        eps: added to the mean square; None is the machine epsilon of the dtype
+            the kernel computes in (``default_eps``): ``torch.finfo(torch.float32).eps``
+            for float16, bfloat16 and float32 input, float64's for float64, as
+            ``nn.RMSNorm`` (not float16's 9.8e-4). Default: None.
     """
     x = check_input(x, "RMSNorm")
     ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
-    w = affine_param(weight, ns, x, "RMSNorm: weight")
+    w = affine_param(weight, ns, x, "RMSNorm: weight", param_dtype(x, "RMSNorm", weight=weight))
     # torch._fused_rms_norm is the kernel F.rms_norm runs, and it also returns the inverse RMS the finiteness check
     # reads: 1.10x F.rms_norm's time this way, 1.72x with F.rms_norm and a scan of y
     # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.rms_norm alone)
@@ -82,18 +89,30 @@ def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> lis
     return out
 
 
+def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
+    """RMSNorm's own traps in a low-precision dtype: what eps=None stands for there, and autocast."""
+    out = autocast_note("RMSNorm", "rms_norm", dtype)
+    if params.get("eps") is None and dtype in (torch.float16, torch.bfloat16):
+        out.append(f"eps=None is float32's machine epsilon ({default_eps(dtype):.3g}) for {dtype_name(dtype)} input, "
+                   f"the dtype torch's kernel computes in, not torch.finfo({dtype_name(dtype)}).eps "
+                   f"({torch.finfo(dtype).eps:.3g}); a hand-written RMSNorm adding the latter to the mean square "
+                   "gets a different output wherever the mean square is small.")
+    return out
+
+
 TRAPS = Traps(
-    known=("RMSNorm does not remove the mean and has no bias; nn.RMSNorm's eps=None means the dtype's machine "
-           "epsilon, not 1e-5.",),
-    run=warnings,
+    known=("RMSNorm does not remove the mean and has no bias; nn.RMSNorm's eps=None means the machine epsilon of the "
+           "dtype it computes in (float32's, 1.19e-07, also for float16 and bfloat16 input; float64's for float64), "
+           "not 1e-5.",),
+    run=warnings, precision=precision_notes,
     plan=lambda letters, red: ["RMSNorm divides by the root mean square: the mean is not removed and there is no bias."],
 )
 
 register(Variant(
     name="rms_norm", title="RMSNorm", family="norm", fn=rms_norm,
     params=(NORMALIZED_SHAPE,
-            Param("eps", "float", None, "Added to the mean square; None = machine epsilon of the dtype, as nn.RMSNorm.",
-                  low=0.0, optional=True),
+            Param("eps", "float", None, "Added to the mean square; None = machine epsilon of the dtype torch computes "
+                  "in (float32's for float16/bfloat16/float32 input), as nn.RMSNorm.", low=0.0, optional=True),
             WEIGHT),
     summary="Divides each sample by its root mean square over the trailing dims; the mean is not removed.",
     rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
