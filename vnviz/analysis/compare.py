@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from vnviz.analysis.histogram import DEFAULT_BINS
-from vnviz.analysis.verify import TOLERANCE
+from vnviz.analysis.rounding import tolerance
 from vnviz.analysis.view import ExploreView, explore_view
 from vnviz.errors import InputError
 from vnviz.variants.registry import VARIANTS, Identity, apply
@@ -102,7 +102,7 @@ class Equivalence:
     left_code: str  # the first call as code, tensors named
     right_code: str  # the second call as code
     max_abs_diff: float  # largest |left - right| over the whole output
-    tolerance: float  # what counts as equal: TOLERANCE[dtype] × max(1, largest |output|)
+    tolerance: float  # what counts as equal: rounding.tolerance(dtype, ...) × max(1, largest |output|)
     diff: DiffMap  # where they differ
     explanation: str  # one sentence: why they are (or are not) equal
     expected: bool  # True when the theory says they are equal
@@ -154,12 +154,25 @@ def call_code(name: str, params: dict[str, Any]) -> str:
     return f"{name}(x{', ' if parts else ''}{', '.join(parts)})"
 
 
+def _cancellation(x: torch.Tensor) -> float:
+    """The largest |mean| / std of x's finest groups the identities use (each (sample, channel) over its positions,
+    or, for 2-D x, each channel and each sample): how much a mean's rounding may cost (``rounding.tolerance``)."""
+    v = x.detach().to(torch.float64 if x.device.type != "mps" else torch.float32)
+    n, c = v.shape[0], v.shape[1]
+    parts = [v.reshape(n * c, -1)] if v[0, 0].numel() > 1 else [v.reshape(n, c), v.reshape(n, c).T]
+    worst = 0.0
+    for rows in parts:
+        var, mean = torch.var_mean(rows, dim=1, correction=0)
+        worst = max(worst, float((mean.abs() / torch.sqrt(var + 1e-12)).clamp_max(1e6).max()))
+    return worst
+
+
 def _check(title: str, x: torch.Tensor, left: VariantSpec, right: VariantSpec, expected: bool, explanation: str,
            codes: tuple[str, str] | None = None) -> Equivalence:
     ya = apply(left[0], x, **dict(left[1]))
     yb = apply(right[0], x, **dict(right[1]))
     biggest = max(float(ya.detach().abs().max()), float(yb.detach().abs().max()), 1.0)
-    tol = TOLERANCE.get(x.dtype, 1e-4) * biggest
+    tol = tolerance(x.dtype, x.numel(), _cancellation(x)) * biggest
     diff = float((ya.detach().double() - yb.detach().double()).abs().max()) if x.device.type != "mps" \
         else float((ya - yb).abs().max())
     codes = codes or (call_code(*left), call_code(*right))

@@ -18,16 +18,11 @@ import torch
 
 from vnviz.analysis.explain_words import TITLES, render
 from vnviz.errors import InputError
-from vnviz.variants.norms import affine_param, check_input
+from vnviz.variants.norms import accumulation_dtype, affine_param, check_input, default_eps, params_dtype
 from vnviz.variants.params import quote, scalar
 from vnviz.variants.registry import Reduction, Variant, get_variant, norm_variants
 
 ROUNDING_UNITS = 16  # Explanation.tolerance: (ROUNDING_UNITS + √count) units of rounding of the statistics
-
-
-def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype torch's norm kernels compute statistics in: float32 for float16/bfloat16, else the dtype itself."""
-    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 @dataclass(frozen=True)
@@ -57,7 +52,9 @@ class Explanation:
 
     ``mean``, ``var`` and ``x_hat`` are in the dtype the kernels compute
     statistics in (``accumulation_dtype``: float32 for float16/bfloat16 input,
-    else x's dtype); ``x``, ``weight``, ``bias`` and ``y`` are in x's dtype.
+    else x's dtype); ``x`` and ``y`` are in x's dtype, ``weight`` and ``bias`` in
+    the dtype the kernel takes them in (x's, or float32 for a float16/bfloat16 x
+    given float32 parameters: ``norms.param_dtype``).
     """
 
     variant: str  # registry name
@@ -73,7 +70,7 @@ class Explanation:
     centered: bool  # the mean is subtracted (False: RMSNorm, var is the mean square)
     mean: torch.Tensor | None  # the mean used; None without centering; mixture: (K,) each component's
     var: torch.Tensor  # the (biased) variance used, or the mean square; mixture: (K,) each component's
-    eps: float  # added to var (RMSNorm's eps=None is torch.finfo(x.dtype).eps, as nn.RMSNorm)
+    eps: float  # added to var (RMSNorm's eps=None is the machine epsilon of the accumulation dtype, as nn.RMSNorm)
     x: torch.Tensor  # x[index]
     x_hat: torch.Tensor  # the normalized value, (x − μ)/√(σ² + ε) (mixture: Σₖ τₖ/√πₖ · (x − μₖ)/√(σ²ₖ + ε))
     weight: torch.Tensor | None  # γ at the element; None without one
@@ -156,26 +153,29 @@ def group_ids(v: Variant, red: Reduction, group_params: dict[str, Any], idx: tor
 
 
 def _eps(v: Variant, params: dict[str, Any], dtype: torch.dtype) -> float:
+    """The eps the kernel adds; None (RMSNorm's default) is the machine epsilon of the dtype it computes in."""
     eps = params["eps"] if "eps" in params else v.param("eps").default if "eps" in v.param_names else 0.0
-    return float(torch.finfo(dtype).eps) if eps is None else float(eps)
+    return default_eps(dtype) if eps is None else float(eps)
 
 
 def _affine_at(v: Variant, red: Reduction, x: torch.Tensor, params: dict[str, Any],
                idx: tuple[int, ...]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """γ and β at the element (0-d, x's dtype), or None; a number is that number, a tensor is checked first."""
+    """γ and β at the element (0-d, in the dtype the kernel takes them in: x's, or float32 for a half x given float32
+    parameters), or None; a number is that number, a tensor is checked first."""
     if v.affine == "none":
         return None, None
     shape = tuple(red.shape[d] for d in red.affine)
     at = tuple(idx[d] for d in red.affine)
+    dtype = params_dtype(x, params, v.title)
     out = []
     for name in ("weight", "bias"):
         value = scalar(params.get(name)) if name in v.param_names else None
         if value is None:
             out.append(None)
         elif isinstance(value, (int, float)):
-            out.append(affine_param(value, (), x, f"{v.title}: {name}"))
+            out.append(affine_param(value, (), x, f"{v.title}: {name}", dtype))
         else:
-            out.append(affine_param(value, shape, x, f"{v.title}: {name}")[at].clone())
+            out.append(affine_param(value, shape, x, f"{v.title}: {name}", dtype)[at].clone())
     return out[0], out[1]
 
 
