@@ -310,7 +310,8 @@ ROUND_TRIP_ARRAYS = [
 
 
 def _expected(a: np.ndarray) -> torch.Tensor:
-    target = np.float64 if a.dtype.kind == "f" and a.dtype.itemsize == 8 else np.float32
+    """What load_array gives: a float array in its own dtype (native byte order), bool and integers as float32."""
+    target = a.dtype.newbyteorder("=") if a.dtype.kind == "f" else np.dtype(np.float32)
     return torch.from_numpy(np.ascontiguousarray(a, dtype=target))
 
 
@@ -357,12 +358,47 @@ def test_torch_round_trip() -> None:
             assert list(arrays) == names
             values = [obj] if isinstance(obj, torch.Tensor) else list(obj.values() if isinstance(obj, dict) else obj)
             for got, want in zip(arrays.values(), values):
-                want = want.detach().to(torch.float64 if want.dtype == torch.float64 else torch.float32)
+                want = want.detach().to(want.dtype if want.is_floating_point() else torch.float32)  # floats kept
                 assert got.dtype == want.dtype and not got.requires_grad and got.is_contiguous()
                 torch.testing.assert_close(got, want, rtol=0, atol=0)
     buf = io.BytesIO()
     torch.save({"w": torch.ones(2), "x": t64}, buf)
     assert torch.equal(load_array(buf.getvalue(), "m.pt"), t64)
+
+
+def test_half_precision_uploads_keep_their_dtype() -> None:
+    """A float16 .npy and float16/bfloat16 .pt come back in their own dtype, bit for bit (issue 17)."""
+    a = (np.random.default_rng(3).standard_normal((2, 3, 4)) * 100).astype(np.float16)
+    got = load_array(_npy(a), "h.npy")
+    assert got.dtype == torch.float16 and torch.equal(got, torch.from_numpy(a))
+    big = load_array(_npy(a.astype(">f2")), "h.npy")  # big-endian float16: native float16, same values
+    assert big.dtype == torch.float16 and torch.equal(big, torch.from_numpy(a))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, x=a, y=a.astype(np.float32))
+    arrays = load_arrays(buf.getvalue(), "h.npz")
+    assert (arrays["x"].dtype, arrays["y"].dtype) == (torch.float16, torch.float32)
+    for dtype in (torch.bfloat16, torch.float16):
+        t = torch.randn(3, 5).mul(50).to(dtype)
+        buf = io.BytesIO()
+        torch.save({"x": t, "n": torch.arange(4)}, buf)
+        arrays = load_arrays(buf.getvalue(), "h.pt")
+        assert arrays["x"].dtype == dtype and torch.equal(arrays["x"], t)
+        assert arrays["n"].dtype == torch.float32  # integers: float32
+        assert load_array(buf.getvalue(), "h.pt").dtype == dtype
+
+
+def test_integer_and_exotic_float_uploads() -> None:
+    """Integers become float32 (beyond 2**24 rounded to the nearest float32); longdouble float64; float8 float32."""
+    ints = np.array([1, 2**24 + 1, -7], dtype=np.int64)
+    got = load_array(_npy(ints), "i.npy")
+    assert got.dtype == torch.float32 and got.tolist() == [1.0, float(2**24), -7.0]
+    if np.dtype(np.longdouble).itemsize > 8:
+        wide = load_array(_npy(np.array([1.5, -2.25], dtype=np.longdouble)), "w.npy")
+        assert wide.dtype == torch.float64 and wide.tolist() == [1.5, -2.25]
+    buf = io.BytesIO()
+    torch.save(torch.tensor([0.5, -1.0]).to(torch.float8_e4m3fn), buf)
+    eight = load_array(buf.getvalue(), "e.pt")
+    assert eight.dtype == torch.float32 and eight.tolist() == [0.5, -1.0]
 
 
 def test_torch_views_are_materialized() -> None:

@@ -1,0 +1,268 @@
+""".npy and .npz uploads, and the zip guards .npz and .pt share: headers checked before any data is read.
+
+A .npy header is parsed by numpy's own header reader and its dtype, shape and
+byte count checked before the data is touched; a zip's central directory and
+every member's sizes and compression are checked before anything is
+inflated. Caps and shared checks come from ``upload`` (read when called, so
+that a test can lower them).
+"""
+from __future__ import annotations
+
+import io
+import math
+import struct
+import zipfile
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+import torch
+from numpy.lib import format as npy_format
+
+from vnviz.data import upload as caps
+from vnviz.data.generators import fmt_shape
+from vnviz.errors import InputError
+
+
+@dataclass(frozen=True)
+class _NpyHeader:
+    shape: tuple[int, ...]  # declared shape, already checked
+    fortran: bool  # True if the data is in Fortran (column-major) order
+    dtype: np.dtype  # declared dtype, already checked (bool, int, uint or float)
+    target: np.dtype  # the dtype it is read as: the file's float dtype (native order), float32 for bool/int
+
+
+def _numpy_target(dtype: np.dtype, where: str) -> np.dtype:
+    """The float dtype an array of ``dtype`` is read as (see ``upload``'s dtype policy), or raise for dtypes vnviz
+    refuses."""
+    kind = dtype.kind
+    if dtype.fields is not None or dtype.subdtype is not None:
+        names = ", ".join(caps.quote_name(n, 20) for n in (dtype.names or ())[:4])
+        raise InputError(
+            f"{where} is a structured array (fields {names or 'none'}); save one numeric field as a plain array "
+            "instead."
+        )
+    if kind in "biu":
+        return np.dtype(np.float32)  # whole numbers beyond 2**24 round to the nearest float32
+    if kind == "f":  # the file's float dtype, in native byte order; longdouble has no torch dtype: float64
+        return np.dtype({2: np.float16, 4: np.float32}.get(dtype.itemsize, np.float64))
+    if kind == "O":
+        raise InputError(
+            f"{where} holds Python objects (dtype object), which only unpickling could read, and vnviz never "
+            "unpickles; save a numeric array instead."
+        )
+    if kind in "US":
+        raise InputError(f"{where} holds text (dtype {dtype.str}), not numbers; save a numeric array instead.")
+    if kind == "c":
+        raise InputError(
+            f"{where} holds complex numbers (dtype {dtype.name}); vnviz shows real values, so save x.real, x.imag "
+            "or abs(x) instead."
+        )
+    if kind in "Mm":
+        raise InputError(f"{where} holds dates or time spans (dtype {dtype.str}); save them as plain numbers instead.")
+    raise InputError(f"{where} has dtype {dtype.str!r}, which vnviz cannot read; allowed are bool, integer and float.")
+
+
+def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
+    """Read and check a .npy header from ``f`` (``size`` bytes in all), leaving ``f`` at the data.
+
+    Checks the dtype, the shape and that exactly the declared number of data bytes follow.
+    """
+    magic = f.read(len(npy_format.MAGIC_PREFIX))
+    if magic != npy_format.MAGIC_PREFIX:
+        raise InputError(f"{where} is not a .npy file: it does not start with numpy's magic bytes, got {magic[:8]!r}.")
+    version = tuple(f.read(2))
+    if len(version) == 2 and version not in ((1, 0), (2, 0)):
+        raise InputError(
+            f"{where} uses .npy format version {version}, which vnviz does not read; allowed are (1, 0) and (2, 0)."
+        )
+    try:
+        read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+    except Exception:  # numpy raises ValueError, ast SyntaxError, ... for a damaged or truncated header
+        raise InputError(f"{where} has a damaged .npy header that numpy cannot parse.") from None
+    target = _numpy_target(dtype, where)
+    shape = tuple(shape)
+    caps.check_shape(shape, where)
+    expected = math.prod(shape) * dtype.itemsize
+    present = size - f.tell()
+    if present < expected:
+        raise InputError(
+            f"{where} is truncated: its header declares {expected:,} bytes of data for shape {fmt_shape(shape)} "
+            f"but only {max(present, 0):,} follow."
+        )
+    if present > expected:
+        raise InputError(
+            f"{where} is damaged: {present - expected:,} bytes follow the {expected:,} bytes of data its header "
+            "declares."
+        )
+    return _NpyHeader(shape, bool(fortran), dtype, target)
+
+
+def _npy_tensor(buf: bytes, offset: int, header: _NpyHeader, where: str) -> torch.Tensor:
+    """The array of a checked header, from ``buf[offset:]``, in its target float dtype (a copy, native order)."""
+    arr = np.frombuffer(buf, dtype=header.dtype, count=math.prod(header.shape), offset=offset)
+    arr = arr.reshape(header.shape, order="F" if header.fortran else "C")
+    return caps.finish(torch.from_numpy(arr.astype(header.target, order="C")), where)
+
+
+def read_npy(data: bytes, label: str) -> dict[str, torch.Tensor]:
+    f = io.BytesIO(data)
+    header = _npy_header(f, len(data), f"The file {label}")
+    return {"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}
+
+
+
+# --------------------------------------------------------------------------- zip (.npz and .pt)
+
+
+def _zip_directory_size(data: bytes) -> int | None:
+    """Size of the zip's central directory as zipfile will read it, or None if there is no end record.
+
+    Mirrors ``zipfile._EndRecData`` (and its zip64 step) so that the number
+    checked here is the one zipfile then trusts.
+    """
+    end = None
+    if len(data) >= 22 and data[-22:-18] == b"PK\x05\x06" and data[-2:] == b"\x00\x00":
+        end = len(data) - 22
+    else:
+        start = data.rfind(b"PK\x05\x06", max(len(data) - 2**16 - 22, 0))
+        if start >= 0 and len(data) - start >= 22:
+            end = start
+    if end is None:
+        return None
+    size = struct.unpack("<I", data[end + 12 : end + 16])[0]
+    locator = end - 20
+    if locator >= 0 and data[locator : locator + 4] == b"PK\x06\x07":
+        record = locator - 56
+        if record >= 0 and data[record : record + 4] == b"PK\x06\x06":
+            size = struct.unpack("<Q", data[record + 40 : record + 48])[0]
+    return size
+
+
+_ZIP_METHODS = {
+    zipfile.ZIP_STORED: "stored (uncompressed)",
+    zipfile.ZIP_DEFLATED: "deflate",
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "lzma",
+}
+
+
+def open_zip(
+    data: bytes, label: str, kind: str, methods: tuple[int, ...]
+) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """Open a zip after checking its directory, and check every member's sizes and compression.
+
+    Returns the open ZipFile and its non-directory members in file order.
+    """
+    directory = _zip_directory_size(data)
+    if directory is None:
+        raise InputError(f"The file {label} is not a valid {kind} file: it is not a zip archive.")
+    if directory > caps.MAX_ZIP_DIRECTORY_BYTES:
+        raise InputError(
+            f"The file {label} has a zip directory of {directory:,} bytes, far more than a {kind} file with at most "
+            f"{caps.MAX_ARRAYS:,} arrays needs."
+        )
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        members = [info for info in zf.infolist() if not info.is_dir()]
+    except Exception:  # BadZipFile, struct.error, UnicodeDecodeError, ... on a damaged zip
+        raise InputError(f"The file {label} is not a valid {kind} file: its zip structure is damaged.") from None
+    if len(members) > caps.MAX_ARRAYS:
+        raise InputError(f"The file {label} has {len(members):,} zip members; vnviz reads at most {caps.MAX_ARRAYS:,}.")
+    total = 0
+    for info in members:
+        name = caps.quote_name(info.filename, 40)
+        if info.flag_bits & 0x1:
+            raise InputError(f"The zip member {name} of {label} is encrypted; upload an unencrypted {kind} file.")
+        if info.compress_type not in methods:
+            method = _ZIP_METHODS.get(info.compress_type, f"method {info.compress_type}")
+            allowed = " or ".join(_ZIP_METHODS[m] for m in methods)
+            raise InputError(
+                f"The zip member {name} of {label} uses {method} compression, which vnviz does not read in a {kind} "
+                f"file; allowed: {allowed}."
+            )
+        if info.file_size > caps.MAX_MEMBER_BYTES:
+            raise InputError(
+                f"The zip member {name} of {label} would expand to {info.file_size:,} bytes, more than the "
+                f"{caps.MAX_MEMBER_BYTES:,} bytes an array within the cap of {caps.MAX_ELEMENTS:,} elements needs."
+            )
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise InputError(
+                f"The zip member {name} of {label} is stored uncompressed but its sizes differ "
+                f"({info.compress_size:,} and {info.file_size:,} bytes), so the file is damaged."
+            )
+        if info.file_size > caps.MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise InputError(
+                f"The zip member {name} of {label} would expand from {info.compress_size:,} to {info.file_size:,} "
+                "bytes, a ratio no real data reaches, so it looks like a zip bomb."
+            )
+        total += info.file_size
+        if total > caps.MAX_ARCHIVE_BYTES:
+            raise InputError(
+                f"The members of {label} would expand to more than {caps.MAX_ARCHIVE_BYTES:,} bytes together, "
+                "more than the cap for one file."
+            )
+    return zf, members
+
+
+def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
+    zf, members = open_zip(data, label, ".npz", (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+    if not members:
+        raise InputError(f"The file {label} is an empty .npz archive with no arrays in it.")
+    budget = caps.Budget(label)
+    checked: list[tuple[zipfile.ZipInfo, str, str]] = []
+    with zf:
+        for info in members:  # first pass: every header, so the total is known before any data is read
+            if not info.filename.endswith(".npy"):
+                raise InputError(
+                    f"The member {caps.quote_name(info.filename, 40)} of {label} is not a .npy array; a .npz file holds only "
+                    "members named like 'x.npy', as numpy.savez writes them."
+                )
+            key = info.filename[: -len(".npy")]
+            where = f"The array {caps.quote_name(key, 40)} in {label}"
+            with _open_member(zf, info, where) as f:
+                header = _npy_header(f, info.file_size, where)
+            budget.take(math.prod(header.shape))
+            checked.append((info, key, where))
+        arrays: dict[str, torch.Tensor] = {}
+        for info, key, where in checked:  # second pass: the data, at most what each header declares
+            with _open_member(zf, info, where) as f:
+                header = _npy_header(f, info.file_size, where)
+                expected = math.prod(header.shape) * header.dtype.itemsize
+                buf = f.read(expected + 1)
+            if len(buf) != expected:
+                raise InputError(
+                    f"{where} is truncated: {expected:,} bytes of data were declared and {len(buf):,} found."
+                )
+            arrays[key] = _npy_tensor(buf, 0, header, where)
+    return arrays
+
+
+def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> _GuardedStream:
+    try:
+        return _GuardedStream(zf.open(info), where)
+    except Exception:  # BadZipFile on a bad local header, NotImplementedError, ...
+        raise InputError(f"{where} cannot be opened: its zip entry is damaged.") from None
+
+
+class _GuardedStream:
+    """A read-only view of a zip member stream that turns decompression errors into InputError."""
+
+    def __init__(self, f: IO[bytes], where: str) -> None:
+        self._f, self._where = f, where
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._f.read(n)
+        except Exception:  # zlib.error, BadZipFile (bad CRC), EOFError on damaged deflate data
+            raise InputError(f"{self._where} cannot be decompressed: its zip data is damaged.") from None
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def __enter__(self) -> _GuardedStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()

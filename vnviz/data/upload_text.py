@@ -1,0 +1,137 @@
+"""Text-table uploads (.csv, .tsv, .txt): numbers in rows, one optional header row, as float32.
+
+A row wider than the cap is refused before it is split; cells are parsed one
+by one into a flat buffer of 8-byte floats, so memory stays bounded by
+``upload.MAX_ELEMENTS`` whatever the file claims.
+"""
+from __future__ import annotations
+
+import array
+import csv
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from vnviz.data import upload as caps
+from vnviz.errors import InputError
+
+
+def read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[str, torch.Tensor]:
+    """A table of numbers: comma, tab, semicolon or whitespace separated, with an optional header row."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"The file {label} is not UTF-8 text: the byte {data[e.start]:#04x} at offset {e.start:,} cannot be "
+            "decoded; save the table as UTF-8."
+        ) from None
+    if "\x00" in text:
+        raise InputError(f"The file {label} contains NUL bytes, so it is binary data, not a text table.")
+    delimiter = delimiter or _delimiter(text, label)
+    values = array.array("d")  # flat, row after row: 8 bytes a cell
+    ncols, first_line, nrows = 0, 0, 0
+    header: list[str] = []
+    for line_no, cells in _text_rows(text, delimiter, label):
+        cells = [c.strip() for c in cells]
+        if not any(cells) and len(cells) <= 1:
+            continue  # blank line
+        if cells[0].startswith("#"):
+            continue  # a comment, as numpy.savetxt(header=...) writes
+        if not ncols:
+            ncols, first_line = len(cells), line_no
+            if not all(_is_number(c) for c in cells):
+                header = cells  # a header row: skip it, but hold the data to its width
+                continue
+        elif len(cells) != ncols:
+            raise InputError(
+                f"Line {line_no} of {label} has {_cells(len(cells))} but line {first_line} has {ncols}; "
+                "every row needs the same number of columns."
+            )
+        if len(values) + ncols > caps.MAX_ELEMENTS:
+            raise InputError(f"The table in {label} has more than {caps.MAX_ELEMENTS:,} cells, the cap for one array.")
+        for j, cell in enumerate(cells):
+            try:
+                values.append(float(cell))
+            except ValueError:
+                raise InputError(
+                    f"Line {line_no}, column {j + 1} of {label} holds {caps.quote_name(cell, 40)}, which is not a number; "
+                    "every cell after an optional header row must be a number such as 1.5, -2e3 or nan."
+                ) from None
+        nrows += 1
+    if not nrows and not header:
+        raise InputError(f"The file {label} holds no rows of numbers, only blank or comment lines.")
+    if not nrows:
+        word = next(c for c in header if not _is_number(c))
+        raise InputError(
+            f"The file {label} has no rows of numbers: its only row holds {caps.quote_name(word, 40)}, which is not a number, "
+            "so it was taken as a header."
+        )
+    table = np.frombuffer(values, dtype=np.float64).reshape(nrows, ncols)  # (rows, cols)
+    return {"x": caps.finish(torch.from_numpy(table.astype(np.float32)), f"The table in {label}")}
+
+
+def read_tsv(data: bytes, label: str) -> dict[str, torch.Tensor]:
+    return read_text(data, label, delimiter="\t")
+
+
+def _cells(n: int) -> str:
+    return "1 cell" if n == 1 else f"{n:,} cells"
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _delimiter(text: str, label: str) -> str | None:
+    """The delimiter the first non-blank line uses: comma, tab or semicolon; None for whitespace."""
+    for line in _lines(text):
+        if line.strip() and not line.lstrip().startswith("#"):
+            for d in (",", "\t", ";"):
+                if d in line:
+                    return d
+            return None
+    raise InputError(f"The file {label} holds no rows of numbers, only blank or comment lines.")
+
+
+def _line_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line, newline included; unlike io.StringIO, copies nothing."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield start, end
+        start = end
+
+
+def _lines(text: str) -> Iterator[str]:
+    return (text[start:end] for start, end in _line_spans(text))
+
+
+def _text_rows(text: str, delimiter: str | None, label: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) per row: csv.reader for a delimiter, str.split() for whitespace."""
+
+    def lines() -> Iterator[str]:
+        for no, (start, end) in enumerate(_line_spans(text), 1):
+            if delimiter:
+                bound = text.count(delimiter, start, end)
+            else:
+                bound = text.count(" ", start, end) + text.count("\t", start, end)
+            if bound >= caps.MAX_ELEMENTS:  # a row this wide would exceed the cap: refuse it before splitting it
+                raise InputError(f"Line {no} of {label} has more than {caps.MAX_ELEMENTS:,} cells, the cap for one array.")
+            yield text[start:end]
+
+    if delimiter is None:
+        for no, line in enumerate(lines(), 1):
+            yield no, line.split()
+        return
+    reader = csv.reader(lines(), delimiter=delimiter)
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except csv.Error as e:
+        raise InputError(f"Line {reader.line_num} of {label} is not valid CSV ({str(e).rstrip('.')}).") from None

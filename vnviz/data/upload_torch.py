@@ -1,0 +1,99 @@
+""".pt / .pth uploads: ``torch.load(weights_only=True)`` after the zip guards, every tensor checked before it is kept.
+
+torch.save writes a zip of uncompressed records (since PyTorch 1.6); the older
+format is refused, since it allocates storages of whatever size the file
+declares. A float tensor keeps its dtype (float16, bfloat16, float32,
+float64); bool and integer tensors become float32, torch's float8 dtypes float32.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+
+import torch
+
+from vnviz.data import upload as caps
+from vnviz.data.upload_numpy import open_zip
+from vnviz.errors import InputError
+
+
+def read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
+    # torch.save writes a zip of uncompressed records (since PyTorch 1.6); the older
+    # format is refused, since it allocates storages of whatever size the file declares.
+    zf, _ = open_zip(data, label, ".pt", (zipfile.ZIP_STORED,))
+    zf.close()
+    try:
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:
+        if isinstance(e, pickle.UnpicklingError) and "weights only" in str(e).lower():
+            raise InputError(
+                f"The file {label} holds Python objects, not only tensors, and vnviz never unpickles those; "
+                "save a tensor or a dict, list or tuple of tensors instead."
+            ) from None
+        raise InputError(
+            f"The file {label} could not be read by torch.load: it is damaged or not a torch.save file."
+        ) from None
+    if isinstance(obj, torch.Tensor):
+        items = [("x", obj)]
+    elif isinstance(obj, dict):
+        items = [(str(k), v) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    else:
+        raise InputError(
+            f"The file {label} holds a value of type {type(obj).__name__}, not a tensor; save a tensor or a dict, "
+            "list or tuple of tensors."
+        )
+    if not items:
+        raise InputError(f"The file {label} holds an empty {type(obj).__name__} with no tensors in it.")
+    budget = caps.Budget(label)
+    checked: list[tuple[str, torch.Tensor, str]] = []
+    for key, value in items:  # check all before converting any
+        where = f"The file {label}" if isinstance(obj, torch.Tensor) else f"The entry {caps.quote_name(key, 40)} of {label}"
+        if not isinstance(value, torch.Tensor):
+            raise InputError(
+                f"{where} is a value of type {type(value).__name__}, not a tensor; save a tensor or a flat dict, list "
+                "or tuple of tensors."
+            )
+        _check_torch(value, where)
+        budget.take(value.numel())
+        checked.append((key, value, where))
+    return {key: _torch_to_float(value, where) for key, value, where in checked}
+
+
+_TORCH_BOOL_AND_INTS = (
+    torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint16, torch.uint32, torch.uint64
+)
+
+
+def _check_torch(t: torch.Tensor, where: str) -> None:
+    """Check a loaded tensor's kind, dtype and shape before touching its data."""
+    if t.layout != torch.strided or t.is_nested:
+        kind = "nested" if t.is_nested else str(t.layout).removeprefix("torch.")
+        raise InputError(f"{where} is a {kind} tensor; save a dense one (t.to_dense()) instead.")
+    if t.device.type != "cpu":
+        raise InputError(f"{where} is on the {t.device.type} device, which holds no data; save a CPU tensor instead.")
+    if t.is_quantized:
+        raise InputError(f"{where} is a quantized tensor ({t.dtype}); save it dequantized (t.dequantize()) instead.")
+    if t.is_complex():
+        raise InputError(
+            f"{where} holds complex numbers (dtype {t.dtype}); vnviz shows real values, so save t.real, t.imag "
+            "or t.abs() instead."
+        )
+    if not (t.is_floating_point() or t.dtype in _TORCH_BOOL_AND_INTS):
+        raise InputError(f"{where} has dtype {t.dtype}, which vnviz cannot read; allowed are bool, integer and float.")
+    caps.check_shape(tuple(t.shape), where)  # before any copy: a stride-0 view can declare a huge shape
+
+
+KEPT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # read as they are; others: float32
+
+
+def _torch_to_float(t: torch.Tensor, where: str) -> torch.Tensor:
+    """A checked tensor as a plain, contiguous float tensor that owns its storage: its own dtype when that is one of
+    KEPT_DTYPES, else float32 (bool, integers, float8)."""
+    target = t.dtype if t.dtype in KEPT_DTYPES else torch.float32
+    out = t.detach().as_subclass(torch.Tensor).to(target).contiguous()
+    if out.untyped_storage().nbytes() > out.nbytes:  # a view into a bigger storage: keep only what it shows
+        out = out.clone()
+    return caps.finish(out, where)
