@@ -47,7 +47,8 @@ def check_matrix(x: Any, what: str, floating: bool = False) -> torch.Tensor:
         else:
             raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
     if floating and not x.is_floating_point():
-        raise InputError(f"{what} takes floating-point tensors (e.g. float32, float64); got {_dtype_name(x.dtype)}.")
+        raise InputError(f"{what} takes floating-point tensors (float16, bfloat16, float32 or float64); "
+                         f"got {_dtype_name(x.dtype)}.")
     if x.ndim < 2:
         raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {tuple(x.shape)}.")
     if x.numel() == 0:
@@ -416,6 +417,11 @@ def matrix_mask(
     ``1/(1-p)`` as in dropout, so on a CPU tensor in multiply mode the result
     equals ``torch.manual_seed(seed); F.dropout(x, p)``.
 
+    Dtypes: any floating dtype, kept (float16 and bfloat16 included); a finite
+    fill ``value`` must fit it (float16 stops at 65504), ``±inf`` always does.
+    The mask never depends on the dtype (random masks draw in float32), and the
+    dropout factor is rounded to x's dtype, as ``F.dropout`` does.
+
     Args:
         x: input ``(*, R, C)``, floating point (tensor or numpy array).
         kind: one of causal, band, padding, random, magnitude, n_m, rows, cols,
@@ -438,6 +444,9 @@ def matrix_mask(
     Shape: input ``(*, R, C)``, output the same (a new tensor).
     """
     x = check_matrix(x, "Matrix Mask", floating=True)
+    if mode == "fill" and math.isfinite(value) and abs(value) > torch.finfo(x.dtype).max:
+        raise InputError(f"Matrix Mask: value={value:g} does not fit {_dtype_name(x.dtype)} (largest "
+                         f"{torch.finfo(x.dtype).max:.6g}); use a smaller value, or float('-inf') to mask logits.")
     keep = _keep(tuple(x.shape), x.device, x, kind, diagonal=diagonal, width=width, lengths=lengths, p=p,
                  seed=seed, sparsity=sparsity, n=n, m=m, index=index, mask=mask)
     kept = x
