@@ -146,6 +146,19 @@ def test_upload_one_npz_then_a_mismatched_pair_keeps_the_good_one():
     assert any("previous pair" in c.value for c in at.caption)
 
 
+def test_upload_a_float16_pair_is_recognised():
+    """A real float16 GroupNorm(3) pair: the check's tolerance follows the pair's dtype, so the page names it (issue 17:
+    the upload used to cast it to float32, whose tolerance is finer than float16's own rounding of y)."""
+    x, _ = _group_norm_pair()
+    xh = torch.from_numpy(x).half()
+    with torch.no_grad():
+        yh = torch.nn.GroupNorm(3, 6).half()(xh)
+    at = open_page({"example": "upload"})
+    at.file_uploader(key=KEY + "x_file").upload("pair16.npz", _npz(x=xh.numpy(), y=yh.numpy())).run()
+    assert_clean(at)
+    assert "GroupNorm(3) over C, H, W" in texts(at, "success")[0]
+
+
 def test_upload_two_files_and_a_bad_file():
     at = open_page({"example": "upload"})
     x, y = _group_norm_pair()

@@ -21,7 +21,10 @@ that gives the reported residual and affine, sharpens eps to float64's floor
 and tells whether eps can be identified at all.
 
 A fit explains y when its relative residual ||y - fit|| / ||y|| is within
-``TOLERANCE`` (1e-4 for float32, 1e-6 for float64 data). Occam's razor picks
+``TOLERANCE`` for the coarser of x's and y's dtypes (1e-6 for float64, 1e-4 for
+float32, 5e-3 for float16, 3e-2 for bfloat16 data: a half-precision layer's y is
+rounded to about 5e-4 and 4e-3 of its size, so a float32 tolerance would
+explain nothing). Pairs keep their dtype through an upload (``load_arrays``). Occam's razor picks
 among the fits within tolerance of the best one: fewest affine parameters
 first; on a tie a standard layer, then an unusual set of axes, then a layer
 whose affine could undo the normalization by itself (BatchNorm's per-channel
