@@ -12,11 +12,13 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sentences import assert_one_sentence
 from torch import nn
 
 import vnviz
 from vnviz import InputError
+from vnviz.analysis.rounding import tolerance
 
 NORMS = tuple(v.name for v in vnviz.variants.norm_variants(named=True))  # the registry's (ClusterNorm: test_cluster)
 C = 12  # channels in the main tables: every GroupNorm divisor 1, 2, 3, 4, 6, 12
@@ -34,6 +36,7 @@ SHAPES = [
     (4, C, 1, 1),  # one spatial element, 4-d
 ]
 DTYPES = [torch.float32, torch.float64]
+HALF_DTYPES = [torch.float16, torch.bfloat16]  # computed by torch's kernels with float32 sums
 AFFINE_FORMS = ["none", "tensor", "number"]
 EPS_VALUES = [1e-5, 1e-3, 0.1, 0.0]
 GN_DIVISORS = [1, 2, 3, 4, 6, 12]
@@ -115,9 +118,9 @@ def textbook(name: str, x: torch.Tensor, params: dict) -> np.ndarray:
     shape = a.shape
     nd = a.ndim
     ns = params.get("normalized_shape")
-    if name == "rms_norm":
+    if name == "rms_norm":  # eps=None: the machine epsilon of the dtype torch computes in (float32 for half input)
         eps = params.get("eps")
-        eps = torch.finfo(x.dtype).eps if eps is None else eps
+        eps = torch.finfo(torch.float64 if x.dtype == torch.float64 else torch.float32).eps if eps is None else eps
     else:
         eps = params.get("eps", DEFAULT_EPS.get(name, 1e-5))
     if name == "batch_norm":
@@ -200,14 +203,33 @@ def torch_module(name: str, x: torch.Tensor, params: dict) -> nn.Module:
     return mod.train()
 
 
+def half_tolerance(name: str, x: torch.Tensor, params: dict) -> float:
+    """rounding.tolerance for x's dtype, its groups' size and how far their means sit from 0 (in stds)."""
+    groups = vnviz.stat_groups(name, x.shape, **{k: v for k, v in params.items() if k in ("num_groups",
+                                                                                          "normalized_shape")})
+    ids = groups.reshape(-1)
+    xd = x.double().reshape(-1)
+    count = torch.bincount(ids).double()
+    mean = torch.zeros_like(count).index_add_(0, ids, xd) / count
+    var = torch.zeros_like(count).index_add_(0, ids, (xd - mean[ids]) ** 2) / count
+    r = 0.0 if name == "rms_norm" else float((mean.abs() / torch.sqrt(var + 1e-5)).max())
+    return tolerance(x.dtype, int(count.max()), r)
+
+
 def check_against_references(name: str, x: torch.Tensor, params: dict) -> torch.Tensor:
     y = vnviz.apply(name, x, **params)
     assert isinstance(y, torch.Tensor)
     assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device
     with torch.no_grad():
         y_mod = torch_module(name, x, params)(x)
-    torch.testing.assert_close(y, y_mod)
     ref = torch.from_numpy(textbook(name, x, params))
+    if x.dtype in HALF_DTYPES:
+        assert torch.equal(y, y_mod)  # the same CPU kernel on the same dtype: bit for bit
+        # against float64 maths: what the dtype's rounding allows (rounding.tolerance), relative to max(1, |ref|)
+        err = float((y.double() - ref).abs().max())
+        assert err <= half_tolerance(name, x, params) * max(1.0, float(ref.abs().max())), err
+        return y
+    torch.testing.assert_close(y, y_mod)
     tol = 1e-9 if x.dtype == torch.float64 else 2e-4
     torch.testing.assert_close(y.double(), ref, rtol=tol, atol=tol)
     return y
@@ -218,7 +240,7 @@ def cases():
         for shape in SHAPES:
             if not valid_for(name, shape):
                 continue
-            for dtype in DTYPES:
+            for dtype in DTYPES + HALF_DTYPES:
                 for form in AFFINE_FORMS:
                     yield pytest.param(name, shape, dtype, form, id=f"{name}-{'x'.join(map(str, shape))}-{str(dtype)[6:]}-{form}")
 
@@ -589,6 +611,20 @@ def test_rms_norm_eps_none_is_machine_epsilon(dtype):
     assert float(y.double().pow(2).mean()) < 0.99
 
 
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_rms_norm_eps_none_in_half_is_float32_epsilon(dtype):
+    """eps=None is the machine epsilon of the dtype torch computes in: float32's for float16/bfloat16 input."""
+    x = (torch.randn(4, 64, dtype=torch.float64) * 3e-4).to(dtype)  # mean square ~1e-7: eps shows
+    y = vnviz.apply("rms_norm", x)
+    assert torch.equal(y, nn.RMSNorm(64, eps=None, elementwise_affine=False).to(dtype)(x))
+    assert torch.equal(y, F.rms_norm(x, (64,)))
+    xd = x.double()
+    ms = xd.pow(2).mean(-1, keepdim=True)
+    for eps, close in ((torch.finfo(torch.float32).eps, True), (torch.finfo(dtype).eps, False)):
+        err = float((y.double() - xd / torch.sqrt(ms + eps)).abs().max())
+        assert (err <= tolerance(dtype, 64)) == close, (eps, err)
+
+
 def test_rms_norm_does_not_remove_the_mean_and_has_no_bias():
     x = torch.randn(4, 8) + 3
     y = vnviz.apply("rms_norm", x, eps=0.0)
@@ -887,3 +923,103 @@ def test_instance_norm_eps_zero_on_a_constant_group_is_zero_like_torch():
 def test_input_error_is_a_value_error():
     assert issubclass(InputError, ValueError)
     assert vnviz.InputError is InputError
+
+
+# -- float16 and bfloat16: torch's semantics, mixed precision included ------------------------------------
+
+
+MIXED_CASES = [  # (variant, params builder(c, dtype), torch call(x, params))
+    ("batch_norm", lambda c, d: {"weight": torch.rand(c, dtype=d) + 0.5, "bias": torch.randn(c, dtype=d)},
+     lambda x, p: F.batch_norm(x, None, None, p["weight"], p["bias"], True)),
+    ("instance_norm", lambda c, d: {"weight": torch.rand(c, dtype=d) + 0.5},
+     lambda x, p: F.instance_norm(x, None, None, p["weight"])),
+    ("group_norm", lambda c, d: {"num_groups": 3, "weight": torch.rand(c, dtype=d) + 0.5, "bias": torch.randn(c, dtype=d)},
+     lambda x, p: F.group_norm(x, 3, p["weight"], p["bias"])),
+    ("layer_norm", lambda c, d: {"normalized_shape": (5,), "weight": torch.rand(5, dtype=d) + 0.5},
+     lambda x, p: F.layer_norm(x, (5,), p["weight"])),
+    ("rms_norm", lambda c, d: {"normalized_shape": (5,), "weight": torch.rand(5, dtype=d) + 0.5},
+     lambda x, p: F.rms_norm(x, (5,), p["weight"])),
+    ("layer_norm_2d", lambda c, d: {"weight": torch.rand(c, dtype=d) + 0.5, "bias": torch.randn(c, dtype=d)},
+     lambda x, p: F.layer_norm(x.movedim(1, -1), (x.shape[1],), p["weight"], p["bias"], 1e-6).movedim(-1, 1)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Mismatch dtype")
+@pytest.mark.parametrize("pdtype", ["same", "float32"])
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+@pytest.mark.parametrize("name, make, call", MIXED_CASES, ids=[c[0] for c in MIXED_CASES])
+def test_half_input_with_half_or_float32_parameters_is_torch_bitwise(name, make, call, dtype, pdtype):
+    """Weight and bias in x's dtype, or in float32 (torch's mixed mode): the output is x's dtype, bit for bit torch's."""
+    x = (torch.randn(4, 6, 3, 5) * 2 + 1).to(dtype)
+    params = make(6, dtype if pdtype == "same" else torch.float32)
+    y = vnviz.apply(name, x, **params)
+    assert y.dtype == dtype and torch.equal(y, call(x, params).contiguous())
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_batch_norm_float32_running_buffers_with_half_input_update_like_torch(dtype):
+    """An nn.BatchNorm kept in float32 fed half activations: float32 buffers, updated in place exactly as torch's."""
+    x = (torch.randn(8, 6, 4, 4) * 3 + 2).to(dtype)
+    mod = nn.BatchNorm2d(6)  # float32
+    rm, rv, count = torch.zeros(6), torch.ones(6), torch.zeros((), dtype=torch.long)
+    for _ in range(2):
+        y = vnviz.apply("batch_norm", x, running_mean=rm, running_var=rv, weight=mod.weight.detach(),
+                        bias=mod.bias.detach(), momentum=None, num_batches_tracked=count)
+        mod.momentum = None
+        y_mod = mod(x)
+        assert y.dtype == y_mod.dtype == dtype and torch.equal(y, y_mod)
+    assert rm.dtype == torch.float32 and torch.equal(rm, mod.running_mean) and torch.equal(rv, mod.running_var)
+    mod.eval()
+    assert torch.equal(vnviz.apply("batch_norm", x, running_mean=rm, running_var=rv, weight=mod.weight.detach(),
+                                   bias=mod.bias.detach(), training=False), mod(x))
+
+
+MIXES = [  # parameter dtypes torch refuses with a float16 input: some in float16, some in float32
+    ("batch_norm", {"weight": torch.float16, "bias": torch.float32}),
+    ("batch_norm", {"weight": torch.float16, "running_mean": torch.float32, "running_var": torch.float32}),
+    ("batch_norm", {"running_mean": torch.float16, "running_var": torch.float16, "weight": torch.float32}),
+    ("layer_norm", {"weight": torch.float32, "bias": torch.float16}),
+    ("group_norm", {"weight": torch.float16, "bias": torch.float32}),
+    ("instance_norm", {"weight": torch.float32, "bias": torch.float16}),
+]
+
+
+@pytest.mark.parametrize("name, dtypes", MIXES, ids=[f"{n}-{'-'.join(d)}" for n, d in MIXES])
+def test_half_input_with_a_mix_of_parameter_dtypes_is_refused_as_torch_refuses(name, dtypes):
+    x = torch.randn(4, 6, 5, dtype=torch.float16)
+    size = {"layer_norm": 5}.get(name, 6)
+    params = {k: (torch.ones(size) if "var" in k or k == "weight" else torch.zeros(size)).to(d) for k, d in dtypes.items()}
+    if name == "layer_norm":
+        params["normalized_shape"] = (5,)
+    calls = {"batch_norm": lambda: F.batch_norm(x, params.get("running_mean"), params.get("running_var"),
+                                                params.get("weight"), params.get("bias"), True),
+             "layer_norm": lambda: F.layer_norm(x, (5,), params["weight"], params["bias"]),
+             "group_norm": lambda: F.group_norm(x, 3, params["weight"], params["bias"]),
+             "instance_norm": lambda: F.instance_norm(x, None, None, params["weight"], params["bias"])}
+    with pytest.raises(RuntimeError):
+        calls[name]()  # torch refuses the mix
+    err = raises_input_error(vnviz.apply, name, x, **params)
+    assert "float16" in str(err) and "float32" in str(err) and "not a mix" in str(err)
+
+
+@pytest.mark.parametrize("name", NORMS)
+def test_float16_output_overflow_is_an_input_error(name):
+    """A finite float16 input whose affine output passes 65504 is caught (the output is scanned), in one sentence."""
+    x = torch.randn(4, 6, 5, dtype=torch.float16)
+    err = raises_input_error(vnviz.apply, name, x, weight=60000.0)
+    assert "float16" in str(err) and "65504" in str(err)
+
+
+@pytest.mark.parametrize("name", NORMS)
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+def test_half_input_keeps_its_dtype_and_gives_finite_output_on_tiny_groups(name, dtype):
+    """Many groups with a tiny variance: inverse stds of ~1e3 whose float16 sum would pass 65504 (the finiteness
+    check sums them in float32); the output is finite and in x's dtype."""
+    x = (torch.randn(64, 6, 8, dtype=torch.float64) * 1e-3 + 1).to(dtype)
+    y = vnviz.apply(name, x)
+    assert y.dtype == dtype and bool(torch.isfinite(y).all())
+
+
+def test_int_and_complex_inputs_name_the_four_float_dtypes():
+    err = raises_input_error(vnviz.apply, "layer_norm", torch.ones(3, 4, dtype=torch.int32))
+    assert "float16, bfloat16, float32 or float64" in str(err) and "int32" in str(err)
