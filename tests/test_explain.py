@@ -22,6 +22,7 @@ from vnviz.variants.params import quote
 
 NORMS = tuple(v.name for v in norm_variants())  # every norm of the registry, ClusterNorm included
 KINDS = ("gather", "mean", "variance", "normalize", "affine")
+DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)  # every dtype the norms take
 SETTINGS = settings(max_examples=20, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -66,7 +67,7 @@ def cases(draw, name: str):
     v = vnviz.VARIANTS[name]
     ndim = draw(st.integers(max(2, v.min_ndim), 5))
     shape = (draw(st.integers(3, 6)),) + tuple(draw(st.integers(1, 5)) for _ in range(ndim - 1))
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    dtype = draw(st.sampled_from(DTYPES))
     gen = _gen(draw(st.integers(0, 2**31 - 1)))
     x = (torch.randn(shape, generator=gen, dtype=torch.float64) * draw(st.sampled_from([1.0, 10.0]))
          + draw(st.sampled_from([0.0, 3.0]))).to(dtype)
@@ -224,11 +225,11 @@ def test_the_callers_running_buffers_are_untouched(name):
     assert torch.equal(e.y, y[1, 2, 0, 3])
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_rms_norm_has_no_centering(dtype):
-    x = torch.randn(3, 4, 5, generator=_gen(6), dtype=dtype) + 2
+    x = (torch.randn(3, 4, 5, generator=_gen(6), dtype=torch.float64) + 2).to(dtype)
     e = vnviz.explain("rms_norm", x, (1, 3, 2))
-    assert e.mean is None and not e.centered and e.eps == torch.finfo(dtype).eps
+    assert e.mean is None and not e.centered and e.eps == torch.finfo(accumulation_dtype(dtype)).eps  # eps=None
     assert float(e.var) == pytest.approx(float((x[1].double() ** 2).mean()), rel=1e-6)
     assert e.steps[1].key == "mean.none" and "No centering" in e.steps[1].text
     assert e.steps[2].key == "variance.rms" and e.steps[3].key == "normalize.rms"
@@ -366,6 +367,27 @@ def test_refusals_say_what_apply_says():
         vnviz.explain("batch_norm", torch.randn(4, 3), (0, 1), weight=torch.ones(5))
     assert_one_sentence(got.value)
     assert "(3,)" in str(got.value)
+
+
+@pytest.mark.parametrize("pdtype", ["same", "float32"])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", NORMS)
+def test_half_precision_elements_agree_with_apply(name, dtype, pdtype):
+    """In float16/bfloat16, with parameters in x's dtype or in float32 (torch's mixed mode): y is apply's, bitwise;
+    the statistics are float32 (what the kernels sum in) and the arithmetic closes within the tolerance."""
+    v = vnviz.VARIANTS[name]
+    x = (torch.randn(6, 4, 3, 5, generator=_gen(11), dtype=torch.float64) * 3 + 1).to(dtype)
+    red = v.reduction(tuple(x.shape))
+    aff = tuple(x.shape[d] for d in red.affine)
+    pd = dtype if pdtype == "same" else torch.float32
+    params = {p: torch.rand(aff, generator=_gen(12)).to(pd) + 0.5 for p in ("weight", "bias") if p in v.param_names}
+    y = vnviz.apply(name, x, **params)
+    for index in ((0, 0, 0, 0), (5, 3, 2, 4), (2, 1, 1, 3)):
+        e = vnviz.explain(name, x, index, **params)
+        assert torch.equal(e.y, y[index]) and e.y.dtype == dtype
+        assert e.var.dtype == torch.float32 and e.x_hat.dtype == torch.float32
+        assert e.weight is None or e.weight.dtype == pd
+        assert e.residual <= e.tolerance, (e.residual, e.tolerance)
 
 
 def test_accumulation_dtype():
