@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from precision_support import group_tolerance, max_error
 from sentences import assert_one_sentence
 from torch import nn
 
@@ -203,19 +204,6 @@ def torch_module(name: str, x: torch.Tensor, params: dict) -> nn.Module:
     return mod.train()
 
 
-def half_tolerance(name: str, x: torch.Tensor, params: dict) -> float:
-    """rounding.tolerance for x's dtype, its groups' size and how far their means sit from 0 (in stds)."""
-    groups = vnviz.stat_groups(name, x.shape, **{k: v for k, v in params.items() if k in ("num_groups",
-                                                                                          "normalized_shape")})
-    ids = groups.reshape(-1)
-    xd = x.double().reshape(-1)
-    count = torch.bincount(ids).double()
-    mean = torch.zeros_like(count).index_add_(0, ids, xd) / count
-    var = torch.zeros_like(count).index_add_(0, ids, (xd - mean[ids]) ** 2) / count
-    r = 0.0 if name == "rms_norm" else float((mean.abs() / torch.sqrt(var + 1e-5)).max())
-    return tolerance(x.dtype, int(count.max()), r)
-
-
 def check_against_references(name: str, x: torch.Tensor, params: dict) -> torch.Tensor:
     y = vnviz.apply(name, x, **params)
     assert isinstance(y, torch.Tensor)
@@ -226,8 +214,8 @@ def check_against_references(name: str, x: torch.Tensor, params: dict) -> torch.
     if x.dtype in HALF_DTYPES:
         assert torch.equal(y, y_mod)  # the same CPU kernel on the same dtype: bit for bit
         # against float64 maths: what the dtype's rounding allows (rounding.tolerance), relative to max(1, |ref|)
-        err = float((y.double() - ref).abs().max())
-        assert err <= half_tolerance(name, x, params) * max(1.0, float(ref.abs().max())), err
+        err, scale = max_error(y, ref)
+        assert err <= group_tolerance(name, x, params) * scale, err
         return y
     torch.testing.assert_close(y, y_mod)
     tol = 1e-9 if x.dtype == torch.float64 else 2e-4
