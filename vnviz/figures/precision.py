@@ -1,0 +1,80 @@
+"""The precision view: a norm computed in a low-precision dtype against float64 maths, in ulps.
+
+``precision_figure(report)`` draws a ``PrecisionReport`` (``vnviz.analysis.precision``):
+on the left the largest error of each statistic group in ulps, as the data
+is given and the kernel's own share (the data rounded to the dtype first),
+the worst groups named; on the right how many outputs land in each bin of
+error in ulps (≤ ½ ulp is correctly rounded). It only draws: every number
+comes from the report, whose size does not grow with the data.
+"""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from vnviz.analysis.precision import PrecisionReport
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, _layout
+from vnviz.variants.norms import dtype_name
+from vnviz.variants.registry import get_variant
+
+GIVEN_COLOR = AFTER_COLOR  # errors against float64 maths on the data as given
+KERNEL_COLOR = "#e07b00"  # errors against float64 maths on the data rounded to the dtype: the kernel's share
+WORST_COLOR = "#c62828"  # the worst groups' markers
+LINE_COLOR = BEFORE_COLOR  # the ½-ulp and 1-ulp guides
+ULP_FLOOR = 1e-3  # errors below this many ulps (exact results included) are drawn at it on the log axis
+HEIGHT = 400  # px
+LEGEND_ROOM = 90  # px under the plots for the axis title and the legend
+GIVEN_NAME = "data as given"
+KERNEL_NAME = "kernel only (data rounded first)"
+
+
+def ulp_bin_labels(edges: tuple[float, ...]) -> list[str]:
+    """The histogram's bin labels: "≤ 0.5", "0.5–1", ..., "> 256"."""
+    labels = [f"≤ {edges[0]:g}"] + [f"{a:g}–{b:g}" for a, b in zip(edges, edges[1:])]
+    return labels + [f"> {edges[-1]:g}"]
+
+
+def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
+    """Errors per statistic group in ulps (left) and the outputs' errors binned in ulps (right)."""
+    name = dtype_name(report.dtype)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.09, subplot_titles=(
+        f"largest error per group, in {name} ulps"
+        + (f" (max over blocks of {report.block} groups)" if report.block > 1 else ""),
+        "outputs by error in ulps",
+    ))
+    first = torch.arange(report.group_ulp.numel()) * report.block  # first group id of each point
+    for values, label, color in ((report.group_ulp, GIVEN_NAME, GIVEN_COLOR),
+                                 (report.group_kernel_ulp, KERNEL_NAME, KERNEL_COLOR)):
+        fig.add_trace(go.Scatter(
+            x=first.tolist(), y=values.clamp_min(ULP_FLOOR).tolist(), customdata=values.tolist(), mode="markers",
+            name=label, marker=dict(color=color, size=6, opacity=0.8),
+            hovertemplate="group %{x}: %{customdata:.3g} ulp<extra>" + label + "</extra>",
+        ), row=1, col=1)
+    worst = report.worst_groups
+    fig.add_trace(go.Scatter(
+        x=[g for g, _ in worst], y=[max(u, ULP_FLOOR) for _, u in worst], mode="markers+text", name="worst groups",
+        text=[f"group {g}" for g, _ in worst[:3]] + [""] * max(0, len(worst) - 3), textposition="middle right",
+        marker=dict(color=WORST_COLOR, size=10, symbol="circle-open", line=dict(width=2)),
+        hovertemplate="group %{x}: %{y:.3g} ulp<extra>worst</extra>",
+    ), row=1, col=1)
+    for level in (0.5, 1.0):
+        fig.add_hline(y=level, line=dict(color=LINE_COLOR, dash="dash", width=1), row=1, col=1)
+    labels = ulp_bin_labels(report.ulp_edges)
+    fig.add_trace(go.Bar(
+        x=labels, y=report.ulp_counts.tolist(), name="outputs", marker_color=GIVEN_COLOR,
+        hovertemplate="%{x} ulp: %{y} outputs<extra></extra>",
+    ), row=1, col=2)
+    fig.update_yaxes(type="log", title_text="ulps", row=1, col=1)
+    fig.update_xaxes(title_text="group id", row=1, col=1)
+    fig.update_yaxes(title_text="outputs", row=1, col=2)
+    title = (f"{get_variant(report.variant).title} in {name}: max error {report.max_abs:.3g} "
+             f"({report.max_scaled:.2g} ε at the output's scale; kernel alone {report.kernel_max_scaled:.2g} ε)")
+    fig = _layout(fig, HEIGHT, scale, title=title, showlegend=True,
+                  legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
+    fig.update_layout(margin=dict(b=int(LEGEND_ROOM * scale)))
+    top = max(1.0, float(report.group_ulp.max()), float(report.group_kernel_ulp.max()))
+    fig.update_yaxes(range=[math.log10(ULP_FLOOR) - 0.2, math.log10(top) + 0.6], row=1, col=1)  # floor to worst
+    return fig
