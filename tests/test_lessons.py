@@ -19,12 +19,23 @@ TIMEOUT = 120
 AXIS_CHECK_KEYS = ("layout", "variant", "example")  # the Axis check page's link keys, as agreed (page not built yet)
 
 
+def pending(page: str) -> dict[str, Param]:
+    """Link keys agreed for a page whose control is not wired yet (issue 17: Explore's "compute in", read from the
+    library's declaration); once the page reads a key, its own Param is used and the key is no longer pending."""
+    if page == "/explore":
+        from vnviz.analysis.precision import COMPUTE_IN
+
+        return {COMPUTE_IN.name: COMPUTE_IN}
+    return {}
+
+
 def page_file(page: str) -> Path:
     return ROOT / "app_pages" / f"{page.strip('/') or 'home'}.py"
 
 
-def accepted(page: str, query: dict[str, str]) -> dict[str, Param] | None:
-    """The Params a page reads from its link, given the link (the variant decides some); None: keys only known."""
+def accepted(page: str, query: dict[str, str], with_pending: bool = True) -> dict[str, Param] | None:
+    """The Params a page reads from its link, given the link (the variant decides some), and the agreed pending
+    ones unless ``with_pending=False``; None: keys only known."""
     if page == "/explore":
         from vnviz.ui.data_panel import SOURCE_PARAMS
         from vnviz.ui.explore import VIEW_PARAMS
@@ -50,7 +61,8 @@ def accepted(page: str, query: dict[str, str]) -> dict[str, Param] | None:
         params = tuple(found)
     else:
         params = ()
-    return {p.name: p for p in params}
+    read = {p.name: p for p in params}
+    return {**pending(page), **read} if with_pending else read
 
 
 def test_at_least_eight_lessons_with_everything_filled_in():
@@ -113,7 +125,10 @@ def test_every_lesson_opens_cleanly_on_its_page(item: Lesson, clean_caches):
     assert not at.error, [e.value for e in at.error]
     params = accepted(item.page, dict(item.query)) or {}
     notices = " ".join(e.value for e in at.info)
+    waiting = set(pending(item.page)) - set(accepted(item.page, dict(item.query), with_pending=False) or {})
     for key, text in item.query.items():
+        if key in waiting:
+            continue
         assert f"'{key}' is not used" not in notices
         if key in params and key in at.query_params:  # the page kept the lesson's value
             assert at.query_params[key] == params[key].to_text(params[key].from_text(text)), key

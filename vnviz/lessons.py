@@ -161,6 +161,23 @@ LESSONS: tuple[Lesson, ...] = (
         "std below 1 (the mean square is 1, not the variance). Switch to LayerNorm to see both fixed.",
     ),
     _lesson(
+        "layer_norm_autocast_float32", "Why LayerNorm runs in float32 under autocast",
+        "Mixed-precision training (torch.autocast on CUDA) runs matrix multiplies in float16 but sends a few ops back "
+        "to float32: layer_norm, group_norm and rms_norm are on torch's list of ops that autocast to float32, with "
+        "exp, log, pow and the losses; batch_norm is not (its CUDA kernels keep float32 statistics by themselves). A "
+        "norm squares its inputs, and in float16 x² overflows as soon as |x| passes 256 (√65504); a float16 sum of "
+        "squares also loses precision with every addition. torch's kernels already sum half inputs in float32; "
+        "autocast makes the whole layer, affine and output included, float32. These heavy-tailed activations reach "
+        "|x| ≈ 900.",
+        "Computed in float16, how far is LayerNorm's output from exact maths? Would a LayerNorm written by hand in "
+        "float16, with x.pow(2).mean(), survive this data?",
+        "/explore", {"source": "heavy_tailed", "variant": "layer_norm", "compute_in": "float16"},
+        "The precision view: torch's kernel stays within about one unit of float16 at the output's scale (the kernel "
+        "alone: half a unit, correctly rounded), and the traps say x² overflows float16 above |x| = 255.9. Switch "
+        "compute in to bfloat16 (8 significant bits: errors 8 times larger, but no overflow), then the variant to "
+        "BatchNorm, whose CPU kernel rounds its statistics to the dtype first.",
+    ),
+    _lesson(
         "eps_constant_groups", "eps matters for constant groups",
         "Normalizing divides by √(var + eps). A group whose values are all equal has var = 0: without eps that "
         "is 0/0. Handwritten digits have blank borders, so with the pixel columns as channels most images have "
