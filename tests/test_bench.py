@@ -16,15 +16,28 @@ def test_bench_small_run_writes_every_section(tmp_path, capsys):
     ])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["norms"]["shape"] == [4, 8, 4, 4]
-    assert {r["variant"] for r in result["norms"]["rows"]} == set(bench.TORCH_KERNELS)
-    assert all(r["ratio_to_torch"] > 0 and r["ratio_to_floor"] > 0 for r in result["norms"]["rows"])
+    rows = result["norms"]["rows"]
+    assert {(r["variant"], r["dtype"]) for r in rows} == {(v, d) for v in bench.TORCH_KERNELS for d in bench.NORM_DTYPES}
+    assert all(r["ratio_to_torch"] > 0 and r["ratio_to_floor"] > 0 for r in rows)
+    assert all(r["bitwise"] for r in rows)  # every norm is torch's own kernel on the CPU, in every dtype
+    assert set(result["norms"]["floors"]) == set(bench.NORM_DTYPES)
     views = result["views"]
     assert [r["variant"] for r in views] == ["batch_norm", "group_norm"] * 2
     assert all(r["ns_per_element"] > 0 and 0 < r["browser_bytes"] <= 1_000_000 for r in views)
     methods = [r["method"] for r in result["cluster"]]
     assert methods[1:] == ["torch_kmeans", "kmeans"] and result["cluster"][0]["ratio_to_baseline"] == 1.0
     printed = capsys.readouterr().out
-    assert "1. norms on (4, 8, 4, 4)" in printed and "ns/elem" in printed and "torch_kmeans" in printed
+    assert "1. norms on (4, 8, 4, 4) in float32, float64, float16, bfloat16" in printed and "bfloat16" in printed
+    assert "ns/elem" in printed and "torch_kmeans" in printed
+
+
+def test_bench_dtypes_option(capsys):
+    result = bench.main(["--device", "cpu", "--repeats", "1", "--norm-shape", "4,8,4,4", "--sections", "norms",
+                         "--dtypes", "bfloat16"])
+    assert {r["dtype"] for r in result["norms"]["rows"]} == {"bfloat16"}
+    with pytest.raises(SystemExit):
+        bench.main(["--sections", "norms", "--dtypes", "float8"])
+    assert "unknown dtype(s) float8" in capsys.readouterr().err
 
 
 def test_bench_refuses_an_unknown_method(capsys):

@@ -8,7 +8,8 @@ round-by-round ratios, vnviz and torch timed in turn).
 
 Sections:
 1. each norm's ``vnviz.apply`` against torch's fused kernel and the bandwidth
-   floor (one read-twice/write-once pass, from a large copy on the same device);
+   floor (one read-twice/write-once pass, from a large copy on the same device),
+   in each dtype (``--dtypes``, default float32, float64, float16, bfloat16);
 2. the full analysis behind one Explore view, by size;
 3. the bytes a view sends to the browser, by size;
 4. ClusterNorm with each clustering method against scikit-learn KMeans + BatchNorm;
@@ -32,6 +33,7 @@ from vnviz.analysis.view import explore_view
 from vnviz.device import describe_device, synchronize
 
 NORM_SHAPE = (64, 32, 32, 32)  # the issue's reference tensor: 2M float32 values
+NORM_DTYPES = ("float32", "float64", "float16", "bfloat16")  # section 1's dtypes, in this order
 TORCH_KERNELS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "batch_norm": lambda x: F.batch_norm(x, None, None, training=True),
     "layer_norm": lambda x: F.layer_norm(x, x.shape[1:]),
@@ -112,18 +114,29 @@ def bandwidth_floor(x: torch.Tensor, repeats: int) -> tuple[float, float]:
     return floor, bytes_per_s / 1e9
 
 
-def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NORM_SHAPE) -> dict[str, Any]:
-    """Section 1: each norm's vnviz.apply against torch's kernel and the floor."""
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device)
-    floor, gbps = bandwidth_floor(x, repeats)
-    rows = []
-    for name, kernel in TORCH_KERNELS.items():
-        params = {"num_groups": 2} if name == "group_norm" else {}
-        t = interleaved({"vnviz": lambda: vnviz.apply(name, x, **params), "torch": lambda: kernel(x)}, device, repeats)
-        ours, theirs = statistics.median(t["vnviz"]), statistics.median(t["torch"])
-        rows.append({"variant": name, "vnviz_ms": ours * 1e3, "torch_ms": theirs * 1e3,
-                     "ratio_to_torch": paired_ratio(t["vnviz"], t["torch"]), "ratio_to_floor": ours / floor})
-    return {"shape": list(shape), "floor_ms": floor * 1e3, "copy_GBps": gbps, "rows": rows}
+def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NORM_SHAPE,
+                dtypes: tuple[str, ...] = NORM_DTYPES) -> dict[str, Any]:
+    """Section 1: each norm's vnviz.apply against torch's kernel on the same dtype, and the floor of that dtype.
+
+    Each row also says whether vnviz's output equals torch's bit for bit (the same kernel on the same data).
+    """
+    base = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    rows, floors = [], {}
+    for dtype_name in dtypes:
+        x = base.to(device=device, dtype=getattr(torch, dtype_name))
+        floor, gbps = bandwidth_floor(x, repeats)
+        floors[dtype_name] = {"floor_ms": floor * 1e3, "copy_GBps": gbps}
+        for name, kernel in TORCH_KERNELS.items():
+            params = {"num_groups": 2} if name == "group_norm" else {}
+            t = interleaved({"vnviz": lambda: vnviz.apply(name, x, **params), "torch": lambda: kernel(x)}, device,
+                            repeats)
+            ours, theirs = statistics.median(t["vnviz"]), statistics.median(t["torch"])
+            rows.append({"variant": name, "dtype": dtype_name, "vnviz_ms": ours * 1e3, "torch_ms": theirs * 1e3,
+                         "ratio_to_torch": paired_ratio(t["vnviz"], t["torch"]), "ratio_to_floor": ours / floor,
+                         "bitwise": bool(torch.equal(vnviz.apply(name, x, **params), kernel(x)))})
+    first = floors[dtypes[0]]
+    return {"shape": list(shape), "floor_ms": first["floor_ms"], "copy_GBps": first["copy_GBps"], "floors": floors,
+            "dtypes": list(dtypes), "rows": rows}
 
 
 def view_payload(view: Any) -> int:
@@ -209,6 +222,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     parser.add_argument("--sizes", default="1e4,1e5,1e6,1e7", help="element counts for the view benchmark")
     parser.add_argument("--norm-shape", default=",".join(map(str, NORM_SHAPE)), help="input shape for section 1")
+    parser.add_argument("--dtypes", default=",".join(NORM_DTYPES), help="comma-separated dtypes for section 1")
     parser.add_argument("--cluster-sizes", default="1000,10000,100000", help="samples for the ClusterNorm benchmark")
     parser.add_argument("--cluster-features", type=int, default=16, help="features per sample for ClusterNorm")
     parser.add_argument("--cluster-methods", default=None, help="comma-separated clustering methods (default: all)")
@@ -223,6 +237,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     unknown = set(args.cluster_methods.split(",")) - set(METHODS) if args.cluster_methods else set()
     if unknown:
         parser.error(f"unknown clustering method(s) {', '.join(sorted(unknown))}; choose from {', '.join(METHODS)}")
+    dtypes = tuple(args.dtypes.split(","))
+    if set(dtypes) - set(NORM_DTYPES):
+        parser.error(f"unknown dtype(s) {', '.join(sorted(set(dtypes) - set(NORM_DTYPES)))}; "
+                     f"choose from {', '.join(NORM_DTYPES)}")
     device = vnviz.pick_device(args.device)
     sections = set(args.sections.split(","))
     malloc = "steady" if args.malloc == "steady" and steady_malloc() else "default"
@@ -230,13 +248,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                            "malloc": malloc}
     print(f"device: {out['device']}, torch {out['torch']}, malloc {malloc}")
     if "norms" in sections:
-        out["norms"] = bench_norms(device, args.repeats, tuple(int(v) for v in args.norm_shape.split(",")))
+        out["norms"] = bench_norms(device, args.repeats, tuple(int(v) for v in args.norm_shape.split(",")), dtypes)
         n = out["norms"]
-        print(f"\n1. norms on {tuple(n['shape'])} float32; floor (read 2x + write 1x) {n['floor_ms']:.3f} ms "
-              f"at {n['copy_GBps']:.1f} GB/s copy bandwidth")
-        print(f"{'variant':<14}{'vnviz ms':>10}{'torch ms':>10}{'x torch':>9}{'x floor':>9}")
+        print(f"\n1. norms on {tuple(n['shape'])} in {', '.join(n['dtypes'])}; floor = read 2x + write 1x")
+        for name, f in n["floors"].items():
+            print(f"   {name}: floor {f['floor_ms']:.3f} ms at {f['copy_GBps']:.1f} GB/s copy bandwidth")
+        print(f"{'variant':<14}{'dtype':<10}{'vnviz ms':>10}{'torch ms':>10}{'x torch':>9}{'x floor':>9}{'bitwise':>9}")
         for r in n["rows"]:
-            print(f"{r['variant']:<14}{r['vnviz_ms']:>10.3f}{r['torch_ms']:>10.3f}{r['ratio_to_torch']:>9.2f}{r['ratio_to_floor']:>9.2f}")
+            print(f"{r['variant']:<14}{r['dtype']:<10}{r['vnviz_ms']:>10.3f}{r['torch_ms']:>10.3f}"
+                  f"{r['ratio_to_torch']:>9.2f}{r['ratio_to_floor']:>9.2f}{'yes' if r['bitwise'] else 'no':>9}")
     if "views" in sections:
         sizes = [int(float(s)) for s in args.sizes.split(",")]
         out["views"] = bench_views(device, sizes, max(3, args.repeats // 3), payload=True)
