@@ -232,3 +232,70 @@ def test_figure_of_blocks_says_so():
 
 def test_bin_labels():
     assert ulp_bin_labels((0.5, 1.0, 2.0)) == ["≤ 0.5", "0.5–1", "1–2", "> 2"]
+
+
+# -- CUDA: correct by construction, checked where a GPU is present ----------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+TORCH_CALLS = {
+    "batch_norm": lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, True),
+    "instance_norm": lambda x, w, b: torch.nn.functional.instance_norm(x, None, None, w, b),
+    "group_norm": lambda x, w, b: torch.nn.functional.group_norm(x, 3, w, b),
+    "layer_norm_2d": lambda x, w, b: torch.nn.functional.layer_norm(x.movedim(1, -1), (x.shape[1],), w, b,
+                                                                    1e-6).movedim(-1, 1).contiguous(),
+}
+
+
+@cuda
+@pytest.mark.parametrize("pdtype", ["same", "float32"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", tuple(TORCH_CALLS))
+def test_cuda_matches_torch_bitwise_in_every_dtype(name, dtype, pdtype):
+    """On CUDA vnviz runs the kernel F.* runs (native_group_norm, native_layer_norm; F.batch_norm and F.instance_norm
+    themselves): the same bits, or, where torch's CUDA kernel refuses float32 parameters next to half input, the
+    same refusal as an InputError."""
+    x = _x((8, 6, 5, 4)).to("cuda", dtype)
+    pd = dtype if pdtype == "same" else torch.float32
+    w = (torch.rand(6, generator=torch.Generator().manual_seed(1)) + 0.5).to("cuda", pd)
+    b = torch.randn(6, generator=torch.Generator().manual_seed(2)).to("cuda", pd)
+    params = {"weight": w, "bias": b}
+    if name == "group_norm":
+        params["num_groups"] = 3
+    try:
+        want = TORCH_CALLS[name](x, w, b)
+    except RuntimeError:
+        with pytest.raises(InputError):
+            vnviz.apply(name, x, **params)
+        return
+    y = vnviz.apply(name, x, **params)
+    assert y.dtype == dtype and y.device.type == "cuda" and torch.equal(y, want)
+
+
+@cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NORMS)
+def test_cuda_report_is_within_tolerance_and_explain_agrees(name, dtype):
+    x = _x((8, 6, 5, 4)).float().cuda()
+    r = precision_report(name, x, dtype, **_params(name))
+    assert r.within_tolerance, (r.max_abs, r.tolerance)
+    y = vnviz.apply(name, x.to(dtype), **_params(name))
+    e = vnviz.explain(name, x.to(dtype), (3, 2, 1, 0), **_params(name))
+    assert e.y.dtype == dtype and e.residual <= e.tolerance
+    torch.testing.assert_close(e.y, y[3, 2, 1, 0], rtol=e.tolerance, atol=e.tolerance)
+
+
+@cuda
+@pytest.mark.parametrize("dtype", HALF)
+def test_cuda_rms_norm_and_layer_norm_with_float32_weight(dtype):
+    """F.rms_norm takes a float32 weight next to half input on CUDA (its composite path): vnviz calls it then."""
+    x = _x((4, 7, 16)).to("cuda", dtype)
+    w = torch.rand(16, device="cuda") + 0.5
+    assert torch.equal(vnviz.apply("rms_norm", x, normalized_shape=(16,), weight=w),
+                       torch.nn.functional.rms_norm(x, (16,), w))
+    try:
+        want = torch.nn.functional.layer_norm(x, (16,), w)
+    except RuntimeError:
+        with pytest.raises(InputError):
+            vnviz.apply("layer_norm", x, normalized_shape=(16,), weight=w)
+        return
+    assert torch.equal(vnviz.apply("layer_norm", x, normalized_shape=(16,), weight=w), want)

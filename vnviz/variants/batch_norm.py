@@ -9,11 +9,9 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
-    autocast_note, rounded_stats_note,
-    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, channel_part,
-    check_input, counter,
-    fill_module, finite_result, has_affine, momentum_factor, param_dtype, running_stat, spatial, tokens_trap,
-    values_per_channel,
+    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, autocast_note,
+    channel_part, check_input, counter, dtype_errors, fill_module, finite_result, has_affine, momentum_factor,
+    param_dtype, rounded_stats_note, running_stat, spatial, tokens_trap, values_per_channel,
 )
 from vnviz.variants.params import Param, quote
 from vnviz.variants.registry import Code, Identity, Reduction, Traps, Variant, register
@@ -91,7 +89,8 @@ def batch_norm(
         # 1.27x with F.batch_norm and a scan of y (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.batch_norm alone)
         y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
         return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
-    y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
+    with dtype_errors("BatchNorm", x, pdt):
+        y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
     return finite_result(y, x, "BatchNorm")
 
 

@@ -10,9 +10,9 @@ from torch import nn
 
 from vnviz.errors import InputError
 from vnviz.variants.norms import (
-    autocast_note, rounded_stats_note,
-    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, check_input,
-    channel_part, fill_module, finite_result, has_affine, param_dtype, running_stat, spatial, tokens_trap,
+    BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, autocast_note,
+    channel_part, check_input, dtype_errors, fill_module, finite_result, has_affine, param_dtype, rounded_stats_note,
+    running_stat, spatial, tokens_trap,
 )
 from vnviz.variants.registry import Code, Reduction, Traps, Variant, register
 
@@ -74,7 +74,8 @@ def instance_norm(
             None if b is None else b.repeat(n), None, None, True, 0.0, eps)
         return finite_result(y.reshape(x.shape), x, "InstanceNorm", (mean, invstd), spatial, w, b)
     # nn.InstanceNorm passes momentum=None on as 0.0: the running statistics stay as they are
-    y = F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
+    with dtype_errors("InstanceNorm", x, pdt):
+        y = F.instance_norm(x, rm, rv, w, b, use_input_stats, 0.0 if momentum is None else momentum, eps)
     return finite_result(y, x, "InstanceNorm")
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vnviz.variants.norms import (
-    autocast_note,
-    BIAS, WEIGHT, affine_param, check_input, fill_module, finite_result, has_affine, param_dtype, same_params,
-    tokens_trap,
+    BIAS, WEIGHT, affine_param, autocast_note, check_input, dtype_errors, fill_module, finite_result, has_affine,
+    param_dtype, same_params, tokens_trap,
 )
 from vnviz.variants.params import Param
 from vnviz.variants.registry import Code, Moved, Reduction, Traps, Variant, register
@@ -46,6 +46,10 @@ def layer_norm_2d(
     w = affine_param(weight, (c,), x, "LayerNorm2d: weight", pdt)
     b = affine_param(bias, (c,), x, "LayerNorm2d: bias", pdt)
     # the kernel F.layer_norm runs, on the channels moved last, with the statistics the finiteness check reads
+    if x.device.type != "cpu" and pdt != x.dtype:  # mixed precision elsewhere: torch's public call, whatever it does
+        with dtype_errors("LayerNorm2d", x, pdt):
+            y = F.layer_norm(x.movedim(1, -1), (c,), w, b, eps)
+        return finite_result(y.movedim(-1, 1).contiguous(), x, "LayerNorm2d")
     y, mean, rstd = torch.native_layer_norm(x.movedim(1, -1), (c,), w, b, eps)
     return finite_result(y.movedim(-1, 1).contiguous(), x, "LayerNorm2d", (mean, rstd), c, w, b)
 

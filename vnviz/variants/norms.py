@@ -17,7 +17,9 @@ device, is said in docs/precision.md.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -80,6 +82,25 @@ def param_dtype(x: torch.Tensor, what: str, **tensors: Any) -> torch.dtype:
             f"all in {dtype_name(x.dtype)} or all in float32, not a mix; got {listed}."
         )
     return kinds.pop() if kinds else x.dtype
+
+
+@contextlib.contextmanager
+def dtype_errors(what: str, x: torch.Tensor, dtype: torch.dtype) -> Iterator[None]:
+    """Turn torch's refusal of a dtype combination (a RuntimeError naming a scalar type or dtype) into one sentence.
+
+    On the CPU every combination torch refuses is refused earlier (``param_dtype``); a kernel on another device
+    may refuse more, e.g. float32 weight next to a float16 input, and then says so here.
+    """
+    try:
+        yield
+    except RuntimeError as err:
+        text = str(err).lower()
+        if "scalar type" not in text and "dtype" not in text:
+            raise
+        raise InputError(
+            f"{what}: torch's kernel on {x.device.type} refuses a {dtype_name(x.dtype)} input with {dtype_name(dtype)} "
+            f"weight, bias or running statistics; give them in {dtype_name(x.dtype)}."
+        ) from None
 
 
 def params_dtype(x: torch.Tensor, params: dict[str, Any], what: str) -> torch.dtype:

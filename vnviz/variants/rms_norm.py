@@ -10,8 +10,8 @@ from torch import nn
 
 from vnviz.variants.layer_norm import trailing
 from vnviz.variants.norms import (
-    NORMALIZED_SHAPE, WEIGHT, affine_param, autocast_note, check_input, default_eps, dtype_name, fill_module,
-    finite_result, has_affine, letters_list, param_dtype, same_params, trailing_label, trailing_settings,
+    NORMALIZED_SHAPE, WEIGHT, affine_param, autocast_note, check_input, default_eps, dtype_errors, dtype_name,
+    fill_module, finite_result, has_affine, letters_list, param_dtype, same_params, trailing_label, trailing_settings,
     trailing_shape,
 )
 from vnviz.variants.params import Param
@@ -45,15 +45,17 @@ def rms_norm(
     """
     x = check_input(x, "RMSNorm")
     ns = trailing_shape(normalized_shape, tuple(x.shape), "RMSNorm")
-    w = affine_param(weight, ns, x, "RMSNorm: weight", param_dtype(x, "RMSNorm", weight=weight))
+    pdt = param_dtype(x, "RMSNorm", weight=weight)
+    w = affine_param(weight, ns, x, "RMSNorm: weight", pdt)
     # torch._fused_rms_norm is the kernel F.rms_norm runs, and it also returns the inverse RMS the finiteness check
     # reads: 1.10x F.rms_norm's time this way, 1.72x with F.rms_norm and a scan of y
     # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.rms_norm alone)
     fused = getattr(torch, "_fused_rms_norm", None)
-    if fused is not None and x.device.type in ("cpu", "cuda"):
+    if fused is not None and (x.device.type == "cpu" or (x.device.type == "cuda" and pdt == x.dtype)):
         y, rstd = fused(x, list(ns), w, eps)
         return finite_result(y, x, "RMSNorm", (rstd,), math.prod(ns), w)
-    return finite_result(F.rms_norm(x, ns, w, eps), x, "RMSNorm")
+    with dtype_errors("RMSNorm", x, pdt):  # F.rms_norm falls back to its composite for a float32 weight on CUDA
+        return finite_result(F.rms_norm(x, ns, w, eps), x, "RMSNorm")
 
 
 # -- the declaration ------------------------------------------------------------------------------
