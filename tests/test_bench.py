@@ -40,6 +40,17 @@ def test_bench_dtypes_option(capsys):
     assert "unknown dtype(s) float8" in capsys.readouterr().err
 
 
+def test_bench_precision_section(capsys):
+    rows = bench.main(["--device", "cpu", "--sections", "precision"])["precision"]
+    assert {(r["variant"], r["dtype"]) for r in rows} == {(v, d) for v in bench.TORCH_KERNELS
+                                                           for d in ("float16", "bfloat16")}
+    assert all(r["within_tolerance"] for r in rows)
+    by = {(r["variant"], r["dtype"]): r for r in rows}
+    assert by[("layer_norm", "float16")]["differ_from_float32_once"] < 1e-3  # float32 maths rounded once ...
+    assert by[("batch_norm", "float16")]["differ_from_float32_once"] > 0.1  # ... BatchNorm rounds its statistics
+    assert "6. how each kernel rounds" in capsys.readouterr().out
+
+
 def test_bench_refuses_an_unknown_method(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--sections", "cluster", "--cluster-methods", "kmeans,fastest"])

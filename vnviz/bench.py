@@ -13,7 +13,10 @@ Sections:
 2. the full analysis behind one Explore view, by size;
 3. the bytes a view sends to the browser, by size;
 4. ClusterNorm with each clustering method against scikit-learn KMeans + BatchNorm;
-5. on CUDA: peak GPU memory of the view.
+5. on CUDA: peak GPU memory of the view;
+6. ``precision`` (not in the default sections): how each norm's kernel rounds
+   float16 and bfloat16 on this device, against float32 maths rounded once and
+   against float64 maths (``analysis.precision.precision_report``).
 """
 from __future__ import annotations
 
@@ -139,6 +142,27 @@ def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NOR
             "dtypes": list(dtypes), "rows": rows}
 
 
+def bench_precision(device: torch.device, shape: tuple[int, ...] = (64, 32, 16, 16)) -> list[dict[str, Any]]:
+    """Section 6: per norm and half dtype, how the kernel rounds: the share of outputs that differ from torch's kernel
+    on the float32 copy rounded once (0: float32 maths rounded once), and the error against float64 maths in units
+    of the dtype at the output's scale (the kernel alone, and with x's own rounding to the dtype)."""
+    from vnviz.analysis.precision import precision_report
+
+    base = torch.randn(shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 2 + 0.5
+    rows = []
+    for name, kernel in TORCH_KERNELS.items():
+        params = {"num_groups": 2} if name == "group_norm" else {}
+        for dtype in (torch.float16, torch.bfloat16):
+            x = base.to(device=device, dtype=dtype)
+            y, once = kernel(x), kernel(x.float()).to(dtype)
+            r = precision_report(name, base.to(device=device, dtype=torch.float32), dtype, **params)
+            rows.append({"variant": name, "dtype": str(dtype).replace("torch.", ""),
+                         "differ_from_float32_once": float((y != once).double().mean()),
+                         "kernel_eps_units": r.kernel_max_scaled, "eps_units": r.max_scaled,
+                         "kernel_max_ulp": r.kernel_max_ulp, "within_tolerance": r.within_tolerance})
+    return rows
+
+
 def view_payload(view: Any) -> int:
     """Bytes of JSON the Explore page's figures send to the browser for a view."""
     from vnviz.figures import norm as figs
@@ -227,7 +251,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cluster-features", type=int, default=16, help="features per sample for ClusterNorm")
     parser.add_argument("--cluster-methods", default=None, help="comma-separated clustering methods (default: all)")
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--sections", default="norms,views,cluster", help="comma-separated subset")
+    parser.add_argument("--sections", default="norms,views,cluster",
+                        help="comma-separated subset of norms, views, cluster, precision")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--malloc", choices=("steady", "default"), default="steady",
                         help="steady: keep freed blocks for reuse (see steady_malloc); default: glibc as it comes")
@@ -277,6 +302,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ms = "refused" if r["ms"] is None else f"{r['ms']:.1f}"
             ratio = "" if r["ratio_to_baseline"] is None else f"{r['ratio_to_baseline']:.2f}"
             print(f"{r['n']:>8}  {r['method']:<32}{ms:>10}{ratio:>12}")
+    if "precision" in sections:
+        out["precision"] = bench_precision(device)
+        print("\n6. how each kernel rounds half precision (64x32x16x16, randn*2+0.5): outputs that differ from the kernel "
+              "on x.float() rounded once, and the max error against float64 maths in ε at the output's scale")
+        print(f"{'variant':<14}{'dtype':<10}{'differ':>9}{'kernel ε':>10}{'with x':>9}")
+        for r in out["precision"]:
+            print(f"{r['variant']:<14}{r['dtype']:<10}{r['differ_from_float32_once']:>9.2%}"
+                  f"{r['kernel_eps_units']:>10.2f}{r['eps_units']:>9.2f}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

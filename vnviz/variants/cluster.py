@@ -252,8 +252,9 @@ def cluster_norm_details(
     dtypes), as torch's BatchNorm accumulates half input in float32; the output
     is rounded once to x's dtype, and ``means``/``vars``/``posteriors`` stay
     float32. Unlike the CPU BatchNorm kernel the statistics are not rounded to
-    x's dtype first, so one cluster equals ``batch_norm`` to one rounding of
-    the output (bitwise with float32 weight and bias, torch's mixed mode).
+    x's dtype first: one cluster equals ``batch_norm`` with float32 weight and
+    bias (torch's mixed mode) to the order of the float32 sums, and with
+    parameters in x's dtype to the rounding of BatchNorm's statistics.
 
     Args:
         x: input ``(N, C, *)``, float16, bfloat16, float32 or float64.

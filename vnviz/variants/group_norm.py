@@ -33,8 +33,15 @@ def group_norm(
     ``num_groups=1`` is LayerNorm over ``(C, *)`` (but with a per-channel
     affine); ``num_groups=C`` is InstanceNorm.
 
+    Precision: float16/bfloat16 input is accumulated in float32 and the output
+    computed in float32 and rounded once to x's dtype (on the CPU
+    ``F.group_norm(x.float(), ...).to(x.dtype)``, but for about one element in
+    10⁴ that is one unit apart: the float32 sums run in another order); the
+    statistics torch hands back are rounded to x's dtype (float32 with float32
+    weight and bias). CUDA autocast runs group_norm in float32 (docs/precision.md).
+
     Args:
-        x: input ``(N, C, *)``.
+        x: input ``(N, C, *)``, float16, bfloat16, float32 or float64.
         num_groups: G, must divide C. Default: the smallest divisor of C above 1.
         weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
         eps: added to the variance. Default: 1e-5.

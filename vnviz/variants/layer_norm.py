@@ -31,11 +31,12 @@ def layer_norm(
     ``b l d -> b l 1``. The affine is per element of ``normalized_shape``.
 
     Precision: float16/bfloat16 input is accumulated in float32 and the output
-    computed in float32 and rounded once to x's dtype (on the CPU bitwise
-    ``F.layer_norm(x.float(), ...).to(x.dtype)``); the statistics are float32
-    inside the kernel (rounded to x's dtype where the CPU kernel returns them).
-    This is why CUDA autocast runs layer_norm in float32 anyway: see
-    docs/precision.md.
+    computed in float32 and rounded once to x's dtype (on the CPU
+    ``F.layer_norm(x.float(), ...).to(x.dtype)``, but for about one element in
+    10⁴ that is one unit apart: the float32 sums run in another order); the
+    statistics are float32 inside the kernel (rounded to x's dtype where the CPU
+    kernel returns them). CUDA autocast runs layer_norm in float32
+    (docs/precision.md).
 
     Args:
         x: input ``(N, *)``, float16, bfloat16, float32 or float64.

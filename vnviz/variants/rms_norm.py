@@ -32,7 +32,8 @@ def rms_norm(
 
     Precision: float16/bfloat16 input is accumulated in float32, the inverse
     RMS kept in float32 and the output computed in float32 and rounded once to
-    x's dtype (on the CPU bitwise ``F.rms_norm(x.float(), ...).to(x.dtype)``).
+    x's dtype (on the CPU ``F.rms_norm(x.float(), ...).to(x.dtype)``, to the
+    order of the float32 sums).
 
     Args:
         x: input ``(N, *)``, float16, bfloat16, float32 or float64.
