@@ -28,6 +28,7 @@ checked parameters, so the layer computes exactly what ``vnviz.apply`` does.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any
@@ -36,13 +37,35 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import VARIANTS, Variant, quote
+from vnviz.variants.registry import VARIANTS, Param, Variant, quote
 
 OWNED = ("training", "normalized_shape", "weight", "bias", "running_mean", "running_var", "num_batches_tracked",
          "labels", "seed")  # parameters the layer sets itself; the rest pass through
 CLUSTER_MOMENTUM = 0.1  # running-average factor of the cluster centroids and per-cluster statistics
 CLUSTER_PARAMS = ("method", "n_clusters", "mode", "features", "eps", "max_iter", "tol")  # what ClusteredNorm uses
 CLUSTER_FEATURES = ("flatten", "channel_means")  # what a training layer can cluster on, step after step
+
+
+def clusters(variant: Variant) -> bool:
+    """Whether the variant's statistic groups depend on the data (it takes ``labels``): it clusters as it trains."""
+    return "labels" in variant.param_names
+
+
+def layer_params(variant: Variant) -> tuple[Param, ...]:
+    """The declared parameters a layer of ``variant`` passes through (what the app offers as widgets).
+
+    Everything but what the layer owns (mode, affine, buffers, shapes, seed);
+    for a clustering variant, what :class:`ClusteredNorm` uses besides its
+    method and mode (listed apart as ``name:mode``), its features restricted
+    to CLUSTER_FEATURES.
+    """
+    if clusters(variant):
+        out = []
+        for p in variant.widget_params:
+            if p.name in CLUSTER_PARAMS and p.name not in ("method", "mode"):
+                out.append(dataclasses.replace(p, choices=CLUSTER_FEATURES) if p.name == "features" else p)
+        return tuple(out)
+    return tuple(p for p in variant.widget_params if p.name not in OWNED and p.kind not in ("affine", "tensor"))
 
 
 def pass_through(variant: Variant, params: dict[str, Any]) -> dict[str, Any]:
@@ -306,6 +329,6 @@ def norm_layer(name: str, feature_shape: tuple[int, ...], params: dict[str, Any]
         return nn.Identity()
     variant = VARIANTS[name]
     _fits(variant, tuple(feature_shape), where)
-    if "labels" in variant.param_names:  # statistic groups that depend on the data: cluster as it trains
+    if clusters(variant):  # statistic groups that depend on the data: cluster as it trains
         return ClusteredNorm(variant, tuple(feature_shape), params, affine, seed)
     return NormLayer(variant, tuple(feature_shape), params, affine)
