@@ -5,16 +5,18 @@ import streamlit as st
 
 from vnviz.errors import InputError
 from vnviz.figures import train as fig
+from vnviz.train.views import describe
 from vnviz.ui import train as ui
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
 st.title("Training lab: what a norm does to a network that learns")
-exp, notices = ui.controls()
+exp, notices = ui.controls(presenting=scale > 1)
 for text in notices:
     st.info(text)
 if exp is None:
     st.stop()
+st.markdown(f"**Training:** {describe(exp)}")
 lesson = ui.lesson_for(exp)
 if lesson is not None:
     st.info(f"**{lesson.title}.** {lesson.paragraph}\n\n**Ask:** {lesson.question}", icon=":material/school:")
@@ -26,15 +28,22 @@ except InputError as err:
 if not results:
     st.stop()
 ui.summary_table(results)
+
+
+def chart(figure, name: str) -> None:
+    st.plotly_chart(figure, key=f"chart_{name}")
+    st.caption(ui.CAPTIONS[name])
+
+
 if exp.sweep != "none":
-    st.plotly_chart(fig.sweep(ui.sweep_rows(results), exp.sweep, scale), key="chart_sweep")
+    chart(fig.sweep(ui.sweep_rows(results), exp.sweep, scale), "sweep")
 else:
     shown = ui.first_seed(exp, results)
-    st.plotly_chart(fig.curves(shown, scale), key="chart_curves")
+    chart(fig.curves(shown, scale), "curves")
     layer = ui.layer_picker(shown)
-    st.plotly_chart(fig.percentile_bands(shown, layer, scale), key="chart_percentiles")
-    st.plotly_chart(fig.preactivation_heatmaps(shown, layer, scale), key="chart_heatmaps")
-    st.plotly_chart(fig.gradient_norms(shown, scale), key="chart_grad_norms")
+    chart(fig.percentile_bands(shown, layer, scale), "percentiles")
+    chart(fig.preactivation_heatmaps(shown, layer, scale), "heatmaps")
+    chart(fig.gradient_norms(shown, scale), "grad_norms")
     if exp.config.landscape_every:
-        st.plotly_chart(fig.landscape(shown, scale), key="chart_landscape")
+        chart(fig.landscape(shown, scale), "landscape")
 ui.export(exp, results)

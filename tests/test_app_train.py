@@ -25,12 +25,12 @@ QUICK = {"steps": "100", "eval_every": "25"}  # a short run of the default compa
 
 
 def table(at) -> list[dict]:
-    return at.dataframe[0].value.to_dict("records")
+    return at.table[0].value.to_dict("records")
 
 
-def same_step(shown, step: int | None) -> bool:
-    """A table cell against a step count (the table shows 'never', None, as an empty cell: NaN)."""
-    return (shown is None or (isinstance(shown, float) and math.isnan(shown))) if step is None else shown == step
+def same_step(shown: str, step: int | None) -> bool:
+    """A table cell against a step count ("—": never reached)."""
+    return shown == ("—" if step is None else str(step))
 
 
 def stored(cfg: TrainConfig):
@@ -43,13 +43,14 @@ def test_the_default_view_trains_none_and_batchnorm_and_draws_everything():
     specs = charts(at)
     assert len(specs) == 4  # curves, percentile bands, heatmaps, gradient norms
     titles = [s["layout"]["title"]["text"] for s in specs]
-    assert titles[0].startswith("Loss and accuracy") and "percentile" in titles[1] and "distribution" in titles[2]
+    assert titles == ["Loss and accuracy", "hidden 3, unit 0: input to its activation",
+                      "hidden 3: all pre-activations, step × value", "Weight-gradient norm per hidden layer"]
     rows = table(at)
     assert [r["norm"] for r in rows] == ["no norm", "BatchNorm"]
     exp = experiment_from(values_of(DEFAULT) | {"steps": 100, "eval_every": 25})
     for row, (norm, _, seed, cfg) in zip(rows, runs(exp)):
         h = train(cfg)  # the library, run again: the page shows exactly its numbers
-        assert row["final held-out"] == round(h.test_accuracy[-1], 4)
+        assert row["final held-out"] == f"{round(h.test_accuracy[-1], 4):.4g}"
         assert same_step(row["steps to 90%"], h.steps_to(0.9))
         assert stored(cfg).test_accuracy == h.test_accuracy
     curves = specs[0]["data"]
@@ -63,8 +64,8 @@ def test_a_link_sets_every_control():
     at = open_page(PAGE, query)
     assert_clean(at)
     rows = table(at)
-    assert [(r["norm"], r["seed"]) for r in rows] == [("LayerNorm", 1), ("LayerNorm", 2), ("GroupNorm", 1),
-                                                       ("GroupNorm", 2)]
+    assert [(r["norm"], r["seed"]) for r in rows] == [("LayerNorm", "1"), ("LayerNorm", "2"), ("GroupNorm", "1"),
+                                                       ("GroupNorm", "2")]
     cfg = TrainConfig(dataset="wine", hidden=(16, 8), activation="tanh", optimizer="adam", lr=0.01, batch_size=16,
                       steps=60, eval_every=20, norm="group_norm", norm_params={"num_groups": 4}, seed=2)
     assert stored(cfg) is not None and stored(cfg).steps[-1] == 60
@@ -114,11 +115,11 @@ def test_sweep_mode_draws_error_against_the_swept_value():
     assert_clean(at)
     (spec,) = charts(at)
     assert spec["layout"]["title"]["text"].startswith("Final error against the learning rate")
-    test_trace = next(t for t in spec["data"] if t["name"] == "BatchNorm")
+    test_trace = next(t for t in spec["data"] if t["name"] == "BatchNorm, held-out")
     for value, error in zip(test_trace["x"], test_trace["y"]):
         h = train(TrainConfig(norm="batch_norm", steps=60, eval_every=30, lr=value))
         assert math.isclose(error, 1 - h.test_accuracy[-1])
-    assert [r["value"] for r in table(at)] == [0.1, 1.0]
+    assert [r["value"] for r in table(at)] == ["0.1", "1"]
 
 
 def test_bad_sweep_values_get_one_sentence():

@@ -424,3 +424,31 @@ def test_a_bad_config_is_refused_before_training():
     assert not calls
     assert isinstance(norm_layer("none", (4,)), nn.Identity)
     assert isinstance(norm_layer("layer_norm", (4,)), NormLayer)
+
+
+def test_cuda_out_of_memory_falls_back_to_the_cpu_with_a_note(monkeypatch):
+    from vnviz.train import loop
+
+    real = loop._run
+    devices = []
+
+    def run(cfg, split, device, on_eval):
+        devices.append(device.type)
+        if device.type == "cuda":
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real(cfg, split, device, on_eval)
+
+    monkeypatch.setattr(loop, "_run", run)
+    monkeypatch.setattr(loop, "pick_device", lambda prefer: torch.device("cuda"))
+    monkeypatch.setattr(loop, "describe_device", lambda device: "CUDA: a test GPU (1.0 GiB)")
+    h = train(SHORT.with_(device="cuda"))
+    assert devices == ["cuda", "cpu"] and h.device == "cpu"
+    assert h.notes == ["CUDA: a test GPU (1.0 GiB) ran out of memory; trained on the CPU instead."]
+    same_history(h, train(SHORT.with_(device="cpu")))
+
+
+def test_training_runs_on_one_cpu_thread_and_restores_the_setting():
+    before = torch.get_num_threads()
+    seen = []
+    train(SHORT.with_(steps=10, eval_every=10), on_eval=lambda h: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1] and torch.get_num_threads() == before

@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train-steps", type=int, default=1000, help="training steps per run for section 6")
     parser.add_argument("--train-repeats", type=int, default=3, help="rounds for section 6")
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--sections", default="norms,views,cluster,train", help="comma-separated subset")
+    parser.add_argument("--sections", default="norms,views,cluster",
+                        help="comma-separated subset of norms, views, cluster, train")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--malloc", choices=("steady", "default"), default="steady",
                         help="steady: keep freed blocks for reuse (see steady_malloc); default: glibc as it comes")

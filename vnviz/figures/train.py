@@ -68,7 +68,7 @@ def curves(runs: Mapping[str, History], scale: float = 1.0, steps: int | None = 
     fig.update_xaxes(title_text="step", range=None if steps is None else [0, steps])
     fig.update_yaxes(title_text="cross-entropy", col=1, rangemode="tozero")
     fig.update_yaxes(title_text="fraction correct", col=2, range=[0, 1.02])
-    return _layout(fig, scale, title="Loss and accuracy: held-out set in eval mode (solid), training batches (dotted)")
+    return _layout(fig, scale, title="Loss and accuracy")
 
 
 def _grid(runs: Mapping[str, History], **kw) -> go.Figure:
@@ -78,7 +78,7 @@ def _grid(runs: Mapping[str, History], **kw) -> go.Figure:
 
 def percentile_bands(runs: Mapping[str, History], layer: str, scale: float = 1.0) -> go.Figure:
     """One unit's 15/50/85th percentile pre-activation against steps, one panel per norm (BN paper, Fig. 1b,c)."""
-    title = f"{layer}, unit 0: its input to the activation over the held-out set (15th, 50th, 85th percentile)"
+    title = f"{layer}, unit 0: input to its activation"
     if not runs:
         return _empty(title, scale)
     fig = _grid(runs)
@@ -114,7 +114,7 @@ def preactivation_heatmaps(runs: Mapping[str, History], layer: str, scale: float
     beyond); the value axis spans the bins that hold at least SHOWN_FRACTION
     of the values at some step.
     """
-    title = f"{layer}: distribution of all its pre-activations over the held-out set, step × value"
+    title = f"{layer}: all pre-activations, step × value"
     shown = {s: h for s, h in runs.items() if layer in h.histograms}
     if not shown:
         return _empty(title, scale)
@@ -147,7 +147,7 @@ def preactivation_heatmaps(runs: Mapping[str, History], layer: str, scale: float
 
 def gradient_norms(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure:
     """Each hidden layer's weight-gradient norm at the evaluations, one panel per norm (log scale)."""
-    title = "Gradient norm of each hidden layer's weights (the step before each evaluation)"
+    title = "Weight-gradient norm per hidden layer"
     if not runs:
         return _empty(title, scale)
     fig = _grid(runs)
@@ -173,7 +173,7 @@ def landscape(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure:
     ‖∇L(w - ηg) - ∇L(w)‖ were measured for several step sizes η; the band is
     their range over η, the line its middle.
     """
-    title = "Along the gradient: range of the loss (left) and of the gradient change (right) over the step sizes"
+    title = "Along the gradient: loss and gradient change"
     probed = {s: h for s, h in runs.items() if h.landscape_steps}
     fig = make_subplots(1, 2, subplot_titles=("loss L(w − ηg)", "gradient change ‖∇L(w − ηg) − ∇L(w)‖"),
                         horizontal_spacing=0.08)
@@ -211,8 +211,7 @@ def sweep(rows: Sequence[SweepRow], swept: str, scale: float = 1.0) -> go.Figure
     batch statistics (norms that keep running statistics).
     """
     label = {"batch_size": "batch size", "lr": "learning rate"}.get(swept, swept)
-    title = f"Final error against the {label}: held-out in eval mode (solid), training batches (dotted), " \
-            "held-out with batch statistics (dashed); × = did not learn"
+    title = f"Final error against the {label}"
     fig = go.Figure()
     specs = list(dict.fromkeys(r.norm for r in rows))
     for spec in specs:
@@ -220,16 +219,18 @@ def sweep(rows: Sequence[SweepRow], swept: str, scale: float = 1.0) -> go.Figure
         values = sorted({r.value for r in mine})
         color, name = norm_color(spec), spec_title(spec)
         for kind, attr in (("test", "test_error"), ("train", "train_error"), ("batch", "batch_stats_error")):
+            what = {"test": "held-out", "train": "training batches", "batch": "held-out, batch statistics"}[kind]
             ys = [_median([getattr(r, attr) for r in mine if r.value == v]) for v in values]
             if all(y is None for y in ys):
                 continue
             crossed = [any(r.failed for r in mine if r.value == v) for v in values]
             fig.add_trace(go.Scatter(
-                x=values, y=ys, name=f"{name}" + ("" if kind == "test" else f" ({kind})"), legendgroup=spec,
+                x=values, y=ys, name=f"{name}, {what}", legendgroup=spec,
                 mode="lines+markers", line=dict(color=color, width=(2.5 if kind == "test" else 1.5) * scale,
                                                 dash=SWEEP_DASH[kind]),
                 marker=dict(symbol=["x" if c else "circle" for c in crossed], size=(11 if kind == "test" else 6) * scale),
-                hovertemplate=f"{label} " + "%{x:g}: error %{y:.3f}<extra>" + name + f" ({kind})</extra>"))
-    fig.update_xaxes(title_text=label, type="log")
+                hovertemplate=f"{label} " + "%{x:g}: error %{y:.3f}<extra>" + f"{name}, {what}</extra>"))
+    ticks = sorted({r.value for r in rows})
+    fig.update_xaxes(title_text=label, type="log", tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
     fig.update_yaxes(title_text="error (1 − accuracy)", range=[0, 1.02])
     return _layout(fig, scale, height=int(HEIGHT * 1.2), title=title)

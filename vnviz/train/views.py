@@ -116,6 +116,22 @@ def link_query(exp: Experiment) -> dict[str, str | tuple[str, ...]]:
     return out
 
 
+def describe(exp: Experiment) -> str:
+    """One line saying what the view trains, e.g. "digits · mlp 100-100-100, sigmoid · sgd, lr 1, batch 60 · ..."."""
+    from vnviz.train.config import spec_title
+
+    c = exp.config
+    optim = f"{c.optimizer}, lr {c.lr:g}" + (f", momentum {c.momentum:g}" if c.optimizer == "sgd" and c.momentum else "")
+    parts = [c.dataset, f"{c.model} {'-'.join(map(str, c.hidden))}, {c.activation}", f"{optim}, batch {c.batch_size}",
+             f"{c.steps:,} steps", " vs ".join(spec_title(s) for s in exp.norms),
+             ("seed " if len(exp.seeds) == 1 else "seeds ") + ", ".join(map(str, exp.seeds))]
+    if exp.sweep != "none":
+        parts.append(f"{exp.sweep} swept over {', '.join(f'{v:g}' for v in exp.values)}"
+                     + (", lr scaled with the batch" if exp.scale_lr and exp.sweep == "batch_size" else "")
+                     + (", same samples seen" if exp.same_samples and exp.sweep == "batch_size" else ""))
+    return " · ".join(parts)
+
+
 def parse_values(text: str, sweep: str) -> tuple[float, ...]:
     """The swept values from their text ("32,16,8"); InputError with one sentence when they are not numbers."""
     parts = [t.strip() for t in str(text).split(",") if t.strip()]

@@ -43,6 +43,22 @@ STOPPED = "_train_stopped"  # session key: the view whose training the stop butt
 PARTIAL = "_train_partial"  # session key: (view key, {run key: History}) of the run being trained
 SEEN_QUERY = "_train_seen_query"  # session key: the query string as the previous run left it
 NO_PRESET = ""
+CAPTIONS = {  # what each chart shows, under it
+    "curves": "Solid: the held-out set in eval mode (running statistics). Dotted: the mean over the training "
+              "batches since the previous evaluation, in training mode (batch statistics), as the optimizer saw them.",
+    "percentiles": "The band runs from the 15th to the 85th percentile, the line is the median, of one unit's input "
+                   "to its activation over the held-out set (the Batch Normalization paper, Figure 1b, c): a band "
+                   "that drifts is a layer whose input keeps changing under it.",
+    "heatmaps": "Every pre-activation of the layer over the held-out set at each evaluation, binned (colour: √ of "
+                "the fraction in a bin, one scale for all panels; values beyond ±8 count in the end bins).",
+    "grad_norms": "‖∇W‖ of each hidden layer's weights at the step just before each evaluation.",
+    "landscape": "Every landscape_every steps, on that step's batch: the loss L(w − ηg) (left) and the gradient "
+                 "change ‖∇L(w − ηg) − ∇L(w)‖ (right) for η = 0.25 to 4 learning rates along the gradient g. The "
+                 "band is their range over η (Santurkar et al., Figure 4): a narrow band is a smooth landscape.",
+    "sweep": "Median over the seeds. Solid: held-out error in eval mode; dotted: the last training batches "
+             "(training mode); dashed: the held-out set normalized with batch statistics (norms that keep running "
+             "statistics). × marks a run that did not learn (below twice chance) or diverged.",
+}
 Result = tuple[str, float, int, History]  # (norm spec, swept value or nan, seed, history)
 
 
@@ -160,9 +176,20 @@ def _link_notices(raw: dict[str, list[str]]) -> list[str]:
     return notices
 
 
-def controls() -> tuple[Experiment | None, list[str]]:
-    """Draw the controls (bound to the link); return the experiment they describe, and notices."""
+def controls(presenting: bool = False) -> tuple[Experiment | None, list[str]]:
+    """Draw the controls (bound to the link); return the experiment they describe, and notices.
+
+    In presenter mode they fold into an expander under a one-line summary, so
+    the charts are on the first screen.
+    """
     raw = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    if presenting:
+        with st.expander("controls", icon=":material/tune:"):
+            return _controls(raw)
+    return _controls(raw)
+
+
+def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
     st.selectbox("load an experiment", [NO_PRESET] + list(EXPERIMENTS), key=PRESET, on_change=_apply_preset,
                  format_func=lambda s: "choose one of the five experiments…" if not s else
                  f"{list(EXPERIMENTS).index(s) + 1}. {EXPERIMENTS[s].title}",
@@ -172,7 +199,7 @@ def controls() -> tuple[Experiment | None, list[str]]:
         data, optim, norms = st.columns([1, 1, 1.3], gap="medium")
         data.markdown("**Data and network**")
         _widget(p["dataset"], container=data)
-        data.caption(" · ".join(f"`{k}`: {v[3]}" for k, v in DATASETS.items()))
+        data.caption(DATASETS.get(st.session_state.get("dataset"), DATASETS["digits"])[3])
         m, a = data.columns(2)
         m.selectbox("model", list(p["model"].choices), key="model", help=_help(p["model"]), bind="query-params",
                     on_change=_suggest_cnn_widths)
@@ -358,9 +385,21 @@ def sweep_rows(results: list[Result]) -> list:
     return [summarize(norm, value, seed, h) for norm, value, seed, h in results]
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def summary_table(results: list[Result]) -> None:
-    """The table of runs: steps to 90%, accuracies, speed."""
-    st.dataframe(run_table(results), hide_index=True, width="stretch")
+    """The table of runs (steps to 90%, accuracies, speed) as static text: readable on a projector."""
+    rows = run_table(results)
+    st.table([{k: _cell(v) for k, v in row.items()} for row in rows], hide_index=True)
+    st.caption("Steps are the first evaluation at or past the mark (— = not reached); held-out accuracies are in "
+               "eval mode; 'training batches' is the mean over the batches since the previous evaluation, in "
+               "training mode; 'batch statistics' normalizes the held-out set in batches of batch_size.")
 
 
 def layer_picker(runs_: dict[str, History]) -> str:
