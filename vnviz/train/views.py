@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from vnviz.errors import InputError
-from vnviz.train.config import ACTIVATIONS, MAX_STEPS, MODELS, NONE, OPTIMIZERS, TrainConfig, norm_specs, parse_spec
+from vnviz.train.config import ACTIVATIONS, MAX_STEPS, MODELS, NONE, OPTIMIZERS, norm_specs, parse_spec
 from vnviz.train.data import DATASETS
 from vnviz.train.experiments import FIG1, SWEEPS, Experiment
 from vnviz.train.layers import layer_params

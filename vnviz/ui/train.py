@@ -20,10 +20,12 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
+from vnviz.device import available_devices
 from vnviz.errors import InputError
 from vnviz.figures import train as fig
 from vnviz.lessons import LESSONS
@@ -228,8 +230,11 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
             _widget(p["same_samples"], container=ss)
         with st.expander("more: norm parameters, affine, loss landscape, device"):
             cols = st.columns(4)
-            for i, name in enumerate(("affine", "landscape_every", "device")):
-                _widget(p[name], container=cols[i])
+            _widget(p["affine"], container=cols[0])
+            _widget(p["landscape_every"], container=cols[1])
+            have = available_devices()  # a link's device=cuda on a machine without one: dropped with a notice
+            _widget(replace(p["device"], choices=tuple(c for c in p["device"].choices if c == "auto" or c in have)),
+                    container=cols[2])
             chosen = {n.partition(":")[0] for n in st.session_state.get("norms") or []}
             items = [(key, name, q) for key, name, q in norm_param_items() if name in chosen]
             if items:
