@@ -175,7 +175,10 @@ class ClusteredNorm(nn.Module):
       with the running per-cluster statistics, as BatchNorm's eval uses its
       running ones.
 
-    Cost per step: one (N, K) distance matmul and a few (K, C) tables on the
+    Before the first training batch (an evaluation at step 0) the centroids are
+    all zero, so every sample is in cluster 0 with fresh statistics (mean 0,
+    variance 1), as a fresh BatchNorm's eval mode. Cost per step: one (N, K)
+    distance matmul, a few (K, C) tables and the variant's checks on the
     device; the k-means runs once. A cluster that no sample of a batch joins
     keeps its statistics; one that no sample ever joins again stays unused
     (``counts`` in the history shows it).
