@@ -11,6 +11,7 @@ pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="", default=True),
     st.Page("app_pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/view_column:", url_path="compare"),
+    st.Page("app_pages/train.py", title="Training lab", icon=":material/model_training:", url_path="train"),
     st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     st.Page("app_pages/slice_mask.py", title="Slice & Mask", icon=":material/grid_on:", url_path="slice_mask"),
     st.Page("app_pages/cluster_norm.py", title="ClusterNorm", icon=":material/bubble_chart:", url_path="cluster_norm"),

@@ -48,10 +48,21 @@ def test_bench_precision_section(capsys):
     by = {(r["variant"], r["dtype"]): r for r in rows}
     assert by[("layer_norm", "float16")]["differ_from_float32_once"] < 1e-3  # float32 maths rounded once ...
     assert by[("batch_norm", "float16")]["differ_from_float32_once"] > 0.1  # ... BatchNorm rounds its statistics
-    assert "6. how each kernel rounds" in capsys.readouterr().out
+    assert "7. how each kernel rounds" in capsys.readouterr().out
 
 
 def test_bench_refuses_an_unknown_method(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--sections", "cluster", "--cluster-methods", "kmeans,fastest"])
     assert "unknown clustering method(s) fastest" in capsys.readouterr().err
+
+
+def test_bench_train_section_compares_train_with_plain_loops(capsys):
+    result = bench.main(["--device", "cpu", "--sections", "train", "--train-steps", "20", "--train-repeats", "1"])
+    rows = result["train"]
+    assert [(r["model"], r["norm"]) for r in rows] == [(m, n) for m, _, n, _ in bench.TRAIN_CASES]
+    for r in rows:
+        assert r["steps"] == 20 and r["train_steps_per_s"] > 0 and r["ratio_to_same_net"] > 0
+        assert ("ratio_to_torch" in r) == (r["norm"] != "cluster_norm")
+    printed = capsys.readouterr().out
+    assert "6. the training lab: 20 steps" in printed and "x same net" in printed

@@ -14,7 +14,10 @@ Sections:
 3. the bytes a view sends to the browser, by size;
 4. ClusterNorm with each clustering method against scikit-learn KMeans + BatchNorm;
 5. on CUDA: peak GPU memory of the view;
-6. ``precision`` (not in the default sections): how each norm's kernel rounds
+6. the training lab (``--sections train``): steps/s of ``vnviz.train.train`` with everything
+   recorded, against a plain loop over the same network and against a plain loop
+   over the matching torch modules (``nn.Linear``/``nn.Conv2d``, ``nn.BatchNorm1d``, ...);
+7. ``precision`` (not in the default sections): how each norm's kernel rounds
    float16 and bfloat16 on this device, against float32 maths rounded once and
    against float64 maths (``analysis.precision.precision_report``).
 """
@@ -143,7 +146,7 @@ def bench_norms(device: torch.device, repeats: int, shape: tuple[int, ...] = NOR
 
 
 def bench_precision(device: torch.device, shape: tuple[int, ...] = (64, 32, 16, 16)) -> list[dict[str, Any]]:
-    """Section 6: per norm and half dtype, how the kernel rounds: the share of outputs that differ from torch's kernel
+    """Section 7: per norm and half dtype, how the kernel rounds: the share of outputs that differ from torch's kernel
     on the float32 copy rounded once (0: float32 maths rounded once), and the error against float64 maths in units
     of the dtype at the output's scale (the kernel alone, and with x's own rounding to the dtype)."""
     from vnviz.analysis.precision import precision_report
@@ -241,6 +244,105 @@ def bench_cluster(device: torch.device, sizes: list[int], repeats: int, features
     return rows
 
 
+TRAIN_CASES = (  # (model, hidden, norm, the matching torch module for one hidden layer, or None)
+    ("mlp", (100, 100, 100), "none", None),
+    ("mlp", (100, 100, 100), "batch_norm", lambda shape: torch.nn.BatchNorm1d(shape[0])),
+    ("mlp", (100, 100, 100), "layer_norm", lambda shape: torch.nn.LayerNorm(shape)),
+    ("mlp", (100, 100, 100), "group_norm", lambda shape: torch.nn.GroupNorm(2, shape[0])),
+    ("mlp", (100, 100, 100), "cluster_norm", None),
+    ("cnn", (8, 16), "none", None),
+    ("cnn", (8, 16), "batch_norm", lambda shape: torch.nn.BatchNorm2d(shape[0])),
+    ("cnn", (8, 16), "group_norm", lambda shape: torch.nn.GroupNorm(2, shape[0])),
+)
+
+
+def _torch_net(cfg: Any, split: Any, make_norm: Callable[[tuple[int, ...]], torch.nn.Module] | None) -> torch.nn.Module:
+    """The lab's network written with torch modules only (for the plain-loop baseline)."""
+    from torch import nn
+
+    layers: list[nn.Module] = [] if cfg.model == "cnn" else [nn.Flatten()]
+    width = split.sample_shape[0] if cfg.model == "cnn" else math.prod(split.sample_shape)
+    spatial = tuple(split.sample_shape[1:]) if cfg.model == "cnn" else ()
+    for h in cfg.hidden:
+        layers.append(nn.Conv2d(width, h, 3, padding=1) if cfg.model == "cnn" else nn.Linear(width, h))
+        if make_norm is not None:
+            layers.append(make_norm((h,) + spatial))
+        layers.append(nn.Sigmoid() if cfg.activation == "sigmoid" else nn.ReLU())
+        width = h
+    if cfg.model == "cnn":
+        layers += [nn.AvgPool2d(2), nn.Flatten()]
+        width *= math.prod(s // 2 for s in spatial)
+    layers.append(nn.Linear(width, split.classes))
+    return nn.Sequential(*layers)
+
+
+def plain_loop(model: torch.nn.Module, split: Any, cfg: Any, device: torch.device) -> float:
+    """Seconds of ``cfg.steps`` bare SGD steps (forward, backward, step) over the lab's pre-shuffled batches."""
+    from vnviz.train.loop import BATCH_SEED_OFFSET, _batches
+
+    model = model.to(device).train()
+    xtr, ytr = split.x_train.to(device), split.y_train.to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    gen = torch.Generator().manual_seed(cfg.seed + BATCH_SEED_OFFSET)
+    n = xtr.shape[0]
+    epoch, at = _batches(n, cfg.batch_size, gen).to(device), 0
+    synchronize(device)
+    t0 = time.perf_counter()
+    for _ in range(cfg.steps):
+        if at == epoch.shape[0]:
+            epoch, at = _batches(n, cfg.batch_size, gen).to(device), 0
+        idx = epoch[at]
+        at += 1
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(xtr.index_select(0, idx)), ytr.index_select(0, idx)).backward()
+        opt.step()
+    synchronize(device)
+    return time.perf_counter() - t0
+
+
+def bench_train(device: torch.device, steps: int, repeats: int) -> list[dict[str, Any]]:
+    """Section 6: ``train`` with everything recorded (an evaluation every 50 steps) against plain loops.
+
+    Each round times, in turn, ``train``, a plain loop over the same vnviz
+    network (its norm layers call the variants' functions), and a plain loop
+    over torch modules; the ratios are medians of the round-by-round ratios.
+    On the CPU every loop runs on ``CPU_THREADS`` thread(s), as ``train`` does.
+    """
+    from vnviz.train import TrainConfig, train
+    from vnviz.train.data import load_split
+    from vnviz.train.loop import CPU_THREADS
+    from vnviz.train.models import build_model
+
+    if device.type == "cpu":  # the plain loops get the thread count train() uses on the CPU
+        torch.set_num_threads(CPU_THREADS)
+    rows = []
+    for model, hidden, norm, make_norm in TRAIN_CASES:
+        cfg = TrainConfig(model=model, hidden=hidden, norm=norm, activation="sigmoid" if model == "mlp" else "relu",
+                          lr=1.0 if model == "mlp" else 0.2, steps=steps, eval_every=50, device=device.type)
+        split = load_split(cfg.dataset)
+        fns: dict[str, Callable[[], float]] = {
+            "train": lambda: train(cfg).seconds,
+            "same_net": lambda: plain_loop(build_model(cfg, split.sample_shape, split.classes), split, cfg, device),
+        }
+        if make_norm is not None or norm == "none":
+            fns["torch"] = lambda: plain_loop(_torch_net(cfg, split, make_norm), split, cfg, device)
+        for fn in fns.values():
+            fn()  # warm up (and load the data)
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                times[k].append(fn())
+        row = {"model": model, "hidden": list(hidden), "norm": norm, "steps": steps,
+               "train_steps_per_s": steps / statistics.median(times["train"]),
+               "same_net_steps_per_s": steps / statistics.median(times["same_net"]),
+               "ratio_to_same_net": paired_ratio(times["train"], times["same_net"])}
+        if "torch" in times:
+            row["torch_steps_per_s"] = steps / statistics.median(times["torch"])
+            row["ratio_to_torch"] = paired_ratio(times["train"], times["torch"])
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m vnviz.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
@@ -250,9 +352,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cluster-sizes", default="1000,10000,100000", help="samples for the ClusterNorm benchmark")
     parser.add_argument("--cluster-features", type=int, default=16, help="features per sample for ClusterNorm")
     parser.add_argument("--cluster-methods", default=None, help="comma-separated clustering methods (default: all)")
+    parser.add_argument("--train-steps", type=int, default=1000, help="training steps per run for section 6")
+    parser.add_argument("--train-repeats", type=int, default=3, help="rounds for section 6")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--sections", default="norms,views,cluster",
-                        help="comma-separated subset of norms, views, cluster, precision")
+                        help="comma-separated subset of norms, views, cluster, train, precision")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--malloc", choices=("steady", "default"), default="steady",
                         help="steady: keep freed blocks for reuse (see steady_malloc); default: glibc as it comes")
@@ -302,9 +406,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ms = "refused" if r["ms"] is None else f"{r['ms']:.1f}"
             ratio = "" if r["ratio_to_baseline"] is None else f"{r['ratio_to_baseline']:.2f}"
             print(f"{r['n']:>8}  {r['method']:<32}{ms:>10}{ratio:>12}")
+    if "train" in sections:
+        out["train"] = bench_train(device, args.train_steps, args.train_repeats)
+        print(f"\n6. the training lab: {args.train_steps} steps, batch 60, digits; train() records everything "
+              "(an evaluation every 50 steps) vs plain loops (forward, backward, SGD step)")
+        print(f"{'model':<6}{'norm':<14}{'train steps/s':>15}{'same net':>10}{'x same net':>12}{'torch':>9}{'x torch':>9}")
+        for r in out["train"]:
+            torch_cols = (f"{r['torch_steps_per_s']:>9.0f}{r['ratio_to_torch']:>9.2f}" if "ratio_to_torch" in r
+                          else f"{'-':>9}{'-':>9}")
+            print(f"{r['model']:<6}{r['norm']:<14}{r['train_steps_per_s']:>15.0f}{r['same_net_steps_per_s']:>10.0f}"
+                  f"{r['ratio_to_same_net']:>12.2f}" + torch_cols)
     if "precision" in sections:
         out["precision"] = bench_precision(device)
-        print("\n6. how each kernel rounds half precision (64x32x16x16, randn*2+0.5): outputs that differ from the kernel "
+        print("\n7. how each kernel rounds half precision (64x32x16x16, randn*2+0.5): outputs that differ from the kernel "
               "on x.float() rounded once, and the max error against float64 maths in ε at the output's scale")
         print(f"{'variant':<14}{'dtype':<10}{'differ':>9}{'kernel ε':>10}{'with x':>9}")
         for r in out["precision"]:

@@ -12,9 +12,12 @@ from types import MappingProxyType
 from typing import Mapping
 from urllib.parse import urlencode
 
+from vnviz.train.experiments import EXPERIMENTS
+from vnviz.train.views import link_query
+
 PAGES = {  # stable path -> the page's title in the navigation
     "/": "Home", "/explore": "Explore", "/compare": "Compare", "/cluster_norm": "ClusterNorm",
-    "/slice_mask": "Slice & Mask", "/axis_check": "Axis check", "/lessons": "Lessons",
+    "/slice_mask": "Slice & Mask", "/axis_check": "Axis check", "/lessons": "Lessons", "/train": "Training lab",
 }
 
 
@@ -27,17 +30,17 @@ class Lesson:
     paragraph: str  # what is going on, in a few sentences
     question: str  # the question to ask the class before revealing
     page: str  # the page's stable path, one of PAGES
-    query: Mapping[str, str]  # the link's query: every key one the page accepts, values as link text
+    query: Mapping[str, str | tuple[str, ...]]  # the link's query, values as link text (a tuple: a repeated key)
     look_at: str  # where to look on the page, and what to change next
 
     def link(self, present: bool = False) -> str:
         """The page path with its query string, e.g. ``/explore?source=tokens&variant=layer_norm``."""
         query = dict(self.query) | ({"present": "1"} if present else {})
-        return f"{self.page}?{urlencode(query, safe=',:-')}" if query else self.page
+        return f"{self.page}?{urlencode(query, doseq=True, safe=',:-')}" if query else self.page
 
 
-def _lesson(slug: str, title: str, paragraph: str, question: str, page: str, query: dict[str, str],
-            look_at: str) -> Lesson:
+def _lesson(slug: str, title: str, paragraph: str, question: str, page: str,
+            query: Mapping[str, str | tuple[str, ...]], look_at: str) -> Lesson:
     return Lesson(slug, title, paragraph, question, page, MappingProxyType(query), look_at)
 
 
@@ -186,6 +189,67 @@ LESSONS: tuple[Lesson, ...] = (
         "/explore", {"source": "digits", "channel_axis": "3", "variant": "instance_norm"},
         "Verification: constant groups come out as 0, not NaN, and their variance is var/(var+eps) = 0 instead of "
         "1. Set eps to 0 and read the error.",
+    ),
+    _lesson(
+        "train_bn_figure1", "BatchNorm, Figure 1: faster training, and inputs to the sigmoids that stop drifting",
+        "Ioffe and Szegedy trained a sigmoid MLP on MNIST with and without BatchNorm: with it, the test accuracy "
+        "climbed much faster, and the distribution of a sigmoid's input (its 15th, 50th and 85th percentile) stayed "
+        "put instead of drifting as the layers below it learned. Here the same 64-100-100-100-10 sigmoid MLP "
+        "trains on scikit-learn's 8×8 digits with plain SGD, batch 60, learning rate 1, three seeds.",
+        "How many steps does each need to reach 90% held-out accuracy? In the percentile panels, which one keeps "
+        "moving while the network learns, and why would that slow the layer above it down?",
+        "/train", link_query(EXPERIMENTS["bn_figure1"]),
+        "The table: steps to 90% per seed. The accuracy chart, then the percentile bands of hidden 3 (the paper's "
+        "Figure 1b, c) and the step × value heatmap. Try lr 0.1: which one still gets there in 3000 steps?",
+    ),
+    _lesson(
+        "train_batch_size", "BatchNorm at tiny batches: the train/eval gap of its running statistics",
+        "BatchNorm normalizes with the batch's own mean and variance while training and with running averages at "
+        "test time. With a batch of 2, each sample is normalized against one other sample, so the statistics it "
+        "trains with are noise, and the running averages describe batches the network never saw. GroupNorm and "
+        "LayerNorm normalize each sample by itself, so the batch size does not enter. This sweep trains batch "
+        "sizes 32 to 2 of a ReLU MLP on the same number of samples, the learning rate scaled with the batch (Wu and "
+        "He, Fig. 1).",
+        "Below which batch size does BatchNorm's held-out error (eval mode) leave the others behind, and is the "
+        "culprit the batch statistics it trained with or the running statistics it is tested with?",
+        "/train", link_query(EXPERIMENTS["batch_size"]),
+        "The sweep chart: solid = held-out in eval mode, dotted = the training batches, dashed = held-out "
+        "normalized with batch statistics. The gap between solid and dashed is what the running statistics change.",
+    ),
+    _lesson(
+        "train_lr_robustness", "Which norms survive a large learning rate?",
+        "A normalization rescales what each layer receives, so a weight update that would blow a plain network "
+        "up is partly undone by the next norm: BatchNorm makes a layer's output invariant to the scale of its "
+        "weights. This sweep trains a ReLU MLP at learning rates from 0.01 to 10 with no norm and with each norm.",
+        "At which learning rate does each one stop learning? Which norm keeps working at the largest rate, and "
+        "which ones fail first at the smallest?",
+        "/train", link_query(EXPERIMENTS["lr_robustness"]),
+        "The sweep chart: a cross marks a run that did not learn (below twice chance) or diverged. The table has "
+        "every run's final accuracy.",
+    ),
+    _lesson(
+        "train_landscape", "Does BatchNorm make the loss landscape smoother?",
+        "Santurkar et al. argued that BatchNorm helps less by fixing the inputs' drift than by making the loss "
+        "smoother: along the gradient direction, the loss and the gradient change less for a step of a given "
+        "size. Every 50 steps this ReLU MLP measures, on the step's own batch, the loss after moving 0.25 to 4 "
+        "learning rates along the gradient, and how much the gradient changes there.",
+        "Which band is narrower: the loss range with BatchNorm or without? Does the gradient change less with it, "
+        "as the paper's Figure 4 shows for a VGG on CIFAR-10?",
+        "/train", link_query(EXPERIMENTS["landscape"]),
+        "The last chart: left, the range of the loss over the step sizes at each probed step; right, the range of "
+        "the gradient change. Compare with the accuracy curves above.",
+    ),
+    _lesson(
+        "train_cluster_norm", "ClusterNorm and Mixture Normalization as layers, against BatchNorm",
+        "Mixture Normalization (Kalayeh and Shah) replaces BatchNorm's single Gaussian per channel by a mixture: "
+        "samples are grouped, softly, and each group is normalized with its own statistics; the paper reports that "
+        "it reaches BatchNorm's best accuracy in fewer updates. Here ClusterNorm (hard groups) and its soft mode "
+        "are layers of the Figure 1 MLP, three clusters per layer, three seeds.",
+        "Which reaches 90% first, and does either reach BatchNorm's best accuracy in fewer steps? What does "
+        "normalizing each cluster separately remove that a classifier might need?",
+        "/train", link_query(EXPERIMENTS["cluster_norm"]),
+        "The table: steps to 90% and to BatchNorm's best, per seed. The percentile and heatmap panels show what "
+        "each layer's units receive.",
     ),
 )
 

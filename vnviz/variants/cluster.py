@@ -488,30 +488,18 @@ class PerClusterBatchNorm(nn.Module):
         return out.reshape(x.shape)
 
 
-class ClusterNormLayer(nn.Module):
-    """A ClusterNorm layer for a network: clusters every batch it sees, then normalizes (learnable affine)."""
-
-    def __init__(self, channels: int, affine: bool, params: dict[str, Any], device: Any = None, dtype: Any = None):
-        super().__init__()
-        self.params = {k: v for k, v in params.items() if k not in ("weight", "bias")}
-        self.weight = nn.Parameter(torch.ones(channels, device=device, dtype=dtype)) if affine else None
-        self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype)) if affine else None
-        self.code = f"vnviz ClusterNorm layer ({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return cluster_norm(x, weight=self.weight, bias=self.bias, **self.params)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-
-
 def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, device: Any, dtype: Any,
-           labels: Any = None, mode: str = "hard", weight: Any = None, bias: Any = None, eps: float = 1e-5, **params: Any) -> nn.Module:
+           labels: Any = None, mode: str = "hard", weight: Any = None, bias: Any = None, eps: float = 1e-5,
+           seed: int = 0, **params: Any) -> nn.Module:
     """With ``labels``: ``PerClusterBatchNorm``, torch's BatchNorm on each given cluster (hard mode; the reference
-    verification uses). Without: ``ClusterNormLayer``, which clusters every batch it sees (for training)."""
+    verification uses). Without: a network's layer, ``cluster_layer.ClusteredNorm``, which keeps centroids and
+    per-cluster running statistics as it trains (``running`` is implied: its eval mode needs them)."""
     with_affine = has_affine(affine, weight, bias)
     if labels is None:
-        mod = ClusterNormLayer(shape[1], with_affine, dict(mode=mode, eps=eps, **params), device, dtype)
+        from vnviz.variants.cluster_layer import ClusteredNorm  # it builds on this module
+
+        layer = ClusteredNorm(VARIANT, tuple(shape[1:]), dict(mode=mode, eps=eps, **params), with_affine, seed)
+        return layer.to(device=device, dtype=dtype) if device is not None or dtype is not None else layer
     elif mode != "hard":
         raise InputError("soft mode mixes the components' statistics, so no torch module computes it")
     else:
