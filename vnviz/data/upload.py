@@ -12,8 +12,10 @@ allocated (:data:`MAX_UPLOAD_BYTES` for the file, :data:`MAX_ELEMENTS` per
 array). Every problem raises :class:`~vnviz.errors.InputError` with one sentence.
 
 Bool and integer arrays become float32, float16 and bfloat16 become float32,
-float32 and float64 are kept. NaN and Inf are returned as they are, but an
-array with no finite value at all is refused.
+float32 and float64 are kept; the dict ``load_arrays`` returns says what each
+array was stored as (``Arrays.stored``), so that a caller can tell the user.
+NaN and Inf are returned as they are, but an array with no finite value at all
+is refused.
 """
 from __future__ import annotations
 
@@ -54,7 +56,29 @@ _ALLOWED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
 # --------------------------------------------------------------------------- public
 
 
-def load_arrays(data: bytes, filename: str) -> dict[str, torch.Tensor]:
+class Arrays(dict):
+    """The arrays of a file by name (a plain dict), and ``stored``: each one's dtype in the file."""
+
+    def __init__(self, arrays: dict[str, torch.Tensor], stored: dict[str, str]) -> None:
+        super().__init__(arrays)
+        self.stored = stored  # name -> dtype as stored ("float16", "int64", "text", "8-bit image", ...)
+
+    def conversion(self, name: str) -> str:
+        """One sentence when the array was converted to another dtype to be read, else ""."""
+        stored, now = self.stored.get(name, ""), str(self[name].dtype).replace("torch.", "")
+        if not stored or stored == now or stored in ("text", "8-bit image", "16-bit image"):
+            return ""
+        if stored in ("float16", "bfloat16"):
+            why = " (it does not compute in half precision yet)"
+        elif stored.startswith(("int", "uint")) and now == "float32":
+            why = " (whole numbers above 2^24 are rounded)"
+        else:
+            why = ""
+        what = "its values" if len(self) == 1 else f"the array {name!r}"
+        return f"The file stores {what} as {stored}; vnviz converted them to {now}{why}."
+
+
+def load_arrays(data: bytes, filename: str) -> Arrays:
     """Read every array in an uploaded file, by name.
 
     Single-array formats (``.npy``, text tables, images, a ``.pt`` holding one
@@ -92,7 +116,8 @@ def load_arrays(data: bytes, filename: str) -> dict[str, torch.Tensor]:
     if len(data) == 0:
         raise InputError(f"The file {label} is empty (0 bytes); upload a file that holds an array.")
     data = bytes(data)
-    return _READERS[ext](data, label)
+    stored: dict[str, str] = {}
+    return Arrays(_READERS[ext](data, label, stored), stored)
 
 
 def load_array(data: bytes, filename: str) -> torch.Tensor:
@@ -246,9 +271,10 @@ def _npy_tensor(buf: bytes, offset: int, header: _NpyHeader, where: str) -> torc
     return _finish(torch.from_numpy(arr.astype(header.target, order="C")), where)
 
 
-def _read_npy(data: bytes, label: str) -> dict[str, torch.Tensor]:
+def _read_npy(data: bytes, label: str, stored: dict[str, str]) -> dict[str, torch.Tensor]:
     f = io.BytesIO(data)
     header = _npy_header(f, len(data), f"The file {label}")
+    stored["x"] = header.dtype.name
     return {"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}
 
 
@@ -345,7 +371,7 @@ def _open_zip(
     return zf, members
 
 
-def _read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
+def _read_npz(data: bytes, label: str, stored: dict[str, str]) -> dict[str, torch.Tensor]:
     zf, members = _open_zip(data, label, ".npz", (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
     if not members:
         raise InputError(f"The file {label} is an empty .npz archive with no arrays in it.")
@@ -375,6 +401,7 @@ def _read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
                     f"{where} is truncated: {expected:,} bytes of data were declared and {len(buf):,} found."
                 )
             arrays[key] = _npy_tensor(buf, 0, header, where)
+            stored[key] = header.dtype.name
     return arrays
 
 
@@ -410,7 +437,7 @@ class _GuardedStream:
 # --------------------------------------------------------------------------- .pt
 
 
-def _read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
+def _read_torch(data: bytes, label: str, stored: dict[str, str]) -> dict[str, torch.Tensor]:
     # torch.save writes a zip of uncompressed records (since PyTorch 1.6); the older
     # format is refused, since it allocates storages of whatever size the file declares.
     zf, _ = _open_zip(data, label, ".pt", (zipfile.ZIP_STORED,))
@@ -451,6 +478,7 @@ def _read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
         _check_torch(value, where)
         budget.take(value.numel())
         checked.append((key, value, where))
+    stored.update({key: str(value.dtype).replace("torch.", "") for key, value, _ in checked})
     return {key: _torch_to_float(value, where) for key, value, where in checked}
 
 
@@ -490,7 +518,7 @@ def _torch_to_float(t: torch.Tensor, where: str) -> torch.Tensor:
 # --------------------------------------------------------------------------- text tables
 
 
-def _read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[str, torch.Tensor]:
+def _read_text(data: bytes, label: str, stored: dict[str, str], delimiter: str | None = None) -> dict[str, torch.Tensor]:
     """A table of numbers: comma, tab, semicolon or whitespace separated, with an optional header row."""
     try:
         text = data.decode("utf-8-sig")
@@ -541,11 +569,12 @@ def _read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[st
             "so it was taken as a header."
         )
     table = np.frombuffer(values, dtype=np.float64).reshape(nrows, ncols)  # (rows, cols)
+    stored["x"] = "text"
     return {"x": _finish(torch.from_numpy(table.astype(np.float32)), f"The table in {label}")}
 
 
-def _read_tsv(data: bytes, label: str) -> dict[str, torch.Tensor]:
-    return _read_text(data, label, delimiter="\t")
+def _read_tsv(data: bytes, label: str, stored: dict[str, str]) -> dict[str, torch.Tensor]:
+    return _read_text(data, label, stored, delimiter="\t")
 
 
 def _cells(n: int) -> str:
@@ -613,7 +642,7 @@ def _text_rows(text: str, delimiter: str | None, label: str) -> Iterator[tuple[i
 # --------------------------------------------------------------------------- images
 
 
-def _read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
+def _read_image(data: bytes, label: str, stored: dict[str, str]) -> dict[str, torch.Tensor]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -636,9 +665,11 @@ def _read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
             if image.mode.startswith("I"):  # 16-bit grey: keep the full range
+                stored["x"] = "16-bit image"
                 pixels = np.asarray(image, dtype=np.float32) / 65535.0
             else:
                 image = image.convert("L" if image.mode in ("1", "L", "LA", "La") else "RGB")
+                stored["x"] = "8-bit image"
                 pixels = np.asarray(image, dtype=np.float32) / 255.0
     except Exception:  # OSError "image file is truncated", zlib errors, ... while decoding
         raise InputError(f"The image {label} is damaged or truncated, so PIL cannot decode its pixels.") from None
@@ -649,7 +680,7 @@ def _read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
     return {"x": _finish(x, f"The image {label}")}
 
 
-_READERS: dict[str, Callable[[bytes, str], dict[str, torch.Tensor]]] = {
+_READERS: dict[str, Callable[[bytes, str, dict[str, str]], dict[str, torch.Tensor]]] = {
     ".npy": _read_npy,
     ".npz": _read_npz,
     ".csv": _read_text,
