@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from vnviz.analysis.matrix import MaskEffects, SliceFacts, demo_write, mask_effects, slice_facts
-from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, TITLE_COLOR
 from vnviz.variants.matrix import build_mask, parse_index
 from vnviz.variants.registry import apply
 
@@ -242,8 +242,9 @@ def forms_rows(forms: list[tuple[str, str, str]]) -> list[dict[str, str]]:
 
 
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw: Any) -> go.Figure:
-    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=60, b=10),
+    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(60 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), plot_bgcolor="white", **kw)
+    fig.update_annotations(font=dict(size=int(FONT_SIZE * scale), color=TITLE_COLOR))  # panel titles, readable
     return fig
 
 
@@ -338,7 +339,8 @@ def _heat(fig: go.Figure, h: Heatmap, name: str, row: int, col: int, coloraxis: 
     square = {}
     if max(span_x, span_y) <= SQUARE_UP_TO * min(span_x, span_y):  # square cells: a matrix looks like one
         square = dict(scaleanchor=fig.data[-1].xaxis or "x", constrain="domain", constraintoward="top")
-    fig.update_yaxes(autorange="reversed", title_text="row", row=row, col=col, **yticks, **square)
+    # the row title only left of the first panel: beside the second it would sit on the first heatmap
+    fig.update_yaxes(autorange="reversed", title_text="row" if col == 1 else None, row=row, col=col, **yticks, **square)
     fig.update_xaxes(title_text="column", row=row, col=col, constrain="domain", **xticks)
 
 

@@ -30,7 +30,7 @@ FONT_SIZE = 14  # base font; presenter mode multiplies it
 TITLE_COLOR = "#262730"  # subplot and figure titles: the page's text colour, not plotly's light grey
 
 
-def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
+def _layout(fig: go.Figure, height: int, scale: float = 1.0, title_size: int = FONT_SIZE, **kw) -> go.Figure:
     # a figure title sits above the subplot titles: leave it room
     top = int((80 if "title" in kw else 50) * scale)
     fig.update_layout(
@@ -38,10 +38,7 @@ def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
         bargap=0, showlegend=kw.pop("showlegend", False), **kw,
     )
     fig.update_layout(title_font=dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)))
-    for a in fig.layout.annotations:  # subplot titles: dark; sized with the scale unless a builder chose
-        a.font.color = TITLE_COLOR
-        if a.font.size is None:
-            a.font.size = int(FONT_SIZE * scale)
+    fig.update_annotations(font=dict(color=TITLE_COLOR, size=int(title_size * scale)))  # subplot titles, dark
     return fig
 
 
@@ -95,8 +92,7 @@ def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None
                              hovertemplate="%{x:.4g}: %{y}<extra>" + labels[i] + "</extra>"),
                       row=i // FACET_COLS + 1, col=i % FACET_COLS + 1)
     fig.update_yaxes(type="log" if log_y else "linear", showticklabels=False)
-    fig.update_annotations(font_size=int(11 * scale))
-    return _layout(fig, 90 + 120 * rows, scale, title=title)
+    return _layout(fig, 90 + 120 * rows, scale, title_size=11, title=title)
 
 
 def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], scale: float = 1.0) -> go.Figure:
@@ -124,7 +120,7 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
             label = a.name if a.block == 1 else f"{a.name} (blocks of {a.block})"
             # indices are whole numbers: a tick at every one on a short axis, never at 0.5
             ticks = dict(tick0=0, dtick=a.block) if len(x) <= 12 else dict(tickformat="d")
-            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=2, **ticks)
+            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=int(6 * scale), automargin=True, **ticks)
     return _layout(fig, 60 + 230 * n, scale)
 
 

@@ -26,7 +26,7 @@ CSS = """
 [data-testid="stSidebarCollapseButton"] { display: none !important; }
 html { font-size: 22px; }
 [data-testid="stMain"] .block-container { padding-top: 2.2rem; max-width: 100%; }
-[data-testid="stMain"] h1 { font-size: 2.2rem; }
+[data-testid="stMain"] h1 { font-size: 1.8rem; }
 </style>
 """
 

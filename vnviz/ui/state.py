@@ -17,9 +17,10 @@ Written by hand here, and only because Streamlit does not do it:
   session, so Slice & Mask's ``source`` (a matrix) would overwrite Explore's (a tensor). Each page
   belongs to a scope; when the scope changes, the keys of the scope left are put aside and those of
   the scope entered come back (``_switch_scope``).
-- **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names and
-  keeps the session's values for the others; a page opened from a lesson's button with a link
-  resets the others to their defaults, as opening the link in a new tab does.
+- **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names
+  (not those equal to the widget's default) and keeps the session's values for the others; a page
+  opened from a lesson's button with a link forgets the session's values of its keys first, as
+  opening the link in a new tab does.
 - **Keep a default a default, and a kept value valid** (``prepare``, called by every linked widget):
   a widget's default can depend on other choices (eps is 1e-5 for BatchNorm, None for RMSNorm;
   num_groups defaults to a divisor of this data's C), and Streamlit keeps the old value, which the
@@ -142,9 +143,9 @@ def open_page(page: Page) -> list[str]:
                 raw[k] = values if (k in page.multi or len(values) > 1) else values[-1]
         if page.legacy is not None:
             raw = page.legacy(dict(raw))
-        if raw and visit > 1:  # a link followed inside the app: what it does not name is the default
-            for k in page.known - set(raw):
-                s.pop(k, None)
+        if raw and visit > 1:  # a link followed inside the app is the whole view: what it does not name is the
+            for k in page.known:  # default, and so is what it names with the default's value (Streamlit
+                s.pop(k, None)  # does not seed a widget from a value equal to its default)
         good, notices = _check(page, raw)
         s[NOTICES + page.path] = notices
         s[PENDING + page.path] = good

@@ -65,7 +65,7 @@ def _text_changed(p: Param, key: str) -> None:
     """A text box's callback: a value that does not parse is put back to the last good one, with a sentence."""
     text = st.session_state.get(key, "")
     try:
-        p.from_text(text, p.name)
+        parsed(p, text)
     except InputError as err:
         good = st.session_state.get(GOOD + key, "")
         st.session_state[TEXT_ERROR + key] = f"{str(err).strip()} Kept {good or 'the default'}."
@@ -174,8 +174,13 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
 
 
 def parsed(p: Param, text: str) -> Any:
-    """The value of a text box's text (an empty box: None, i.e. the default)."""
-    return p.from_text(text, p.name) if p.kind != "str" else text
+    """The value of a text box's text (an empty box: None, i.e. the default); InputError names the parameter."""
+    if p.kind == "str":
+        return text
+    try:
+        return p.from_text(text, "")
+    except InputError as err:
+        raise InputError(str(err).lstrip(": ")) from None
 
 
 def data_choices(variant: Variant, shape: tuple[int, ...]) -> dict[str, tuple[list[Any], Any]]:
