@@ -1,10 +1,11 @@
 """Controls, caching and wording of the Axis check page.
 
-Link keys: ``layout``; ``by`` (``variant``: a torch layer, or ``axes``: ticked axes);
-``variant`` (with ``num_groups`` for GroupNorm) or ``reduce`` (repeated letters,
-``reduce=N&reduce=H&reduce=W``; the older ``reduce=N,H,W`` is read too and implies
-``by=axes``); and ``example`` (a built-in pair's name, or ``upload``). They are this page's
-own (scope ``axis_check``): Explore's ``layout`` and ``variant`` are other things.
+Link keys: ``dims`` (the layout, what each dim means); ``by`` (``variant``: a torch layer,
+or ``axes``: ticked axes); ``layer`` (with ``groups`` for GroupNorm) or ``reduce`` (repeated
+letters, ``reduce=N&reduce=H&reduce=W``); and ``example`` (a built-in pair's name, or
+``upload``). A link key means one thing on every page (``vnviz.ui.state``): ``layout``,
+``variant`` and ``num_groups`` are Explore's, for its data. Older links with those names,
+or with ``reduce=N,H,W``, are rewritten (axes to reduce imply ``by=axes``).
 """
 from __future__ import annotations
 
@@ -58,13 +59,14 @@ class ReduceParam(Param):
         return "none" if value is None else ",".join(value)
 
 
-LAYOUT = Param("layout", "choice", "N C H W", "What each dim of the tensor means.", choices=LAYOUTS)
+LAYOUT = Param("dims", "choice", "N C H W", "What each dim of the tensor means (its layout).", choices=LAYOUTS)
 BY = Param("by", "choice", "variant", "Pick a torch layer to see its axes, or tick axes to find the layer.",
            choices=tuple(MODES))
 REDUCE = ReduceParam("reduce", "str", [], "The axes the mean and variance are taken over.", choices=AXIS_LETTERS)
-VARIANT = Param("variant", "choice", "batch_norm", "The layer whose axes to show.", choices=PLAN_VARIANTS)
-NUM_GROUPS = Param("num_groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
+VARIANT = Param("layer", "choice", "batch_norm", "The layer whose axes to show.", choices=PLAN_VARIANTS)
+NUM_GROUPS = Param("groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
                    low=1, optional=True)
+OLD_NAMES = {"layout": "dims", "variant": "layer", "num_groups": "groups"}  # older links
 EXAMPLE = Param("example", "choice", "bn1d_tokens", "A built-in (input, output) pair, or your own files.",
                 choices=tuple(EXAMPLES) + (UPLOAD,))
 LINK = (LAYOUT, BY, REDUCE, VARIANT, NUM_GROUPS, EXAMPLE)
@@ -78,24 +80,31 @@ CANDIDATES_HELP = ("Every set of axes infer_axes tried, with its best eps and af
 
 
 def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
-    """``reduce=N,H,W`` of older links as repeated letters; a link with axes to reduce is in axes mode."""
+    """Older links: ``layout``, ``variant``, ``num_groups`` by their new names; ``reduce=N,H,W`` as repeated
+    letters; a link with axes to reduce is in axes mode."""
+    raw = {OLD_NAMES.get(k, k) if OLD_NAMES.get(k, k) not in raw else k: v for k, v in raw.items()}
     r = raw.get("reduce")
+    r = [r] if isinstance(r, str) else r
     if isinstance(r, list) and len(r) == 1 and "," in r[0]:
         raw["reduce"] = [t for t in r[0].split(",") if t]
     if raw.get("reduce") and "by" not in raw:
-        raw["by"] = "axes"
+        try:
+            REDUCE.from_text(",".join(raw["reduce"]) if isinstance(raw["reduce"], list) else raw["reduce"])
+            raw["by"] = "axes"
+        except InputError:
+            pass  # the check says why reduce is dropped; the page stays in its default mode
     return raw
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     axes = raw.get("by", BY.default) == "axes"
-    keep = {"layout", "by", "example"} | ({"reduce"} if axes else {"variant"})
-    if not axes and raw.get("variant") == "group_norm":
-        keep.add("num_groups")
+    keep = {LAYOUT.name, BY.name, EXAMPLE.name} | ({REDUCE.name} if axes else {VARIANT.name})
+    if not axes and raw.get(VARIANT.name) == "group_norm":
+        keep.add(NUM_GROUPS.name)
     return {p.name: p for p in LINK if p.name in keep}
 
 
-PAGE = state.Page("axis_check", "axis_check", _link_params, known=frozenset(p.name for p in LINK),
+PAGE = state.Page("axis_check", _link_params, known=frozenset(p.name for p in LINK),
                   multi=frozenset({"reduce"}), legacy=_legacy)
 
 
@@ -140,22 +149,32 @@ def _on_mode() -> None:
 
 def plan_controls() -> PlanChoice:
     """The layout, then a variant or the ticked axes."""
-    layout = linked(LAYOUT)
+    layout = linked(LAYOUT, label="layout")
     letters = layout.split()
     mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES], on_change=_on_mode)
-    variant, groups, reduce, plan = st.session_state.get("variant", VARIANT.default), None, (), None
+    variant, groups, reduce, plan = st.session_state.get(VARIANT.name, VARIANT.default), None, (), None
     if mode == "axes":
+        wanted = state.peek_pending().get("reduce") or []
+        dropped = [t for t in wanted if t not in letters]
+        if dropped:  # said in the layout's words (the widget would say "does not fit this data")
+            state.pending("reduce")
+            state.add_notice(f"reduce: {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} not an axis of "
+                             f"{layout}; ignored.")
         picked = linked(REDUCE, options=letters, style="pills", label="reduce over")
         reduce = tuple(t for t in letters if t in picked)
         if reduce:
             plan = axis_plan(layout, reduce)
     else:
         names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
+        if state.peek_pending().get(VARIANT.name) in set(PLAN_VARIANTS) - set(names):
+            state.pending(VARIANT.name)
+            state.add_notice(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
         variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
         if variant == "group_norm":
             choices = group_choices(layout)
             fallback = resolve_num_groups(None, max(choices))
-            groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0])
+            groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0],
+                            label="num_groups", context=f"{layout}'s example")
         plan = axis_plan(layout, None, variant, groups)
     if plan is not None:
         st.session_state[KEY + "last_reduce"] = plan.reduce

@@ -20,9 +20,8 @@ from vnviz.data.generators import fmt_shape
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel
-from vnviz.ui.explore import _variant_params
 from vnviz.ui.sidebar import device_picker, seed_picker
-from vnviz.ui.widgets import linked, variant_widgets
+from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param
 
 VARIANT = VARIANTS["cluster_norm"]
@@ -42,10 +41,10 @@ SOFT_TEXT = (
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
-    return {**{p.name: p for p in SOURCE_PARAMS + (CHANNEL,)}, **_variant_params(raw, VARIANT.name)}
+    return {**{p.name: p for p in SOURCE_PARAMS + (CHANNEL,)}, **link_params(VARIANT, raw)}
 
 
-PAGE = state.Page("cluster_norm", "data", _link_params,
+PAGE = state.Page("cluster_norm", _link_params,
                   known=frozenset(p.name for p in SOURCE_PARAMS + (CHANNEL,) + VARIANT.widget_params))
 
 

@@ -73,6 +73,7 @@ GRID_TEXT = {
 def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
     """The comma-separated ``variants=a,b`` of older links, as the repeated keys Streamlit reads."""
     v = raw.get("variants")
+    v = [v] if isinstance(v, str) else v
     if isinstance(v, list) and len(v) == 1 and "," in v[0]:
         raw["variants"] = [t for t in v[0].split(",") if t]
     return raw
@@ -86,7 +87,7 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     return out
 
 
-PAGE = state.Page("compare", "data", _link_params,
+PAGE = state.Page("compare", _link_params,
                   known=frozenset(p.name for p in SOURCE_PARAMS) | {"variants"} | set(EXTRA),
                   multi=frozenset({"variants"}), legacy=_legacy)
 

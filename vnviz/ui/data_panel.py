@@ -95,12 +95,24 @@ def channel_default(letters: list[str]) -> int:
     return letters.index("C") if "C" in letters[1:] else 1
 
 
+def _new_source() -> None:
+    """A new source starts from its own shape, layout and channel axis (the source's callback)."""
+    src = SOURCES.get(st.session_state.get("source"))
+    if src is None:  # an upload: its layout is known once the file is read
+        for key in ("layout", "channel_axis"):
+            st.session_state.pop(key, None)
+        return
+    st.session_state["shape"] = ",".join(map(str, src.default_shape))
+    st.session_state["layout"] = src.layout
+    st.session_state["channel_axis"] = channel_default(src.layout.split())
+
+
 def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | None:
     """Render the data controls (link keys as in SOURCE_PARAMS; the seed is the sidebar's) and return the input.
 
     None while an upload is awaited.
     """
-    source = linked(SOURCE, default=default_source, label="data", container=container)
+    source = linked(SOURCE, default=default_source, label="data", container=container, on_change=_new_source)
     seed = int(st.session_state.get("seed", SEED.default))
     labels = None
     shape = None
@@ -114,7 +126,8 @@ def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | Non
         natural = NATURAL.get(x.ndim, " ".join(f"d{i}" for i in range(x.ndim)))
     else:
         src = SOURCES[source]
-        text = shape_box(src.default_shape, container=container, help=SHAPE.help)
+        text = shape_box(src.default_shape, lambda shape: source_sample(source, shape, seed), container=container,
+                         help=SHAPE.help)
         if not src.shape_editable:
             container.caption(f"Natural shape {tuple(src.default_shape)}; you may ask for fewer samples.")
         try:

@@ -24,7 +24,7 @@ from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fa
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
-from vnviz.ui.widgets import linked, variant_widgets
+from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
@@ -40,28 +40,14 @@ GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the gro
 VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP)
 
 
-def _variant_params(raw: Mapping[str, Any], name: str) -> dict[str, Param]:
-    """The widget parameters of variant ``name`` that apply to the link ``raw`` (its seed is the page's)."""
-    variant = VARIANTS[name]
-    values = {}
-    for p in variant.widget_params:
-        values[p.name] = p.default
-        if p.name in raw:
-            try:
-                values[p.name] = p.from_text(str(raw[p.name]))
-            except Exception:  # noqa: BLE001 - an invalid value is reported by the link check
-                pass
-    return {p.name: p for p in variant.widget_params if p.name != "seed" and p.applies(values)}
-
-
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     name = raw.get("variant", VARIANT.default)
     out = {p.name: p for p in SOURCE_PARAMS + VIEW_PARAMS}
-    return {**out, **_variant_params(raw, name if name in NORMS else VARIANT.default)}
+    return {**out, **link_params(VARIANTS[name if name in NORMS else VARIANT.default], raw)}
 
 
 PAGE = state.Page(
-    "explore", "data", _link_params,
+    "explore", _link_params,
     known=frozenset(p.name for p in SOURCE_PARAMS + VIEW_PARAMS) | {
         p.name for n in NORMS for p in VARIANTS[n].widget_params if p.name != "seed"},
 )

@@ -77,6 +77,7 @@ def page_top(title: str, controls: Callable[[], Any]) -> tuple[Any, float]:
         heading.title(headline)
     for notice in c.notices if c else state.notices():
         st.info(notice)
+    state.notices_shown()
     if c is None:
         st.stop()
     return c, scale

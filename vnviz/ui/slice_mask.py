@@ -1,10 +1,11 @@
 """Controls, caching and wording of the Slice & Mask page.
 
-The link keys are DESIGN.md's: ``source``, ``shape``, ``seed``, ``variant``
-(matrix_slice or matrix_mask), ``batch`` (which matrix of a batch is shown)
-and every variant parameter under its API name (``rows=0:8:2``, ``kind=causal``,
-``value=-inf``). They are this page's own (scope ``slice_mask``): Explore's
-``source`` is a tensor, this one a matrix, and neither overwrites the other.
+The link keys: ``matrix`` (which matrix, or ``upload``), ``matrix_shape``, ``seed`` (the
+app's one seed), ``op`` (matrix_slice or matrix_mask), ``batch`` (which matrix of a batch
+is shown) and every variant parameter under its API name (``rows=0:8:2``, ``kind=causal``,
+``value=-inf``), but the mask's ``mode``, which is ``mask_mode``: a link key means one thing
+on every page (``vnviz.ui.state``), and ``source``, ``shape``, ``variant`` and ``mode`` are
+Explore's and ClusterNorm's. Older links with those names are rewritten.
 The variant widgets come from the registry through ``variant_widgets``; this
 module adds only what a generic widget cannot do: when each mask parameter
 matters (``WHEN``), the fill ``value`` (a number box cannot hold ``-inf``; its
@@ -32,18 +33,21 @@ from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, digest, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.upload import kept_upload
-from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, linked, parsed, shape_box, variant_widgets
+from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, link_params, linked, parsed, shape_box, variant_widgets
 from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 UPLOAD = "upload"
 VARIANT_NAMES = ("matrix_mask", "matrix_slice")
-SOURCE = Param("source", "choice", "attention", "Which matrix to start from, or your own file (upload).",
+SOURCE = Param("matrix", "choice", "attention", "Which matrix to start from, or your own file (upload).",
                choices=tuple(MATRIX_SOURCES) + (UPLOAD,))
-SHAPE = Param("shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated.")
+SHAPE = Param("matrix_shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated.")
 SEED = Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).", low=0,
              high=2**31 - 1)
-OPERATION = Param("variant", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES)
+OPERATION = Param("op", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES)
+LINK_NAMES = {"mode": "mask_mode"}  # the mask's mode; "mode" is ClusterNorm's (hard or soft)
+LINK_NAMES_BACK = {v: k for k, v in LINK_NAMES.items()}
+OLD_NAMES = {"source": "matrix", "shape": "matrix_shape", "variant": "op", "mode": "mask_mode"}  # older links
 BATCH = Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0)
 COMMON = (SOURCE, SHAPE, SEED, OPERATION, BATCH)
 WHEN: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = {  # when each mask parameter matters
@@ -77,23 +81,19 @@ def ui_variant(name: str) -> Variant:
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
-    out = {p.name: p for p in COMMON}
-    name = raw.get("variant", OPERATION.default)
+    name = raw.get(OPERATION.name, OPERATION.default)
     variant = ui_variant(name if name in VARIANT_NAMES else OPERATION.default)
-    values = {}
-    for p in variant.widget_params:
-        values[p.name] = p.default
-        if p.name in raw:
-            try:
-                values[p.name] = p.from_text(str(raw[p.name]))
-            except InputError:
-                pass
-    out.update({p.name: p for p in variant.widget_params if p.name != "seed" and p.applies(values)})
-    return out
+    return {**{p.name: p for p in COMMON}, **link_params(variant, raw, link_names=LINK_NAMES)}
 
 
-PAGE = state.Page("slice_mask", "slice_mask", _link_params,
-                  known=frozenset(p.name for p in COMMON) | {p.name for n in VARIANT_NAMES for p in VARIANTS[n].widget_params})
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """Older links named the matrix ``source``, its shape ``shape``, the operation ``variant``, the mask's ``mode``."""
+    return {OLD_NAMES.get(k, k) if OLD_NAMES.get(k, k) not in raw else k: v for k, v in raw.items()}
+
+
+PAGE = state.Page("slice_mask", _link_params, legacy=_legacy,
+                  known=frozenset(p.name for p in COMMON) | {LINK_NAMES.get(p.name, p.name) for n in VARIANT_NAMES
+                                                              for p in VARIANTS[n].widget_params})
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def run_view(c: Controls) -> tuple[SliceView | MaskView, list[str]]:
 def _repair_link(variant: Variant, x: torch.Tensor) -> None:
     """Before the widgets take the link: a linked parameter that makes the mask or slice fail on this matrix
     is dropped from the link (the first one whose default alone makes it work), with a notice, and the page reruns."""
-    link = state.peek_pending()
+    link = {LINK_NAMES_BACK.get(k, k): v for k, v in state.peek_pending().items()}  # by API name
     params = {p.name: p for p in variant.widget_params}
     linked_names = [k for k in link if k in params and k not in ("kind", "mode", "seed")]
     if not linked_names:
@@ -193,7 +193,7 @@ def _repair_link(variant: Variant, x: torch.Tensor) -> None:
     if err is None:
         return
     bad = next((k for k in linked_names if attempt({**values, k: params[k].default}) is None), linked_names[0])
-    state.drop_link_value(bad, f"{err} The link's {bad}={link[bad]} does not fit this matrix; using "
+    state.drop_link_value(LINK_NAMES.get(bad, bad), f"{err} The link's {bad}={link[bad]} does not fit this matrix; using "
                                f"{params[bad].to_text(params[bad].default) or 'the default'} instead.")
     st.rerun()
 
@@ -225,15 +225,23 @@ def _upload(container: Any) -> MatrixData | None:
     return MatrixData(f"upload:{d}:{pick}", x, f"Uploaded {name}: shape {tuple(x.shape)}, {str(x.dtype)[6:]}.", name)
 
 
+def _new_source() -> None:
+    """A new source starts from its own shape (the source's callback)."""
+    src = MATRIX_SOURCES.get(st.session_state.get(SOURCE.name))
+    if src is not None:
+        st.session_state[SHAPE.name] = ",".join(map(str, src.default_shape))
+
+
 def data_controls(container: Any = st) -> MatrixData | None:
     """Source, shape and seed (or an upload): the matrix, or None while an upload is awaited."""
-    source = linked(SOURCE, label="matrix", container=container)
+    source = linked(SOURCE, label="matrix", container=container, on_change=_new_source)
     if source == UPLOAD:
         linked(SEED, label="seed (of a random mask)", container=container)
         return _upload(container)
     src = MATRIX_SOURCES[source]
     left, right = container.columns(2)
-    text = shape_box(src.default_shape, container=left, help=SHAPE.help)
+    text = shape_box(src.default_shape, lambda shape: matrix_sample(source, shape, 0), container=left, help=SHAPE.help,
+                     key=SHAPE.name)
     seed = int(linked(SEED, container=right))
     try:
         shape = parsed(SHAPE, text) or src.default_shape  # an empty box: the default
@@ -254,6 +262,9 @@ def batch_control(x: torch.Tensor, container: Any = st) -> int:
     """Which matrix of a batch to show (no widget for a single matrix)."""
     count = matrix_count(x)
     if count == 1:
+        if state.peek_pending().get("batch") is not None:  # no batch to choose from: not in the link
+            state.drop_link_value("batch", f"batch={state.peek_pending()['batch']}: this is one matrix, not a batch; "
+                                           "showing it.")
         return 0
     return int(linked(BATCH, high=count - 1, label=f"matrix shown (0 to {count - 1})", container=container))
 
@@ -356,12 +367,12 @@ def controls() -> Controls | None:
         if data is not None:
             shape = tuple(data.x.shape)
             _repair_link(variant, data.x)
-            kind = st.session_state.get("kind") or state.peek_pending().get("kind") or "causal"
+            kind = st.session_state.get("kind") or state.peek_pending().get("kind") or "causal"  # (before it is drawn)
             if name == "matrix_mask" and kind == "padding":
                 lengths = variant.param("lengths")
                 variant = replace(variant, params=tuple(
                     replace(q, default=default_lengths(shape)) if q is lengths else q for q in variant.params))
-            params = variant_widgets(variant, shape, skip=("value", "seed"))
+            params = variant_widgets(variant, shape, skip=("value", "seed"), link_names=LINK_NAMES)
             if params.get("mode") == "fill":
                 params["value"] = value_widget(data.x.dtype)
             if params.get("kind") == "random":

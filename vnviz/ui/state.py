@@ -13,10 +13,11 @@ Written by hand here, and only because Streamlit does not do it:
   for 6 channels) is dropped by Streamlit when its widget is drawn: ``widgets`` notes it then.
 - **Read older link forms** (``variants=a,b``, ``reduce=N,H,W``): ``Page.legacy`` rewrites them
   before the check, since Streamlit reads a list only as repeated keys.
-- **Keep apart the pages that give one name two meanings.** A bound key is one value for the whole
-  session, so Slice & Mask's ``source`` (a matrix) would overwrite Explore's (a tensor). Each page
-  belongs to a scope; when the scope changes, the keys of the scope left are put aside and those of
-  the scope entered come back (``_switch_scope``).
+- **Keep one meaning per key.** Streamlit keeps a bound value by its key for the whole session and
+  hands it to the widget of that key on any page (that is how the data chosen on Explore is the data
+  on Compare). So a key means the same thing on every page that uses it, and a page whose control
+  is another thing takes another key: Slice & Mask's matrix is ``matrix``, not ``source``; Axis
+  check's layer is ``layer``, not ``variant``. Their older links are rewritten (``Page.legacy``).
 - **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names
   (not those equal to the widget's default) and keeps the session's values for the others; a page
   opened from a lesson's button with a link forgets the session's values of its keys first, as
@@ -28,13 +29,14 @@ Written by hand here, and only because Streamlit does not do it:
   longer fits the data Streamlit resets without fixing the URL; here it goes back to the default,
   with a notice, before the widget is drawn, so Streamlit writes the URL.
 
-A new page declares a ``Page`` (path, scope, its parameters), calls ``open_page`` at its top, draws
-its controls with ``vnviz.ui.widgets.linked`` and shows ``notices(page)``; see ``vnviz.ui.explore``.
+A new page declares a ``Page`` (its path and the parameters its link may hold), calls ``open_page``
+at its top (``page_top`` does), draws its controls with ``vnviz.ui.widgets.linked`` and shows
+``notices()``; see ``vnviz.ui.explore``. Its keys must mean what they mean on the other pages.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -45,13 +47,11 @@ from vnviz.variants.registry import Param
 GLOBAL_KEYS = ("present",)  # app-wide link keys, not bound to a widget: every page accepts and keeps them
 VISIT = "_vnviz_visit"  # session key: a counter the app raises each time another page is shown
 VISIT_OF = "_vnviz_visit:"  # session key (+ page path): the visit its link was last read in
-SCOPE = "_vnviz_scope"  # session key: the scope whose values the shared keys hold now
-SCOPE_KEYS = "_vnviz_scope_keys"  # session key: scope -> the link keys of its pages
-STASH = "_vnviz_scope_stash"  # session key: scope -> {key: value} put aside while another scope is shown
 NOTICES = "_vnviz_notices:"  # session key (+ page path): notices about this visit's link
 PENDING = "_vnviz_pending:"  # session key (+ page path): link values whose widget has not been drawn yet
 DEFAULTS = "_vnviz_defaults"  # session key: link key -> the default its widget was drawn with last
 CURRENT = "_vnviz_current_page"  # session key: the path of the page being drawn
+SHOWN = "_vnviz_notices_shown"  # session key: True once this run has shown the page's notices
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,10 @@ class Page:
     """A page's link: where it lives, which values it shares, and the parameters its link may hold."""
 
     path: str  # the page's url path, e.g. "explore"
-    scope: str  # pages of one scope share their link values ("data": Explore, Compare, ClusterNorm)
     params: Callable[[Mapping[str, Any]], dict[str, Param]]  # link -> the parameters that apply to it, by key
     known: frozenset[str] = frozenset()  # every key the page uses (a key outside ``params`` does not apply)
     multi: frozenset[str] = frozenset()  # keys whose value is a list (repeated in the link: a=x&a=y)
     legacy: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # rewrites older link forms
-    extra: tuple[str, ...] = field(default=())  # session keys (not in the link) kept per scope too
 
 
 def note_page(path: str) -> None:
@@ -72,28 +70,6 @@ def note_page(path: str) -> None:
     if st.session_state.get("_vnviz_shown_page") != path:
         st.session_state[VISIT] = st.session_state.get(VISIT, 0) + 1
         st.session_state["_vnviz_shown_page"] = path
-
-
-def _switch_scope(page: Page) -> None:
-    """Put the previous scope's values of the keys aside and bring back this scope's."""
-    s = st.session_state
-    keys = s.setdefault(SCOPE_KEYS, {})
-    mine = keys.setdefault(page.scope, set())
-    mine |= set(page.known) | set(page.extra)
-    old = s.get(SCOPE)
-    s[SCOPE] = page.scope
-    if old is None or old == page.scope:
-        return
-    stash = s.setdefault(STASH, {})
-    stash[old] = {k: s[k] for k in keys.get(old, ()) if k in s}
-    back = stash.pop(page.scope, {})
-    for k in keys.get(old, ()):
-        if k in back:
-            s[k] = back.pop(k)
-        elif k in s:
-            del s[k]
-    for k, v in back.items():
-        s[k] = v
 
 
 def _text(value: Any) -> str:
@@ -123,39 +99,44 @@ def _check(page: Page, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return good, notices
 
 
+def _query(page: Page) -> dict[str, Any]:
+    """The URL's query string without the app-wide keys, a list for each key of ``page.multi``."""
+    out: dict[str, Any] = {}
+    for k in st.query_params:
+        if k not in GLOBAL_KEYS:
+            values = st.query_params.get_all(k)
+            out[k] = values if (k in page.multi or len(values) > 1) else values[-1]
+    return out
+
+
 def open_page(page: Page) -> list[str]:
     """Read the page's link when the page is entered; call it at the top of the page.
 
-    On arrival (the first run after another page, or of the session) it switches the scope, resets
-    the keys a followed link does not name, checks the link and, when something had to be left out,
-    sends the page to the corrected link (one rerun). Returns the notices of this visit so far.
+    On arrival (the first run after another page, or of the session) it forgets the session's
+    values of the page's keys when a link is followed inside the app, checks the link
+    and, when something had to be left out or rewritten, sends the page to the corrected link (one
+    rerun). Returns the notices of this visit so far.
     """
     s = st.session_state
     s[CURRENT] = page.path
+    s[SHOWN] = False
     visit = s.get(VISIT, 0)
-    if s.get(VISIT_OF + page.path) != visit:
-        s[VISIT_OF + page.path] = visit
-        _switch_scope(page)
-        raw: dict[str, Any] = {}
-        for k in st.query_params:
-            if k not in GLOBAL_KEYS:
-                values = st.query_params.get_all(k)
-                raw[k] = values if (k in page.multi or len(values) > 1) else values[-1]
-        if page.legacy is not None:
-            raw = page.legacy(dict(raw))
-        if raw and visit > 1:  # a link followed inside the app is the whole view: what it does not name is the
-            for k in page.known:  # default, and so is what it names with the default's value (Streamlit
-                s.pop(k, None)  # does not seed a widget from a value equal to its default)
-        good, notices = _check(page, raw)
-        s[NOTICES + page.path] = notices
-        s[PENDING + page.path] = good
-        current = {k: (st.query_params.get_all(k) if k in page.multi else st.query_params.get(k))
-                   for k in st.query_params if k not in GLOBAL_KEYS}
-        if good != current:
-            kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
-            st.query_params.from_dict({**good, **kept})
-            st.rerun()
-    return s.get(NOTICES + page.path, [])
+    if s.get(VISIT_OF + page.path) == visit:
+        return s.get(NOTICES + page.path, [])
+    s[VISIT_OF + page.path] = visit
+    current = _query(page)
+    raw = page.legacy(dict(current)) if page.legacy is not None else dict(current)
+    if raw and visit > 1:  # a link followed inside the app is the whole view: what it does not name is the
+        for k in page.known:  # default, and so is what it names with the default's value (Streamlit does not
+            s.pop(k, None)  # seed a widget from a value equal to its default)
+    good, notes = _check(page, raw)
+    s[NOTICES + page.path] = notes
+    s[PENDING + page.path] = good
+    if good != current:
+        kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
+        st.query_params.from_dict({**good, **kept})
+        st.rerun()
+    return notes
 
 
 def notices(path: str | None = None) -> list[str]:
@@ -164,12 +145,22 @@ def notices(path: str | None = None) -> list[str]:
     return list(st.session_state.get(NOTICES + path, []))
 
 
-def add_notice(text: str) -> None:
-    """Add a notice to the page being drawn (kept until the page is entered again)."""
+def add_notice(text: str) -> bool:
+    """Add a notice to the page being drawn (kept until the page is entered again).
+
+    Returns True when the page has shown its notices already in this run (a widget drawn below the
+    figures): the caller then shows this one where it is.
+    """
     path = st.session_state.get(CURRENT, "")
     st.session_state.setdefault(NOTICES + path, [])
     if text not in st.session_state[NOTICES + path]:
         st.session_state[NOTICES + path].append(text)
+    return bool(st.session_state.get(SHOWN))
+
+
+def notices_shown() -> None:
+    """Called once the page has shown its notices: later ones are shown beside their widget."""
+    st.session_state[SHOWN] = True
 
 
 def pending(key: str) -> Any | None:
@@ -195,7 +186,7 @@ def drop_link_value(key: str, notice: str) -> None:
 
 
 def prepare(key: str, default: Any, fits: Callable[[Any], bool] | None = None,
-            describe: Callable[[Any], str] = str, allowed: str = "") -> None:
+            describe: Callable[[Any], str] = str, allowed: str = "", context: str = "this data") -> None:
     """Before a linked widget is drawn: move a value left at the old default to the new one, and
     replace a value that does not fit (``fits``) by the default, with a notice."""
     s = st.session_state
@@ -207,7 +198,9 @@ def prepare(key: str, default: Any, fits: Callable[[Any], bool] | None = None,
         elif fits is not None and not fits(value):
             s[key] = default
             also = f" (allowed: {allowed})" if allowed else ""
-            add_notice(f"{key}={describe(value)} does not fit this data{also}; using {describe(default)}.")
+            notice = f"{key}={describe(value)} does not fit {context}{also}; using {describe(default)}."
+            if add_notice(notice):  # the page's notices are above already: this one goes by its widget
+                st.info(notice)
     last[key] = default
 
 

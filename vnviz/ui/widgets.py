@@ -9,7 +9,8 @@ notes a link value the widget did not take (after).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -45,7 +46,8 @@ def _same_text(p: Param, a: Any, b: Any) -> bool:
         return a == b
 
 
-def _after(p: Param, key: str, value: Any, shown: Callable[[Any], str], allowed: str = "", text_box: bool = False) -> None:
+def _after(p: Param, key: str, value: Any, shown: Callable[[Any], str], allowed: str = "", text_box: bool = False,
+           container: Any = st, context: str = "this data") -> None:
     """A link value this widget did not take (it does not fit the data): say so."""
     raw = state.pending(key)
     if raw is None:
@@ -58,7 +60,9 @@ def _after(p: Param, key: str, value: Any, shown: Callable[[Any], str], allowed:
         return  # open_page has already said why
     if not _same_text(p, wanted, got):
         also = f" (allowed: {allowed})" if allowed else ""
-        state.add_notice(f"The link's {key}={text} does not fit this data{also}; using {shown(value)}.")
+        notice = f"The link's {key}={text} does not fit {context}{also}; using {shown(value)}."
+        if state.add_notice(notice):  # the page's notices are above already: this one goes by its widget
+            container.info(notice)
 
 
 def _text_changed(p: Param, key: str) -> None:
@@ -75,7 +79,7 @@ def _text_changed(p: Param, key: str) -> None:
 def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = None, label: str | None = None,
            help: str | None = None, container: Any = st, style: str = "", captions: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, on_change: Callable[[], None] | None = None,
-           describe: Callable[[Any], str] | None = None) -> Any:
+           describe: Callable[[Any], str] | None = None, context: str = "this data") -> Any:
     """Draw the linked widget of ``p`` (key and link name: ``p.name``) and return its value.
 
     Args:
@@ -87,6 +91,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         low, high: number bounds replacing the declared ones (e.g. at most N clusters).
         on_change: a callback run when the user changes the value.
         describe: how a value is written in notices (default: its link text).
+        context: what a value must fit, in notices ("this data").
     """
     key = p.name
     default = p.default if default is MISSING else default
@@ -111,7 +116,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         if default not in opts:
             default = opts[0]
         allowed = ", ".join(text(o) for o in opts)
-        state.prepare(key, default, lambda v: v in opts, text, allowed)
+        state.prepare(key, default, lambda v: v in opts, text, allowed, context)
         fmt = (lambda v: p.to_text(v)) if p.kind != "choice" else str
         index = opts.index(default)
         if style == "radio":
@@ -121,7 +126,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
             value = container.select_slider(label, opts, value=default, format_func=fmt, **kw)
         else:
             value = container.selectbox(label, opts, index=index, format_func=fmt, **kw)
-        _after(p, key, value, text, allowed)
+        _after(p, key, value, text, allowed, container=container, context=context)
         return value
     if p.kind == "bool":
         state.prepare(key, bool(default))
@@ -206,12 +211,15 @@ def data_bounds(variant: Variant, shape: tuple[int, ...]) -> dict[str, tuple[flo
     return {"n_clusters": (1, shape[0])} if "n_clusters" in variant.param_names and shape else {}
 
 
-def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = st, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = st, skip: tuple[str, ...] = (),
+                    link_names: dict[str, str] | None = None) -> dict[str, Any]:
     """A linked widget per widget parameter of ``variant`` that applies; returns {api name: value}.
 
     Widgets come in two columns; a parameter whose ``when`` conditions are not met is not drawn
-    (Streamlit keeps its value and takes it out of the link meanwhile).
+    (Streamlit keeps its value and takes it out of the link meanwhile). ``link_names`` gives a
+    parameter another link key than its API name (one that means something else on another page).
     """
+    names = link_names or {}
     values: dict[str, Any] = {}
     choices = data_choices(variant, shape)
     bounds = data_bounds(variant, shape)
@@ -219,26 +227,70 @@ def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = s
     cols = container.columns(2) if len(shown) > 1 else [container]
     i = 0
     for p in shown:
-        current = {**{q.name: st.session_state.get(q.name, q.default) for q in shown}, **values}
+        current = {**{q.name: st.session_state.get(names.get(q.name, q.name), q.default) for q in shown}, **values}
         if not p.applies(current):
             continue
         col = cols[i % len(cols)]
+        w = replace(p, name=names[p.name]) if p.name in names else p  # the widget's key is its link name
         if p.name in choices:
             opts, default = choices[p.name]
-            values[p.name] = linked(p, options=opts, default=default, container=col)
+            values[p.name] = linked(w, options=opts, default=default, container=col, label=p.name)
         elif p.kind in ("shape", "ints", "str"):
-            values[p.name] = parsed(p, linked(p, container=col))
+            values[p.name] = parsed(p, linked(w, container=col, label=p.name))
         else:
             low, high = bounds.get(p.name, (None, None))
-            values[p.name] = linked(p, container=col, low=low, high=high)
+            values[p.name] = linked(w, container=col, low=low, high=high, label=p.name)
         i += 1
     return values
 
 
-def shape_box(default: tuple[int, ...], label: str = "shape", container: Any = st, help: str = "") -> str:
+def link_params(variant: Variant, raw: Mapping[str, Any], skip: tuple[str, ...] = ("seed",),
+                link_names: dict[str, str] | None = None) -> dict[str, Param]:
+    """The widget parameters of ``variant`` that apply to the link ``raw``, by link key (for ``state.Page``)."""
+    names = link_names or {}
+    values: dict[str, Any] = {}
+    for p in variant.widget_params:
+        key = names.get(p.name, p.name)
+        values[p.name] = p.default
+        if key in raw:
+            try:
+                values[p.name] = p.from_text(",".join(raw[key]) if isinstance(raw[key], list) else str(raw[key]))
+            except InputError:
+                pass  # the link check says why
+    return {names.get(p.name, p.name): (replace(p, name=names[p.name]) if p.name in names else p)
+            for p in variant.widget_params if p.name not in skip and p.applies(values)}
+
+
+def _shape_changed(p: Param, check: Callable[[tuple[int, ...]], Any]) -> None:
+    """The shape box's callback: a shape that does not parse, or that the source refuses, is put back."""
+    text = st.session_state.get(p.name, "")
+    try:
+        shape = parsed(p, text)
+        if shape is not None:
+            check(shape)
+    except InputError as err:
+        good = st.session_state.get(GOOD + p.name, "")
+        st.session_state[TEXT_ERROR + p.name] = f"{str(err).strip()} Kept {good or 'the default'}."
+        st.session_state[p.name] = good
+
+
+def shape_box(default: tuple[int, ...], check: Callable[[tuple[int, ...]], Any], label: str = "shape",
+              container: Any = st, help: str = "", key: str = "shape") -> str:
     """The shape box of a data source: a linked text box (key ``shape``) whose default is the source's shape.
 
-    Returns its text; an empty box means the default shape.
+    ``check(shape)`` raises InputError for a shape the source refuses. A link's refused shape is taken out
+    of the link with a notice (the page reruns); a typed one is put back to the last good shape with an
+    error. Returns the text; an empty box means the default shape.
     """
-    p = Param("shape", "shape", None, help or "The shape to generate, comma-separated.")
-    return linked(p, default=",".join(map(str, default)), label=label, container=container)
+    p = Param(key, "shape", None, help or "The shape to generate, comma-separated.")
+    raw = state.peek_pending().get(p.name)
+    if raw is not None:
+        try:
+            shape = parsed(p, str(raw))
+            if shape is not None:
+                check(shape)
+        except InputError as err:
+            state.drop_link_value(p.name, f"{str(err).strip()} Showing the default shape {tuple(default)}.")
+            st.rerun()
+    return linked(p, default=",".join(map(str, default)), label=label, container=container,
+                  on_change=lambda: _shape_changed(p, check))
