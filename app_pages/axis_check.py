@@ -37,6 +37,7 @@ st.header("Check my layer")
 left, right = st.columns([1, 2], gap="large")
 with left.container(border=True):
     example, check = ui.check_controls()
+state.controls_drawn()
 if check is not None:
     letters = tuple(check.layout.split()) if check.layout else None
     kind, verdict = report_verdict(check.report, letters)

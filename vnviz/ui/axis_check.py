@@ -1,9 +1,9 @@
 """Controls, caching and wording of the Axis check page.
 
 Link keys: ``dims`` (the layout, what each dim means); ``by`` (``variant``: a torch layer,
-or ``axes``: ticked axes); ``layer`` (with ``groups`` for GroupNorm) or ``reduce`` (repeated
-letters, ``reduce=N&reduce=H&reduce=W``); and ``example`` (a built-in pair's name, or
-``upload``). A link key means one thing on every page (``vnviz.ui.state``): ``layout``,
+or ``axes``: ticked axes); ``layer`` (with ``groups`` for GroupNorm; in axes mode the layer
+whose axes the ticks start from) and, ticking axes, ``reduce`` (repeated letters,
+``reduce=N&reduce=H&reduce=W``); and ``example`` (a built-in pair's name, or ``upload``). A link key means one thing on every page (``vnviz.ui.state``): ``layout``,
 ``variant`` and ``num_groups`` are Explore's, for its data. Older links with those names,
 or with ``reduce=N,H,W``, are rewritten (axes to reduce imply ``by=axes``).
 """
@@ -98,7 +98,7 @@ def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     axes = raw.get("by", BY.default) == "axes"
-    keep = {LAYOUT.name, BY.name, EXAMPLE.name} | ({REDUCE.name} if axes else {VARIANT.name})
+    keep = {LAYOUT.name, BY.name, EXAMPLE.name, VARIANT.name} | ({REDUCE.name} if axes else set())
     if not axes and raw.get(VARIANT.name) == "group_norm":
         keep.add(NUM_GROUPS.name)
     return {p.name: p for p in LINK if p.name in keep}
@@ -140,19 +140,21 @@ def read_state() -> list[str]:
 # -- which axes? --------------------------------------------------------------------------------
 
 
-def _on_mode() -> None:
-    """Switching to ticking axes starts from the axes of the layer shown so far."""
-    last = st.session_state.get(KEY + "last_reduce")
-    if st.session_state.get("by") == "axes" and last:
-        st.session_state["reduce"] = list(last)
-
-
 def plan_controls() -> PlanChoice:
-    """The layout, then a variant or the ticked axes."""
+    """The layout, the layer, then (ticking axes) the axes, which start from the layer's.
+
+    The layer is drawn in both modes: in axes mode it is where the ticks start (their default), so
+    a link in axes mode says which ticks it means even when it leaves them out.
+    """
     layout = linked(LAYOUT, label="layout")
     letters = layout.split()
-    mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES], on_change=_on_mode)
-    variant, groups, reduce, plan = st.session_state.get(VARIANT.name, VARIANT.default), None, (), None
+    mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES])
+    names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
+    if state.peek_pending().get(VARIANT.name) in set(PLAN_VARIANTS) - set(names):
+        state.pending(VARIANT.name)
+        state.add_notice(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
+    variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
+    groups, reduce, plan = None, (), None
     if mode == "axes":
         wanted = state.peek_pending().get("reduce") or []
         dropped = [t for t in wanted if t not in letters]
@@ -160,24 +162,19 @@ def plan_controls() -> PlanChoice:
             state.pending("reduce")
             state.add_notice(f"reduce: {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} not an axis of "
                              f"{layout}; ignored.")
-        picked = linked(REDUCE, options=letters, style="pills", label="reduce over")
+        start = list(axis_plan(layout, None, variant).reduce)
+        picked = linked(REDUCE, options=letters, default=start, style="pills", label="reduce over")
+        st.caption(f"The ticks start from {TITLES.get(variant, variant)}'s axes; tick others to find their layer.")
         reduce = tuple(t for t in letters if t in picked)
         if reduce:
             plan = axis_plan(layout, reduce)
     else:
-        names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
-        if state.peek_pending().get(VARIANT.name) in set(PLAN_VARIANTS) - set(names):
-            state.pending(VARIANT.name)
-            state.add_notice(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
-        variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
         if variant == "group_norm":
             choices = group_choices(layout)
             fallback = resolve_num_groups(None, max(choices))
             groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0],
                             label="num_groups", context=f"{layout}'s example")
         plan = axis_plan(layout, None, variant, groups)
-    if plan is not None:
-        st.session_state[KEY + "last_reduce"] = plan.reduce
     return PlanChoice(layout, mode, reduce, variant, groups, plan)
 
 

@@ -106,7 +106,8 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
 
 def tabs() -> list[Any]:
     """The page's tabs; the open one is in the link (``tab``)."""
-    return st.tabs(list(TABS), key=TAB.name, bind="query-params")
+    with state.app_wide():
+        return st.tabs(list(TABS), key=TAB.name, bind="query-params")
 
 
 def group_picker(view: ExploreView) -> int | None:

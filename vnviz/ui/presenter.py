@@ -72,6 +72,7 @@ def page_top(title: str, controls: Callable[[], Any]) -> tuple[Any, float]:
     heading = st.empty()
     heading.title(title)
     c = controls()
+    state.controls_drawn()
     headline = getattr(c, "headline", "")
     if scale > 1 and headline:
         heading.title(headline)

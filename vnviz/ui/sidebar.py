@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from vnviz.device import DEVICE_CHOICES, available_devices
+from vnviz.ui import state
 from vnviz.ui.widgets import linked
 from vnviz.variants.registry import Param
 
@@ -26,8 +27,9 @@ def device_picker() -> str:
             return f"auto ({have[0]})"
         return d if d in have else f"{d} (not available here)"
 
-    return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help, format_func=label,
-                                persist_state="session")
+    with state.app_wide():  # one device for the whole app, kept while a page without it is shown
+        return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help,
+                                    format_func=label, persist_state="session")
 
 
 def seed_picker(help: str = SEED.help) -> int:

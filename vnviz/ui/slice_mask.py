@@ -33,7 +33,7 @@ from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, digest, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.upload import kept_upload
-from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, link_params, linked, parsed, shape_box, variant_widgets
+from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, _draw, link_params, linked, parsed, shape_box, variant_widgets
 from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
@@ -298,8 +298,8 @@ def value_widget(dtype: torch.dtype, container: Any = st) -> float:
     lowest = p.to_text(float(torch.finfo(dtype).min))
     options = ["-inf", "0.0", lowest]
     state.prepare("value", "-inf")
-    text = container.selectbox(
-        "value", options, index=0, key="value", bind="query-params", accept_new_options=True,
+    text = _draw(
+        container.selectbox, "value", options, index=0, key="value", bind="query-params", accept_new_options=True,
         on_change=_value_changed, args=(p,),
         help=p.help + f" The choices: −inf (softmax gives exactly 0), 0.0, the lowest {str(dtype)[6:]} ({lowest}); "
                       "or type a number, -inf or inf (NaN is refused).")

@@ -13,11 +13,16 @@ Written by hand here, and only because Streamlit does not do it:
   for 6 channels) is dropped by Streamlit when its widget is drawn: ``widgets`` notes it then.
 - **Read older link forms** (``variants=a,b``, ``reduce=N,H,W``): ``Page.legacy`` rewrites them
   before the check, since Streamlit reads a list only as repeated keys.
-- **Keep one meaning per key.** Streamlit keeps a bound value by its key for the whole session and
-  hands it to the widget of that key on any page (that is how the data chosen on Explore is the data
-  on Compare). So a key means the same thing on every page that uses it, and a page whose control
-  is another thing takes another key: Slice & Mask's matrix is ``matrix``, not ``source``; Axis
-  check's layer is ``layer``, not ``variant``. Their older links are rewritten (``Page.legacy``).
+- **One widget per key, for the whole app.** Streamlit keeps a bound value by its key and hands it
+  to the widget of that key on the next page, but a page's widget is another widget than the same
+  key's on another page (its id holds the page), and after a switch the two disagree, or the URL
+  loses the value. So every linked widget is made app-wide (``app_wide``: its id is computed as
+  for a widget of the entry point, as Streamlit does for shared sidebar widgets), and a page
+  entered again assigns each of its keys to itself (``open_page``), so that Streamlit writes the
+  value to the new page's URL. A key therefore means one thing on every page (Explore, Compare and
+  ClusterNorm share their data this way): a control that is another thing takes another key
+  (Slice & Mask's matrix is ``matrix``, not ``source``; Axis check's layer is ``layer``, not
+  ``variant``), and older links are rewritten (``Page.legacy``).
 - **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names
   (not those equal to the widget's default) and keeps the session's values for the others; a page
   opened from a lesson's button with a link forgets the session's values of its keys first, as
@@ -35,11 +40,13 @@ at its top (``page_top`` does), draws its controls with ``vnviz.ui.widgets.linke
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vnviz.errors import InputError
 from vnviz.variants.registry import Param
@@ -52,6 +59,7 @@ PENDING = "_vnviz_pending:"  # session key (+ page path): link values whose widg
 DEFAULTS = "_vnviz_defaults"  # session key: link key -> the default its widget was drawn with last
 CURRENT = "_vnviz_current_page"  # session key: the path of the page being drawn
 SHOWN = "_vnviz_notices_shown"  # session key: True once this run has shown the page's notices
+LAST_QUERY = "_vnviz_last_query"  # session key: the link when the last page's controls were drawn
 
 
 @dataclass(frozen=True)
@@ -126,9 +134,16 @@ def open_page(page: Page) -> list[str]:
     s[VISIT_OF + page.path] = visit
     current = _query(page)
     raw = page.legacy(dict(current)) if page.legacy is not None else dict(current)
-    if raw and visit > 1:  # a link followed inside the app is the whole view: what it does not name is the
+    # the browser carries the keys of the widgets it keeps on a page switch (the sidebar's): they are no link
+    before = s.get(LAST_QUERY, {})
+    followed = visit > 1 and any(before.get(k) != v for k, v in current.items())
+    if followed:  # a link followed inside the app is the whole view: what it does not name is the
         for k in page.known:  # default, and so is what it names with the default's value (Streamlit does not
             s.pop(k, None)  # seed a widget from a value equal to its default)
+    elif visit > 1:  # entered through the sidebar: its values, assigned to themselves, go to this page's URL
+        for k in page.known:
+            if k in s:
+                s[k] = s[k]
     good, notes = _check(page, raw)
     s[NOTICES + page.path] = notes
     s[PENDING + page.path] = good
@@ -137,6 +152,16 @@ def open_page(page: Page) -> list[str]:
         st.query_params.from_dict({**good, **kept})
         st.rerun()
     return notes
+
+
+def controls_drawn() -> None:
+    """Call once the page's controls are drawn (``page_top`` does): the link as it now is is remembered.
+
+    On a page switch the browser keeps the query-string keys of the widgets drawn by every page (they
+    are app-wide); ``open_page`` tells them from a followed link by this remembered link.
+    """
+    st.session_state[LAST_QUERY] = {k: (st.query_params.get_all(k) if len(st.query_params.get_all(k)) > 1 else
+                                        st.query_params.get(k)) for k in st.query_params if k not in GLOBAL_KEYS}
 
 
 def notices(path: str | None = None) -> list[str]:
@@ -211,7 +236,18 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def forget(keys: Iterable[str]) -> None:
-    """Let these keys take their defaults at the next drawing (a callback's reset, e.g. a new source)."""
-    for k in keys:
-        st.session_state.pop(k, None)
+@contextmanager
+def app_wide() -> Iterator[None]:
+    """Create the widgets inside as app-wide ones: one widget per key on every page.
+
+    Streamlit computes a widget's id from its key and the script that draws it; a widget of the entry
+    point (app.py) keeps one id on every page, a page's widget gets another id on each page. Drawn
+    here under the entry point's script hash (Streamlit 1.67's ``run_with_active_hash``, which
+    ``st.Page.run`` itself uses), a linked widget is the same widget wherever its key is drawn.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        yield
+        return
+    with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):
+        yield

@@ -76,6 +76,12 @@ def _text_changed(p: Param, key: str) -> None:
         st.session_state[key] = good
 
 
+def _draw(widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Draw a Streamlit widget as an app-wide one (``state.app_wide``: one widget per key on every page)."""
+    with state.app_wide():
+        return widget(*args, **kwargs)
+
+
 def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = None, label: str | None = None,
            help: str | None = None, container: Any = st, style: str = "", captions: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, on_change: Callable[[], None] | None = None,
@@ -104,9 +110,9 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         state.prepare(key, default, lambda v: isinstance(v, list) and all(x in opts for x in v),
                       lambda v: ",".join(map(str, v)), ", ".join(map(str, opts)))
         if style == "pills":
-            value = container.pills(label, opts, selection_mode="multi", default=default, format_func=str, **kw)
+            value = _draw(container.pills, label, opts, selection_mode="multi", default=default, format_func=str, **kw)
         else:
-            value = container.multiselect(label, opts, default=default, format_func=str,
+            value = _draw(container.multiselect, label, opts, default=default, format_func=str,
                                           placeholder="choose one or more", **kw)
         value = list(value or [])
         _after(p, key, value, lambda v: ",".join(v) or "none", ", ".join(map(str, opts)))
@@ -120,17 +126,17 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         fmt = (lambda v: p.to_text(v)) if p.kind != "choice" else str
         index = opts.index(default)
         if style == "radio":
-            value = container.radio(label, opts, index=index, format_func=fmt, captions=captions, horizontal=True,
+            value = _draw(container.radio, label, opts, index=index, format_func=fmt, captions=captions, horizontal=True,
                                     **kw)
         elif style == "select_slider":
-            value = container.select_slider(label, opts, value=default, format_func=fmt, **kw)
+            value = _draw(container.select_slider, label, opts, value=default, format_func=fmt, **kw)
         else:
-            value = container.selectbox(label, opts, index=index, format_func=fmt, **kw)
+            value = _draw(container.selectbox, label, opts, index=index, format_func=fmt, **kw)
         _after(p, key, value, text, allowed, container=container, context=context)
         return value
     if p.kind == "bool":
         state.prepare(key, bool(default))
-        value = container.toggle(label, value=bool(default), **kw)
+        value = _draw(container.toggle, label, value=bool(default), **kw)
         _after(p, key, value, text)
         return value
     if p.kind in ("float", "int", "affine"):
@@ -157,9 +163,9 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         if default is None or p.optional:
             kw["help"] += " Leave empty for None."
         if style == "slider":
-            value = container.slider(label, lo, hi, value=default, step=1 if is_int else None, **kw)
+            value = _draw(container.slider, label, lo, hi, value=default, step=1 if is_int else None, **kw)
         else:
-            value = container.number_input(
+            value = _draw(container.number_input, 
                 label, min_value=lo, max_value=hi, value=default, step=1 if is_int else (0.1 if p.kind == "affine" else None),
                 format=_number_format(p), placeholder="None", **kw)
         _after(p, key, value, text, bounds)
@@ -169,7 +175,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
     state.prepare(key, default_text)
     if on_change is None:
         kw["on_change"], kw["args"] = _text_changed, (p, key)
-    value = container.text_input(label, value=default_text, **kw)
+    value = _draw(container.text_input, label, value=default_text, **kw)
     error = st.session_state.pop(TEXT_ERROR + key, None)
     if error:
         container.error(error)
