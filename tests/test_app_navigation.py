@@ -28,7 +28,7 @@ LINKS = {  # a view other than the page's default, to come back to
     "lessons": {},
     "slice_mask": {"kind": "band", "seed": "5"},
     "cluster_norm": {"method": "kmeans", "n_clusters": "2", "seed": "5"},
-    "axis_check": {"dims": "N L D", "reduce": ["N", "L"], "by": "axes"},
+    "axis_check": {"dims": "N L D", "reduce": ["N", "D"], "by": "axes"},
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from browser_support import shot
 
+import browser_views
+
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1500, "height": 3300}  # tall enough for the whole page in one screenshot
 CHARTS = 4  # scatter, sizes, histograms, statistics
@@ -84,8 +86,10 @@ def test_an_impossible_link_falls_back_with_a_notice(browser, app_url):
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     page.goto(f"{app_url}/cluster_norm?source=mixture&n_clusters=500")
     page.wait_for_selector('[data-testid="stAlertContentInfo"]', timeout=90_000)
-    page.wait_for_timeout(500)
+    browser_views.settle(page, 1000)
     assert not page.locator('[data-testid="stException"]').count()
+    assert "n_clusters=500 does not fit this data (allowed: 1 to 96); using 3" in \
+        page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
     # the data panel stays, with the user's data
     assert page.get_by_text("A mixture of 3 Gaussian clusters over 96 samples").is_visible()
     assert page.locator('input[aria-label="shape"]').input_value() == "96,4,8,8"
