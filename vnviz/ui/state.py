@@ -26,7 +26,9 @@ Written by hand here, and only because Streamlit does not do it:
 - **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names
   (not those equal to the widget's default) and keeps the session's values for the others; a page
   opened from a lesson's button with a link forgets the session's values of its keys first, as
-  opening the link in a new tab does.
+  opening the link in a new tab does. The browser keeps the keys of the app-wide widgets it still
+  shows in the query string of a page switch (the sidebar's seed): those are told from a link by
+  the link the last page had when its controls were drawn (``controls_drawn``).
 - **Keep a default a default, and a kept value valid** (``prepare``, called by every linked widget):
   a widget's default can depend on other choices (eps is 1e-5 for BatchNorm, None for RMSNorm;
   num_groups defaults to a divisor of this data's C), and Streamlit keeps the old value, which the
@@ -34,9 +36,11 @@ Written by hand here, and only because Streamlit does not do it:
   longer fits the data Streamlit resets without fixing the URL; here it goes back to the default,
   with a notice, before the widget is drawn, so Streamlit writes the URL.
 
-A new page declares a ``Page`` (its path and the parameters its link may hold), calls ``open_page``
-at its top (``page_top`` does), draws its controls with ``vnviz.ui.widgets.linked`` and shows
-``notices()``; see ``vnviz.ui.explore``. Its keys must mean what they mean on the other pages.
+A new page declares a ``Page`` (its path, and the parameters its link may hold given the link),
+calls ``open_page(PAGE)`` first in its controls function, draws its controls with
+``vnviz.ui.widgets.linked`` (and ``vnviz.ui.sidebar``'s device and seed pickers), and opens with
+``vnviz.ui.presenter.page_top(title, controls)``, which shows the notices and calls
+``controls_drawn``; see ``vnviz.ui.explore``. Its keys must mean what they mean on the other pages.
 """
 from __future__ import annotations
 
