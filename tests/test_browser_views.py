@@ -142,7 +142,7 @@ def test_presenter_mode_says_what_is_shown_and_reads_well(browser, app_url, size
     page.goto(f"{app_url}/slice_mask?present=1&mask_mode=fill")
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000, state="attached")
     bv.settle(page, 1500)
-    assert page.locator("h1").first.inner_text() == "Matrix Mask of Attention logits (4, 24, 24)"
+    assert page.locator("h1").first.inner_text() == "causal mask, filled with −inf on Attention logits (4, 24, 24)"
     sizes = [px for _, _, px in page.evaluate(TITLE_STYLE_JS)]
     assert sizes and min(sizes) >= 20  # Slice & Mask's figures follow presenter mode too
     shot(page, f"views_present_slice_mask_{size[0]}")

@@ -74,8 +74,10 @@ def columns(view: CompareView) -> tuple[Column, ...]:
 def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(70 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=kw.pop("showlegend", False), **kw)
+    columns = sum(1 for a in fig.layout.annotations if "<b>" in str(a.text))
+    size = FONT_SIZE * (min(scale, 1.15) if columns >= 6 else scale)  # six titles side by side must fit at 1024 px
     for a in fig.layout.annotations:  # titles dark and sized with the scale; notes keep their own colour
-        a.font.size = int(FONT_SIZE * scale)
+        a.font.size = int(size)
         if a.font.color is None:
             a.font.color = TITLE_COLOR
     return fig

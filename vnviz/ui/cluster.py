@@ -20,6 +20,7 @@ from vnviz.data.generators import fmt_shape
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel
+from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param
@@ -66,7 +67,9 @@ def controls() -> Controls | None:
     state.open_page(PAGE)
     device = device_picker()
     seed = seed_picker("Seeds the data generator and the clustering (k-means++, PCA, scikit-learn).")
-    left, right = st.columns([1, 1], gap="large")
+    # presenter mode: the controls fold away, the figures get the screen, the title says what is shown
+    holder = st.expander("data and ClusterNorm", expanded=False, icon=":material/tune:") if is_presenting() else st
+    left, right = holder.columns([1, 1], gap="large")
     with left.container(border=True):
         st.markdown("**Data**")
         data = data_panel(DEFAULT_SOURCE)
@@ -80,7 +83,9 @@ def controls() -> Controls | None:
         return None
     channels = min(int(data.x.shape[1]), MAX_CHANNELS)
     params_key = "&".join(f"{k}={VARIANT.param(k).to_text(v)}" for k, v in sorted(params.items()))
-    headline = f"ClusterNorm ({params.get('method')}) on {data.title} {fmt_shape(tuple(data.x.shape))}"
+    shown_params = ", ".join(f"{k}={VARIANT.param(k).to_text(v)}" for k, v in params.items()
+                             if k in ("method", "n_clusters", "mode"))
+    headline = f"ClusterNorm({shown_params}) on {data.title} {fmt_shape(tuple(data.x.shape))}"
     return Controls(data, params, params_key, device, channels, state.notices(), headline)
 
 

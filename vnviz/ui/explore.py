@@ -99,7 +99,11 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     if data is None:
         return None
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()))
-    headline = f"{variant.title} on {data.title} {fmt_shape(tuple(data.x.shape))}"
+    chosen = ", ".join(f"{k}={variant.param(k).to_text(v)}" for k, v in params.items()
+                       if k != "seed" and v != variant.param(k).default and v is not None
+                       and k not in ("normalized_shape",))
+    headline = f"{variant.title}({chosen}) on {data.title} {fmt_shape(tuple(data.x.shape))}" if chosen else \
+        f"{variant.title} on {data.title} {fmt_shape(tuple(data.x.shape))}"
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
                     caption, headline)
 
@@ -117,7 +121,7 @@ def group_picker(view: ExploreView) -> int | None:
         return None
     first = int(picture.ids[0, 0, 0])
     return int(linked(GROUP, options=picture.drawn, default=first, label="group shown in colour",
-                      container=st.columns([1, 3])[0]))
+                      container=st.columns([1, 2])[0]))
 
 
 def run_view(c: Controls) -> tuple[ExploreView, list[str]]:

@@ -32,6 +32,7 @@ from vnviz.errors import InputError
 from vnviz.figures.matrix import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, digest, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.presenter import is_presenting
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, _draw, link_params, linked, parsed, shape_box, variant_widgets
 from vnviz.variants.matrix import as_keep_mask
@@ -348,7 +349,9 @@ def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch
 def controls() -> Controls | None:
     """Render the page's controls; None while an upload (matrix or custom mask) is awaited."""
     state.open_page(PAGE)
-    left, right = st.columns([1, 1], gap="large")
+    # presenter mode: the controls fold away, the figures get the screen, the title says what is shown
+    holder = st.expander("matrix and operation", expanded=False, icon=":material/tune:") if is_presenting() else st
+    left, right = holder.columns([1, 1], gap="large")
     batch = 0
     with left.container(border=True):
         st.markdown("**Matrix**")
@@ -387,7 +390,13 @@ def controls() -> Controls | None:
         return None
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()) if k != "mask")
     params_key += f"&mask={mask_key}" if mask_key else ""
-    headline = f"{variant.title} of {data.title} {tuple(data.x.shape)}"
+    if name == "matrix_slice":
+        what = f"y = x[..., {params.get('rows') or ':'}, {params.get('cols') or ':'}]"
+    elif params.get("mode") == "fill":
+        what = f"{params.get('kind')} mask, filled with {variant.param('value').to_text(params['value']).replace('-', '−')}"
+    else:
+        what = f"{params.get('kind')} mask, multiplied in"
+    headline = f"{what} on {data.title} {tuple(data.x.shape)}"
     return Controls(data, variant, params, params_key, batch, state.notices(), headline)
 
 
