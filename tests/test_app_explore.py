@@ -146,6 +146,14 @@ def _npy(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def test_an_older_auto_layout_link_is_the_default_layout():
+    """Links once held layout=auto, and once the widget's label itself (layout=auto+(N+C+H+W)): both mean the default."""
+    for old in ("auto", "auto (N C H W)"):
+        at = open_page({"source": "images", "layout": old})
+        assert_clean(at)
+        assert not texts(at, "info") and at.selectbox(key="layout").value == "N C H W" and link(at) == {"source": "images"}
+
+
 def test_an_upload_changes_nothing_else():
     """Item 1 of issue 12: uploading a file kept BatchNorm's training switch, and every other choice."""
     at = open_page({"variant": "batch_norm", "eps": "0.001"})

@@ -19,7 +19,7 @@ from vnviz.analysis.cluster_view import MAX_CHANNELS, ClusterView, cluster_view
 from vnviz.data.generators import fmt_shape
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
-from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel
+from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
@@ -45,7 +45,7 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     return {**{p.name: p for p in SOURCE_PARAMS + (CHANNEL,)}, **link_params(VARIANT, raw)}
 
 
-PAGE = state.Page("cluster_norm", _link_params,
+PAGE = state.Page("cluster_norm", _link_params, legacy=data_legacy,
                   known=frozenset(p.name for p in SOURCE_PARAMS + (CHANNEL,) + VARIANT.widget_params))
 
 

@@ -26,7 +26,7 @@ from vnviz.data.generators import fmt_shape
 from vnviz.errors import InputError
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
-from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel
+from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import data_choices, linked
@@ -72,6 +72,7 @@ GRID_TEXT = {
 
 def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
     """The comma-separated ``variants=a,b`` of older links, as the repeated keys Streamlit reads."""
+    raw = data_legacy(raw)
     v = raw.get("variants")
     v = [v] if isinstance(v, str) else v
     if isinstance(v, list) and len(v) == 1 and "," in v[0]:

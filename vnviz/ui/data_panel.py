@@ -36,6 +36,13 @@ NAN_FIX = Param("nonfinite", "choice", "keep", "What to do with samples holding 
 SOURCE_PARAMS = (SOURCE, SHAPE, SEED, LAYOUT, CHANNEL_AXIS, NAN_FIX)
 
 
+def legacy(raw: dict) -> dict:
+    """Older links said ``layout=auto`` (or ``auto (N C H W)``) for the source's own layout: now its default."""
+    if str(raw.get("layout", "")).startswith("auto"):
+        raw.pop("layout")
+    return raw
+
+
 @dataclass(frozen=True)
 class Data:
     """The input as the variant sees it."""

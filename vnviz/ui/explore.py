@@ -21,7 +21,7 @@ from vnviz.data.generators import fmt_shape
 from vnviz.figures.norm import GROUP_PALETTE
 from vnviz.ui import state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
-from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
+from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
@@ -47,7 +47,7 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
 
 
 PAGE = state.Page(
-    "explore", _link_params,
+    "explore", _link_params, legacy=data_legacy,
     known=frozenset(p.name for p in SOURCE_PARAMS + VIEW_PARAMS) | {
         p.name for n in NORMS for p in VARIANTS[n].widget_params if p.name != "seed"},
 )
