@@ -6,19 +6,20 @@ import streamlit as st
 from vnviz.analysis.axis_report import report_verdict
 from vnviz.analysis.traps import KNOWN_TRAPS
 from vnviz.figures import axes as fig
-from vnviz.figures.norm import group_map
+from vnviz.figures.norm import group_map, group_map_caption, picture_of
 from vnviz.ui import axis_check as ui
+from vnviz.ui import state
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
 st.title("Axis check")
-notices = ui.read_state()
+ui.read_state()
 
 st.header("Which axes?")
 left, right = st.columns([1, 2], gap="large")
 with left.container(border=True):
-    choice = ui.plan_controls(notices)
-for notice in notices:
+    choice = ui.plan_controls()
+for notice in state.notices():
     st.info(notice)
 plan = choice.plan
 if plan is None:
@@ -28,13 +29,16 @@ else:
     summary = fig.cube_summary(plan.groups, plan.letters, ui.cube_channel(plan))
     st.caption(ui.PLAN_HELP)
     st.plotly_chart(fig.group_cubes(summary, scale), key="cubes")
-    with st.expander("Every group at once: one colour per group, one panel per sample"):
-        st.plotly_chart(group_map(summary.groups, summary.labels[1:], scale), key="group_map")
+    with st.expander("Every statistic group: one panel per sample"):
+        picture = picture_of(summary.groups, summary.labels[2] if summary.labels[2] != "—" else "")
+        st.caption(group_map_caption(picture, None, plan.pattern))
+        st.plotly_chart(group_map(picture, scale=scale), key="group_map")
 
 st.header("Check my layer")
 left, right = st.columns([1, 2], gap="large")
 with left.container(border=True):
     example, check = ui.check_controls()
+state.controls_drawn()
 if check is not None:
     letters = tuple(check.layout.split()) if check.layout else None
     kind, verdict = report_verdict(check.report, letters)
@@ -47,4 +51,3 @@ if check is not None:
 
 with st.expander("Known traps"):
     st.markdown("\n".join(f"- {t}" for t in KNOWN_TRAPS))
-ui.write_state(choice, example)

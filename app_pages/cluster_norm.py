@@ -4,22 +4,23 @@ from __future__ import annotations
 import streamlit as st
 
 from vnviz.errors import InputError
-from vnviz.ui.presenter import page_top
 from vnviz.figures import cluster as fig
 from vnviz.ui import cluster as ui
+from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
-c, _ = page_top("ClusterNorm: BatchNorm per cluster of samples", ui.controls)
+c, scale = page_top("ClusterNorm: BatchNorm per cluster of samples", ui.controls)
 try:
-    view, oom = ui.run_view(c)
+    view, notes = ui.run_view(c)
 except InputError as err:
     st.error(str(err))
     st.stop()
-for text in filter(None, [oom, c.data.permuted]):
-    st.info(text)
+st.caption(ui.shown(c))
+for text in notes + [c.data.permuted]:
+    if text:
+        st.info(text)
 for text in view.warnings:
     st.warning(text)
-scale = st.session_state.get("_scale", 1.0)
 for col, (label, value, help_text) in zip(st.columns(4), ui.metrics(view)):
     col.metric(label, value, help=help_text)
 left, right = st.columns([3, 2], gap="medium")

@@ -10,15 +10,15 @@ from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
 c, scale = page_top("Compare normalizations", ui.controls)
-if scale > 1:  # presenter mode folds the controls away: say what is shown
-    st.markdown(ui.summary(c))
 try:
-    view, eqs, missing, note = ui.run_views(c)
+    view, eqs, missing, notes = ui.run_views(c)
 except InputError as err:
     st.error(str(err))
     st.stop()
-for text in filter(None, [note, c.data.permuted]):
-    st.info(text)
+st.caption(ui.shown(c))
+for text in notes + [c.data.permuted]:
+    if text:
+        st.info(text)
 for kind, text in ui.problems(view):
     st.warning(text, icon=":material/block:" if kind == "error" else None)
 

@@ -6,24 +6,25 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.figures import norm as fig
 from vnviz.ui import explore as ui
-from vnviz.ui.compute import resolve_device, run_view
 from vnviz.ui.presenter import page_top
-from vnviz.ui.report import verification_text
+from vnviz.ui.report import problem_text, variant_caption, verification_text
 
 c, scale = page_top("Explore a normalization", ui.controls)
-device, note = resolve_device(c.device)
 try:
-    view, oom = run_view(c.data.key, c.data.x, device, c.variant.name, c.params, c.params_key,
-                         c.data.layout, c.bins, c.clip)
+    view, notes = ui.run_view(c)
 except InputError as err:
     st.error(str(err))
     st.stop()
-for text in filter(None, [note, oom, c.data.permuted]):
-    st.info(text)
+c.caption.caption(variant_caption(c.variant, view))
+st.caption(ui.shown(c))
+for text in notes + [c.data.permuted]:
+    if text:
+        st.info(text)
+for text in problem_text(view.verification):
+    st.error(text)
 for text in view.warnings:
     st.warning(text)
-dist, axes, groups, check, share = st.tabs(
-    ["Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export"])
+dist, axes, groups, check, share = ui.tabs()
 with dist:
     st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
     left, right = st.columns(2)
@@ -36,9 +37,9 @@ with axes:
                "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")
     st.plotly_chart(fig.axis_profiles(view.before.axes, view.after.axes, scale), key="axes")
 with groups:
-    st.caption(f"Same colour = one statistic group (shares a mean and variance): {view.verification.groups} "
-               f"groups, pattern `{c.variant.pattern}`.")
-    st.plotly_chart(fig.group_map(view.group_map, scale=scale), key="group_map")
+    group = ui.group_picker(view)
+    st.caption(fig.group_map_caption(view.group_map, group, view.pattern))
+    st.plotly_chart(fig.group_map(view.group_map, highlight=group, scale=scale), key="group_map")
     st.plotly_chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
                                        c.variant.grid_labels, scale), key="group_stats")
 with check:

@@ -21,5 +21,5 @@ rows = [
     {"variant": v.title, "reduces (N, C, H, W)": v.pattern, "torch": v.reference, "what it does": v.summary}
     for v in vnviz.VARIANTS.values()
 ]
-st.dataframe(rows, hide_index=True, width="stretch")
+st.table(rows, hide_index=True)  # a static table: its text wraps at any width (a dataframe cuts it)
 st.caption(f"Computing on {describe_device(vnviz.pick_device())}.")

@@ -5,17 +5,19 @@ import streamlit as st
 
 from vnviz.analysis.matrix import SLICING_FORMS
 from vnviz.errors import InputError
-from vnviz.ui.presenter import page_top
 from vnviz.figures import matrix as fig
 from vnviz.ui import slice_mask as ui
+from vnviz.ui.presenter import page_top
 
-c, _ = page_top("Slice & Mask a matrix", ui.controls)
+c, scale = page_top("Slice & Mask a matrix", ui.controls)
 try:
-    view = ui.run_view(c)
+    view, notes = ui.run_view(c)
 except InputError as err:
     st.error(str(err))
     st.stop()
-st.plotly_chart(fig.before_after(view.before, view.after, ui.titles(c)), key="before_after")
+for text in notes:
+    st.info(text)
+st.plotly_chart(fig.before_after(view.before, view.after, ui.titles(c), scale=scale), key="before_after")
 
 if isinstance(view, fig.SliceView):
     facts, write = st.columns([2, 3], gap="large")
@@ -26,7 +28,7 @@ if isinstance(view, fig.SliceView):
     with write:
         st.subheader("Write through y")
         st.plotly_chart(fig.before_after(view.write_before, view.write_after, ("x before", "x after y.fill_(big)"),
-                                         height=fig.SMALL_HEIGHT + 40), key="write_through")
+                                         scale=scale, height=fig.SMALL_HEIGHT + 40), key="write_through")
         st.caption(ui.write_text(view))
     st.subheader("Which slicing forms copy, which stay views")
     st.table(fig.forms_rows(SLICING_FORMS))
@@ -37,10 +39,10 @@ else:
     mask_tab, product_tab, softmax_tab = st.tabs(["Mask", "Effect on y = A·v", "Effect on a softmax"])
     with mask_tab:
         left, right = st.columns([2, 3])
-        left.plotly_chart(fig.mask_picture(view.mask), key="mask")
-        right.plotly_chart(fig.kept_counts(view.kept_rows, view.kept_cols, e.shape), key="kept")
+        left.plotly_chart(fig.mask_picture(view.mask, scale), key="mask")
+        right.plotly_chart(fig.kept_counts(view.kept_rows, view.kept_cols, e.shape, scale), key="kept")
     with product_tab:
-        st.plotly_chart(fig.products(e, view.product_mode), key="products")
+        st.plotly_chart(fig.products(e, view.product_mode, scale), key="products")
         st.caption(ui.product_text(view, c.params.get("mode", "multiply")))
     with softmax_tab:
         st.markdown(ui.softmax_text(e))
@@ -51,5 +53,5 @@ else:
         else:
             st.caption("No row is fully masked here. A row with every entry removed (e.g. padding length 0) "
                        "would be all −inf, and its plain softmax 0/0 = NaN.")
-        st.plotly_chart(fig.softmax_probs(e), key="softmax_probs")
-        st.plotly_chart(fig.softmax_rows(view.softmax), key="softmax_rows")
+        st.plotly_chart(fig.softmax_probs(e, scale), key="softmax_probs")
+        st.plotly_chart(fig.softmax_rows(view.softmax, scale), key="softmax_rows")

@@ -31,13 +31,13 @@ try:
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=120000)
         page.wait_for_timeout(2000)
         times = []
-        for target in ["InstanceNorm", "GroupNorm", "BatchNorm", "RMSNorm", "LayerNorm", "InstanceNorm"]:
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="variant").click()
+        for target in ["instance_norm", "group_norm", "batch_norm", "rms_norm", "layer_norm", "instance_norm"]:
+            page.locator('input[aria-label="variant"]').click()
             t0 = time.perf_counter()
             page.get_by_role("option", name=target, exact=True).click()
-            # the app is done when Streamlit's running indicator is gone and the caption names the new layer
+            # the app is done when Streamlit's running indicator is gone and the "Shown:" line names the new layer
             page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60000)
-            page.get_by_text(f"torch.nn.{target}", exact=False).first.wait_for(timeout=60000)
+            page.get_by_text(f"{target}(", exact=False).first.wait_for(timeout=60000)
             page.wait_for_selector(".js-plotly-plot .main-svg")
             times.append(time.perf_counter() - t0)
         print(f"redraw after a variant change on shape ({args.shape}), seconds:", [round(t, 2) for t in times])

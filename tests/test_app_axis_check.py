@@ -40,7 +40,9 @@ def one_sentence(text: str) -> bool:
 def test_default_view():
     at = open_page()
     assert_clean(at)
-    assert link(at) == {"layout": "N C H W", "variant": "batch_norm", "example": "bn1d_tokens"}
+    assert link(at) == {}  # every value is its default: N C H W, a torch layer, BatchNorm, the token example
+    assert at.selectbox(key="dims").value == "N C H W" and at.selectbox(key="layer").value == "batch_norm"
+    assert at.selectbox(key="example").value == "bn1d_tokens"
     md = markdown(at)
     assert "nn.BatchNorm2d(C)" in md and "n c h w -> 1 c 1 1" in md and "(1, C, 1, 1)" in md
     assert len(charts(at)) == 3  # the boxes, every group at once, the candidates
@@ -51,7 +53,7 @@ def test_default_view():
 def test_each_example(name):
     at = open_page({"example": name})
     assert_clean(at)
-    assert link(at)["example"] == name
+    assert link(at).get("example", "bn1d_tokens") == name == at.selectbox(key="example").value
     kind = HEADLINES[name]
     assert texts(at, kind), f"a {kind} headline"
     md = markdown(at)
@@ -66,41 +68,40 @@ def test_each_example(name):
 
 def test_ticking_axes():
     at = open_page()
-    at.radio(key=KEY + "mode").set_value("axes").run()
+    at.radio(key="by").set_value("axes").run()
     assert_clean(at)
-    pills = at.button_group(key=KEY + "pills")
+    pills = at.button_group(key="reduce")
     assert list(pills.value) == ["N", "H", "W"]  # starts from the layer shown so far
-    assert link(at)["reduce"] == "N,H,W" and "variant" not in link(at)
+    assert "Reduces over N, H, W" in markdown(at) and "reduce" not in link(at)  # the layer's axes: the default
     pills.set_value(["H", "W"]).run()
     assert_clean(at)
-    assert link(at)["reduce"] == "H,W"
+    assert "Reduces over H, W" in markdown(at)
     assert "nn.InstanceNorm2d(C, affine=True)" in markdown(at)
-    at.button_group(key=KEY + "pills").set_value(["N", "C"]).run()
+    at.button_group(key="reduce").set_value(["N", "C"]).run()
     assert_clean(at)
     md = markdown(at)
     assert "no standard layer" in md and "F.layer_norm(x.permute(2, 3, 0, 1), (N, C))" in md
     assert "nn.BatchNorm2d(C)" in md  # the closest one
-    at.button_group(key=KEY + "pills").set_value([]).run()
+    at.button_group(key="reduce").set_value([]).run()
     assert not at.exception
     assert any("Tick at least one axis" in t for t in texts(at, "info"))
 
 
 def test_variant_mode_and_group_norm():
     at = open_page()
-    at.selectbox(key=KEY + "variant").set_value("group_norm").run()
+    at.selectbox(key="layer").set_value("group_norm").run()
     assert_clean(at)
-    assert link(at)["variant"] == "group_norm" and link(at)["num_groups"] == "2"
-    at.selectbox(key=KEY + "num_groups").set_value(4).run()
+    assert at.selectbox(key="groups").value == 2
+    at.selectbox(key="groups").set_value(4).run()
     assert_clean(at)
     md = markdown(at)
     assert "nn.GroupNorm(G, C)" in md and "GroupNorm(C, C) is InstanceNorm" in md
-    assert link(at)["num_groups"] == "4"
-    at.radio(key=KEY + "mode").set_value("axes").run()  # away and back: the layer stays chosen
-    assert link(at)["reduce"] == "C,H,W"
-    at.radio(key=KEY + "mode").set_value("variant").run()
+    at.radio(key="by").set_value("axes").run()  # away and back: the layer stays chosen
+    assert list(at.button_group(key="reduce").value) == ["C", "H", "W"]
+    at.radio(key="by").set_value("variant").run()
     assert_clean(at)
-    assert link(at)["variant"] == "group_norm" and link(at)["num_groups"] == "4"
-    at.selectbox(key=KEY + "layout").set_value("N L D").run()
+    assert at.selectbox(key="layer").value == "group_norm" and at.selectbox(key="groups").value == 4
+    at.selectbox(key="dims").set_value("N L D").run()
     assert_clean(at)
     assert "nn.GroupNorm(G, D) on x.transpose(1, 2)" in markdown(at)
     cubes = charts(at)[0]
@@ -182,10 +183,11 @@ def test_upload_two_files_and_a_bad_file():
 
 
 def test_link_round_trip():
-    query = {"layout": "N L D", "reduce": "N,D", "example": "rms_norm"}
+    query = {"layout": "N L D", "reduce": "N,D", "example": "rms_norm"}  # an older link: its names and form
     first = open_page(query)
     assert_clean(first)
-    assert link(first) == query
+    assert link(first) == {"dims": "N L D", "reduce": ["N", "D"], "by": "axes", "example": "rms_norm"}
+    query = link(first)
     assert "nn.BatchNorm1d(L)" in markdown(first)
     assert any("takes dim 1, the L positions" in m for m in texts(first, "markdown"))
     second = open_page(link(first))
@@ -194,31 +196,32 @@ def test_link_round_trip():
     assert charts(first)[0]["data"][0]["x"] == charts(second)[0]["data"][0]["x"]
     gn = open_page({"layout": "N C D H W", "variant": "group_norm", "num_groups": "4", "example": "group_norm"})
     assert_clean(gn)
-    assert link(gn) == {"layout": "N C D H W", "variant": "group_norm", "num_groups": "4", "example": "group_norm"}
+    assert link(gn) == {"dims": "N C D H W", "layer": "group_norm", "groups": "4", "example": "group_norm"}
 
 
 def test_invalid_link_values_fall_back_with_a_notice():
     at = open_page({"layout": "B C H W", "reduce": "N,Q", "num_groups": "many", "example": "nope", "zzz": "1"})
     assert_clean(at)
     notices = " ".join(texts(at, "info"))
-    for key in ("layout", "reduce", "num_groups", "example", "zzz"):
+    for key in ("dims", "reduce", "groups", "example", "zzz"):
         assert key in notices
-    assert link(at) == {"layout": "N C H W", "variant": "batch_norm", "example": "bn1d_tokens"}
+    assert link(at) == {}  # the defaults, which the link leaves out
 
 
 def test_link_values_that_do_not_fit_the_layout():
     at = open_page({"layout": "N C", "reduce": "N,H"})
     assert_clean(at)
     assert any("H is not an axis of N C" in t for t in texts(at, "info"))
-    assert link(at)["reduce"] == "N" and "nn.BatchNorm1d(C)" in markdown(at)
+    assert list(at.button_group(key="reduce").value) == ["N"] and "nn.BatchNorm1d(C)" in markdown(at)
+    assert "reduce" not in link(at)  # N alone: BatchNorm's axes on N C, where the ticks start
     at = open_page({"layout": "N C H W", "variant": "group_norm", "num_groups": "3"})
     assert_clean(at)
-    assert any("num_groups=3 does not fit" in t for t in texts(at, "info"))
-    assert link(at)["num_groups"] == "2"
+    assert any("groups=3 does not fit N C H W's example" in t for t in texts(at, "info"))
+    assert at.selectbox(key="groups").value == 2 and "groups" not in link(at)
     at = open_page({"layout": "N C", "variant": "instance_norm"})
     assert_clean(at)
     assert any("InstanceNorm needs a spatial axis" in t for t in texts(at, "info"))
-    assert link(at)["variant"] == "batch_norm"
+    assert at.selectbox(key="layer").value == "batch_norm" and "layer" not in link(at)
 
 
 def test_presenter_mode():
@@ -229,9 +232,9 @@ def test_presenter_mode():
 
 
 def test_layer_norm_2d_plan_and_check_my_layer():
-    at = open_page({"variant": "layer_norm_2d"})
+    at = open_page({"layer": "layer_norm_2d"})
     assert_clean(at)
-    assert "LayerNorm2d" in at.selectbox(key=KEY + "variant").options  # shown by title
+    assert at.selectbox(key="layer").value == "layer_norm_2d"
     md = markdown(at)
     assert "nn.LayerNorm(C) on x.movedim(1, -1)" in md and "n c h w -> n 1 h w" in md
     x = torch.randn(5, 6, 4, 4, generator=torch.Generator().manual_seed(2)) * 2 + 1

@@ -42,7 +42,8 @@ def test_default_view_is_the_mixture_clustered_exactly():
     assert len(figs[2]["data"]) == 2 * 3 and all(len(t["y"]) == 60 for t in figs[2]["data"])  # binned, not raw
     verdicts = [m for m in texts(at, "markdown") if "Verified" in m]
     assert len(verdicts) == 2 and "**BatchNorm**" in verdicts[0] and "**ClusterNorm**" in verdicts[1]
-    assert link(at)["source"] == "mixture" and link(at)["method"] == "torch_kmeans"
+    assert link(at) == {}  # every value is the page's default: mixture, torch_kmeans
+    assert at.selectbox(key="method").value == "torch_kmeans"
 
 
 @pytest.mark.filterwarnings("ignore:Graph is not fully connected")  # scikit-learn's spectral, on 3 far-apart blobs
@@ -54,20 +55,20 @@ def test_every_method_on_the_mixture(method):
     assert metric(at, "ARI vs true classes") == "1.000"
     assert metric(at, "verified") == "both pass"
     assert len(charts(at)) == CHARTS
-    assert link(at)["method"] == method
+    assert link(at).get("method", "torch_kmeans") == method == at.selectbox(key="method").value
 
 
 def test_method_specific_parameters_show_only_where_they_apply():
     keys = lambda at: {w.key for w in at.number_input} | {w.key for w in at.selectbox}  # noqa: E731
     kmeans = keys(open_page({**SMALL, "method": "kmeans"}))
-    assert "p:cluster_norm:n_clusters" in kmeans
-    assert not {"p:cluster_norm:dbscan_eps", "p:cluster_norm:min_samples", "p:cluster_norm:min_cluster_size",
-                "p:cluster_norm:pca_dim", "p:cluster_norm:em_iter"} & kmeans
+    assert "n_clusters" in kmeans
+    assert not {"dbscan_eps", "min_samples", "min_cluster_size",
+                "pca_dim", "em_iter"} & kmeans
     dbscan = keys(open_page({**SMALL, "method": "dbscan"}))
-    assert {"p:cluster_norm:dbscan_eps", "p:cluster_norm:min_samples"} <= dbscan
-    assert "p:cluster_norm:n_clusters" not in dbscan
+    assert {"dbscan_eps", "min_samples"} <= dbscan
+    assert "n_clusters" not in dbscan
     soft_pca = keys(open_page({**SMALL, "mode": "soft", "features": "pca"}))
-    assert {"p:cluster_norm:em_iter", "p:cluster_norm:pca_dim"} <= soft_pca
+    assert {"em_iter", "pca_dim"} <= soft_pca
 
 
 @pytest.mark.parametrize("method", ["torch_kmeans", "gmm"])
@@ -84,7 +85,7 @@ def test_soft_mode(method):
 def test_dbscan_noise_is_warned():
     at = open_page()  # 96 samples of 256 values: dbscan's default radius finds no cluster
     assert_clean(at)
-    at.selectbox(key="p:cluster_norm:method").set_value("dbscan").run()
+    at.selectbox(key="method").set_value("dbscan").run()
     assert_clean(at)
     assert texts(at, "warning") == [
         "All 96 samples are noise (label -1), so the whole batch is normalized with its own statistics, "
@@ -98,15 +99,19 @@ def test_dbscan_noise_is_warned():
     assert metric(some, "clusters found") == "3 + 7 noise"
 
 
-def test_too_many_clusters_is_one_sentence_and_the_data_stays():
+def test_too_many_clusters_falls_back_with_a_notice_and_the_view_stays():
+    """Item 10 of issue 12: more clusters than samples no longer removes every chart: the link's value falls back
+    to the default (at most N), with a notice."""
     at = open_page({**SMALL, "n_clusters": "500"})
-    assert not at.exception
-    assert texts(at, "error") == ["ClusterNorm: n_clusters must be at most the number of samples N=60; got 500."]
-    assert not charts(at)
-    assert at.selectbox(key="source").value == "mixture" and at.text_input(key="shape_text").value == "60,2"
-    at.number_input(key="p:cluster_norm:n_clusters").set_value(3).run()  # fix it: the view comes back
     assert_clean(at)
-    assert len(charts(at)) == CHARTS and metric(at, "ARI vs true classes") == "1.000"
+    assert any("n_clusters=500 does not fit this data (allowed: 1 to 60); using 3" in t for t in texts(at, "info"))
+    assert at.number_input(key="n_clusters").value == 3 and at.number_input(key="n_clusters").max == 60
+    assert len(charts(at)) == CHARTS
+    assert at.selectbox(key="source").value == "mixture" and at.text_input(key="shape").value == "60,2"
+    photos = open_page({"source": "photos", "n_clusters": "3"})  # the issue's case: N = 2
+    assert_clean(photos)
+    assert any("n_clusters=3 does not fit" in t for t in texts(photos, "info"))
+    assert len(charts(photos)) == CHARTS and metric(photos, "clusters found") == "2"
 
 
 def test_method_over_its_sample_cap_is_refused():
@@ -115,7 +120,7 @@ def test_method_over_its_sample_cap_is_refused():
     assert texts(at, "error") == [
         "ClusterNorm: method='agglomerative' handles at most 5000 samples (Ward linkage needs all N×N pairwise "
         "distances); got 5001; use torch_kmeans or minibatch_kmeans for large batches."]
-    assert at.text_input(key="shape_text").value == "5001,2"
+    assert at.text_input(key="shape").value == "5001,2"
 
 
 def test_link_round_trip_reproduces_the_view():
@@ -124,6 +129,7 @@ def test_link_round_trip_reproduces_the_view():
     shared = link(first)
     assert shared["method"] == "kmeans" and shared["n_clusters"] == "4" and shared["seed"] == "5"
     assert shared["channel"] == "1" and shared["eps"] == "0.001" and shared["shape"] == "60,2"
+    assert "source" not in shared  # mixture: this page's default
     assert "dbscan_eps" not in shared and "em_iter" not in shared  # parameters that do not apply stay out
     second = open_page(shared)
     assert_clean(second)
@@ -139,9 +145,10 @@ def test_invalid_link_values_fall_back_with_a_notice():
     notices = " ".join(texts(at, "info"))
     for key in ("source", "method", "n_clusters", "mode", "channel=9", "zzz"):
         assert key in notices, key
-    shared = link(at)
-    assert shared["source"] == "mixture" and shared["method"] == "torch_kmeans"
-    assert shared["n_clusters"] == "3" and shared["mode"] == "hard" and shared["channel"] == "0"
+    assert link(at) == {}  # nothing valid was left: every widget shows its default
+    assert at.selectbox(key="source").value == "mixture" and at.selectbox(key="method").value == "torch_kmeans"
+    assert at.number_input(key="n_clusters").value == 3 and at.selectbox(key="mode").value == "hard"
+    assert at.selectbox(key="channel").value == 0
     assert metric(at, "ARI vs true classes") == "1.000"
 
 
@@ -170,12 +177,11 @@ def test_upload_has_no_true_classes_and_an_error_keeps_it():
     at.file_uploader(key="upload_file").upload("two.npy", _npy(arr)).run()
     assert_clean(at)
     assert metric(at, "ARI vs true classes") == "n/a"
-    at.number_input(key="p:cluster_norm:n_clusters").set_value(2).run()
+    at.number_input(key="n_clusters").set_value(2).run()
     assert_clean(at)
     assert metric(at, "clusters found") == "2"
-    assert "shape" not in link(at) and link(at)["source"] == "upload"
-    at.number_input(key="p:cluster_norm:n_clusters").set_value(41).run()
-    assert texts(at, "error") == ["ClusterNorm: n_clusters must be at most the number of samples N=40; got 41."]
-    at.number_input(key="p:cluster_norm:n_clusters").set_value(2).run()
+    assert "shape" not in link(at) and at.selectbox(key="source").value == "upload"
+    assert at.number_input(key="n_clusters").max == 40  # at most one cluster per sample of the upload
+    at.number_input(key="n_clusters").set_value(4).run()
     assert_clean(at)  # the upload was kept
-    assert metric(at, "clusters found") == "2"
+    assert metric(at, "clusters found") == "4"

@@ -5,16 +5,21 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 import apptest_support as support
-from apptest_support import assert_clean, charts, texts
+from apptest_support import assert_clean, charts, link, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "compare.py")
 SMALL = {"source": "shifted_channels", "shape": "8,4,6,6"}
-DEFAULT_VARIANTS = "batch_norm,layer_norm,instance_norm,group_norm,cluster_norm"
+DEFAULT_VARIANTS = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "cluster_norm"]
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:
     return support.open_page(PAGE, query)
+
+
+def shown(at: AppTest) -> str:
+    """The page's line with every value the outputs were computed from."""
+    return next(c for c in texts(at, "caption") if c.startswith("Shown:"))
 
 
 def column_titles(spec: dict) -> list[str]:
@@ -24,8 +29,9 @@ def column_titles(spec: dict) -> list[str]:
 def test_default_view_compares_five_variants():
     at = open_page(SMALL)
     assert_clean(at)
-    assert at.query_params["variants"] == DEFAULT_VARIANTS
-    assert at.query_params["num_groups"] == "2" and at.query_params["n_clusters"] == "3"
+    assert at.multiselect(key="variants").value == DEFAULT_VARIANTS and "variants" not in at.query_params
+    assert at.selectbox(key="num_groups").value == 2 and at.number_input(key="n_clusters").value == 3
+    assert "group_norm(num_groups=2)" in shown(at) and "cluster_norm(n_clusters=3)" in shown(at)
     figs = charts(at)
     assert len(figs) == 3 + 5  # three grids, five equivalence heatmaps
     assert column_titles(figs[0]) == ["input", "BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "ClusterNorm"]
@@ -35,15 +41,15 @@ def test_default_view_compares_five_variants():
     assert len(verdicts) == 5
     headers = [m for m in texts(at, "markdown") if "\nvs `" in m]
     assert len(headers) == 5 and any("(C, \\*)" in h for h in headers)  # the * does not start an emphasis
-    assert at.session_state["_scale"] == 1.0
+    assert figs[0]["layout"]["font"]["size"] == 14  # not presenter mode
 
 
 def test_a_chosen_subset():
     at = open_page(SMALL)
     at.multiselect(key="variants").set_value(["layer_norm", "rms_norm"]).run()
     assert_clean(at)
-    assert at.query_params["variants"] == "layer_norm,rms_norm"
-    assert "num_groups" not in at.query_params and "n_clusters" not in at.query_params
+    assert "`layer_norm(), rms_norm()`" in shown(at)
+    assert not [w for w in list(at.selectbox) + list(at.number_input) if w.key in ("num_groups", "n_clusters")]
     figs = charts(at)
     assert column_titles(figs[0]) == ["input", "LayerNorm", "RMSNorm"]
     assert len(figs[2]["data"]) == 2  # one group picture per variant
@@ -53,7 +59,8 @@ def test_link_round_trip_reproduces_the_view():
     first = open_page({**SMALL, "variants": "group_norm,instance_norm", "num_groups": "4", "seed": "3"})
     assert_clean(first)
     link = {k: v for k, v in first.query_params.items()}
-    assert link["variants"] == "group_norm,instance_norm" and link["num_groups"] == "4" and link["seed"] == "3"
+    assert link["variants"] == ["group_norm", "instance_norm"]  # the older comma-separated form, now repeated keys
+    assert link["num_groups"] == "4" and link["seed"] == "3"
     second = open_page(link)
     assert_clean(second)
     assert {k: v for k, v in second.query_params.items()} == link
@@ -69,8 +76,8 @@ def test_invalid_variants_fall_back_with_a_notice():
     notices = " ".join(texts(at, "info"))
     assert "variants must be comma-separated names" in notices and "'warp_norm'" in notices
     assert "n_clusters" in notices and "zzz" in notices
-    assert at.query_params["variants"] == DEFAULT_VARIANTS
-    assert at.query_params["n_clusters"] == "3"
+    assert at.multiselect(key="variants").value == DEFAULT_VARIANTS and at.number_input(key="n_clusters").value == 3
+    assert link(at) == {"shape": "8,4,6,6"}  # only the valid values stay (shifted_channels is the default source)
     assert not texts(at, "error")
 
 
@@ -78,7 +85,18 @@ def test_num_groups_that_does_not_divide_c_falls_back():
     at = open_page({**SMALL, "variants": "group_norm", "num_groups": "3"})
     assert not at.exception
     assert any("num_groups=3 does not fit" in t for t in texts(at, "info"))
-    assert at.query_params["num_groups"] == "2"
+    assert at.selectbox(key="num_groups").value == 2 and "num_groups" not in at.query_params
+
+
+def test_the_adjustment_notice_is_above_the_controls_and_says_it_once():
+    """Item 10 of issue 12: the notice no longer pushes num_groups out of line, nor reads "GroupNorm: GroupNorm"."""
+    at = open_page({**SMALL, "variants": "group_norm", "num_groups": "4"})  # 4 = C: GroupNorm is InstanceNorm here
+    assert_clean(at)
+    assert not any(w.startswith("GroupNorm: GroupNorm") for w in texts(at, "warning"))
+    assert any(w.startswith("GroupNorm with num_groups = C") for w in texts(at, "warning"))
+    photos = open_page({"source": "photos", "variants": "cluster_norm"})  # N = 2 samples: at most 2 clusters
+    assert_clean(photos)
+    assert photos.number_input(key="n_clusters").value == 2 and "cluster_norm(n_clusters=2)" in shown(photos)
 
 
 def test_no_variant_chosen_says_so():
@@ -100,17 +118,16 @@ def test_a_variant_that_cannot_run_is_a_warning_not_a_crash():
 def test_presenter_mode():
     at = open_page({**SMALL, "variants": "layer_norm,instance_norm", "present": "1"})
     assert_clean(at)
-    assert at.session_state["_scale"] == 1.6
-    assert at.query_params["present"] == "1"  # write_link keeps it
+    assert at.query_params["present"] == "1"  # the widgets' links keep it
     assert not any("present" in t for t in texts(at, "info"))  # no "unknown key" notice
     assert any(e.label == "data and variants" for e in at.expander)  # the controls fold away
-    assert "**Shifted channels** (8, 4, 6, 6) → LayerNorm, InstanceNorm" in texts(at, "markdown")
+    assert at.title[0].value == "LayerNorm, InstanceNorm on Shifted channels (8, 4, 6, 6)"  # so the title says it
     figs = charts(at)
     assert figs[0]["layout"]["height"] == int(260 * 1.6) and figs[0]["layout"]["font"]["size"] == int(14 * 1.6)
     at.button(key="_present_exit").click().run()
     assert "present" not in at.query_params
-    assert at.session_state["_scale"] == 1.0
-    assert at.query_params["variants"] == "layer_norm,instance_norm"
+    assert charts(at)[0]["layout"]["font"]["size"] == 14 and at.title[0].value == "Compare normalizations"
+    assert at.query_params["variants"] == ["layer_norm", "instance_norm"]
 
 
 def test_presenter_toggle_in_the_sidebar_turns_it_on():
@@ -118,13 +135,13 @@ def test_presenter_toggle_in_the_sidebar_turns_it_on():
     at.toggle(key="_present_toggle").set_value(True).run()
     assert_clean(at)
     assert at.query_params["present"] == "1"
-    assert at.session_state["_scale"] == 1.6
+    assert charts(at)[0]["layout"]["font"]["size"] == int(14 * 1.6)
 
 
 def test_layer_norm_2d_is_offered_and_verified():
     at = open_page({**SMALL, "variants": "layer_norm,layer_norm_2d"})
     assert_clean(at)
-    assert at.query_params["variants"] == "layer_norm,layer_norm_2d"
-    assert "LayerNorm2d" in at.multiselect(key="variants").options  # shown by title
+    assert at.query_params["variants"] == ["layer_norm", "layer_norm_2d"]
+    assert "layer_norm_2d" in at.multiselect(key="variants").options  # by its link name (the URL holds the label)
     assert column_titles(charts(at)[0]) == ["input", "LayerNorm", "LayerNorm2d"]
     assert len([m for m in texts(at, "markdown") if "**Verified**" in m]) == 2

@@ -24,11 +24,11 @@ def go(at: AppTest, page: str) -> AppTest:
 
 LINKS = {  # a view other than the page's default, to come back to
     "explore": {"variant": "layer_norm", "source": "tokens", "seed": "5"},
-    "compare": {"variants": "batch_norm,rms_norm", "seed": "5"},
+    "compare": {"variants": ["batch_norm", "rms_norm"], "seed": "5"},
     "lessons": {},
     "slice_mask": {"kind": "band", "seed": "5"},
     "cluster_norm": {"method": "kmeans", "n_clusters": "2", "seed": "5"},
-    "axis_check": {"layout": "N L D", "reduce": "N,L"},
+    "axis_check": {"dims": "N L D", "reduce": ["N", "D"], "by": "axes"},
 }
 
 

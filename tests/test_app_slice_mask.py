@@ -26,7 +26,7 @@ from apptest_support import assert_clean, link, texts
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "slice_mask.py")
 TIMEOUT = 60
-SMALL = {"source": "gaussian", "shape": "8,8"}
+SMALL = {"matrix": "gaussian", "matrix_shape": "8,8"}
 # extra link parameters that make each kind remove something on an 8x8 matrix
 KIND_PARAMS = {"rows": {"index": "1,6"}, "cols": {"index": "0"}, "magnitude": {"sparsity": "0.25"}}
 
@@ -69,17 +69,22 @@ def npy(a: np.ndarray) -> bytes:
 @pytest.mark.parametrize("mode", ["multiply", "fill"])
 @pytest.mark.parametrize("kind", [k for k in MASK_KINDS if k != "custom"])
 def test_every_mask_kind_and_mode(kind, mode):
-    query = {**SMALL, "variant": "matrix_mask", "kind": kind, "mode": mode, **KIND_PARAMS.get(kind, {})}
+    query = {**SMALL, "op": "matrix_mask", "kind": kind, "mask_mode": mode, **KIND_PARAMS.get(kind, {})}
     if mode == "fill":
         query["value"] = "-inf"
     at = open_page(query)
     assert_clean(at)
-    q = link(at)
-    assert q["kind"] == kind and q["mode"] == mode and q["variant"] == "matrix_mask"
-    assert (q.get("value") == "-inf") == (mode == "fill")
+    q = link(at)  # what the link holds: the query without its defaults (kind causal, mode multiply, value -inf)
+    assert q.get("kind", "causal") == kind == at.selectbox(key="kind").value
+    assert q.get("mask_mode", "multiply") == mode == at.selectbox(key="mask_mode").value and "op" not in q
+    assert ("value" in [w.key for w in at.selectbox]) == (mode == "fill") and "value" not in q
     # the numbers shown are the library's, computed independently here
     x = make_matrix("gaussian", (8, 8), 0).x
-    params = {k: VARIANT.param(k).from_text(v) for k, v in q.items() if k in VARIANT.param_names and k != "seed"}
+    api = {"mask_mode": "mode"}  # the mask's mode has its own link key ("mode" is ClusterNorm's)
+    params = {api.get(k, k): VARIANT.param(api.get(k, k)).from_text(v) for k, v in query.items()
+              if api.get(k, k) in VARIANT.param_names and k != "seed"}
+    if kind == "padding":  # the page's default lengths for this matrix (its box shows them)
+        params.setdefault("lengths", VARIANT.param("lengths").from_text(at.text_input(key="lengths").value))
     params.setdefault("lengths", None)
     if kind == "random":
         params["seed"] = 0
@@ -112,7 +117,7 @@ VARIANT = vnviz.VARIANTS["matrix_mask"]
 
 
 def test_causal_8x8_numbers():
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "causal"})
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "causal"})
     assert_clean(at)
     shown = metrics(at)
     assert shown["removed (sparsity 43.8%)"] == "28 / 64"  # 28 of 64 entries above the diagonal
@@ -133,8 +138,8 @@ def test_causal_8x8_numbers():
 
 
 def test_fully_masked_rows_explained_with_the_safe_softmax():
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "padding", "lengths": "0,1,2,3,4,5,6,0",
-                    "mode": "fill", "value": "-inf"})
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "padding", "lengths": "0,1,2,3,4,5,6,0",
+                    "mask_mode": "fill", "value": "-inf"})
     assert_clean(at)
     assert metrics(at)["fully masked rows"] == "2 of 8"
     warning = texts(at, "warning")
@@ -147,29 +152,33 @@ def test_fully_masked_rows_explained_with_the_safe_softmax():
     assert np.isnan(fill[[0, 7]]).all() and not np.isnan(fill[1:7]).any()
 
 
+def _after_title(at: AppTest) -> str:
+    return charts(at)["before_after"]["layout"]["annotations"][1]["text"]
+
+
 def test_fill_value_choices_and_typed_text():
-    at = open_page({**SMALL, "variant": "matrix_mask", "mode": "fill", "value": "-inf"})
-    choice = at.selectbox(key="p:matrix_mask:value:choice")
-    assert choice.value == "-inf"
-    choice.set_value("lowest").run()
+    at = open_page({**SMALL, "op": "matrix_mask", "mask_mode": "fill"})
+    choice = at.selectbox(key="value")
+    assert choice.value == "-inf" and "removed → −inf" in _after_title(at)  # fill's default: -inf, not 0.0
+    lowest = repr(float(torch.finfo(torch.float32).min))
+    assert choice.options == ["-inf", "0.0", lowest]
+    choice.set_value(lowest).run()
     assert_clean(at)
-    assert float(link(at)["value"]) == float(torch.finfo(torch.float32).min)
-    at.selectbox(key="p:matrix_mask:value:choice").set_value("other").run()
-    at.text_input(key="p:matrix_mask:value:text").input("-inf").run()
+    assert f"removed → {lowest.replace('-', '−')}" in _after_title(at)
+    typed = open_page({**SMALL, "op": "matrix_mask", "mask_mode": "fill", "value": "-2.5"})  # a number, typed or linked
+    assert_clean(typed)
+    assert typed.selectbox(key="value").value == "-2.5" and "removed → −2.5" in _after_title(typed)
+    nan = open_page({**SMALL, "op": "matrix_mask", "mask_mode": "fill", "value": "nan"})
+    assert not nan.exception and nan.selectbox(key="value").value == "-inf"
+    assert any("value='nan' is not valid" in t or "not NaN" in t for t in texts(nan, "info"))
+    at = open_page({**SMALL, "op": "matrix_mask", "mask_mode": "fill"})  # (AppTest cannot send a typed option on)
+    at.selectbox(key="mask_mode").set_value("multiply").run()
     assert_clean(at)
-    assert link(at)["value"] == "-inf"
-    at.text_input(key="p:matrix_mask:value:text").input("nan").run()
-    assert not at.exception
-    errors = texts(at, "error")
-    assert len(errors) == 1 and "NaN" in errors[0] and "Keeping -inf" in errors[0]
-    assert link(at)["value"] == "-inf"
-    at.selectbox(key="p:matrix_mask:mode").set_value("multiply").run()
-    assert_clean(at)
-    assert "value" not in link(at)
+    assert "value" not in [w.key for w in at.selectbox]
 
 
 def test_random_mask_follows_the_page_seed():
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "random", "p": "0.5", "seed": "3"})
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "random", "p": "0.5", "seed": "3"})
     assert_clean(at)
     keep = build_mask((8, 8), "random", p=0.5, seed=3)
     assert metrics(at)[next(k for k in metrics(at) if k.startswith("removed"))] == f"{int((~keep).sum())} / 64"
@@ -177,25 +186,26 @@ def test_random_mask_follows_the_page_seed():
 
 
 def test_changing_the_kind_redraws_and_relinks():
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "causal"})
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "causal"})
     before = arr(charts(at)["mask"]["data"][0]["z"])
-    at.selectbox(key="p:matrix_mask:kind").set_value("band").run()
+    at.selectbox(key="kind").set_value("band").run()
     assert_clean(at)
-    assert link(at)["kind"] == "band" and "width" in link(at) and "diagonal" not in link(at)
+    keys = [w.key for w in at.number_input]
+    assert "width" in keys and "diagonal" not in keys  # the band's parameter is shown, the causal one hidden
     assert not np.array_equal(arr(charts(at)["mask"]["data"][0]["z"]), before)
 
 
 def test_batch_of_heads_shows_the_chosen_matrix():
-    at = open_page({"source": "attention", "shape": "3,6,6", "variant": "matrix_mask", "batch": "2",
-                    "kind": "padding", "lengths": "6,4,0", "mode": "fill", "value": "-inf"})
+    at = open_page({"matrix": "attention", "matrix_shape": "3,6,6", "op": "matrix_mask", "batch": "2",
+                    "kind": "padding", "lengths": "6,4,0", "mask_mode": "fill", "value": "-inf"})
     assert_clean(at)
-    assert at.number_input(key="sm:batch").value == 2
+    assert at.number_input(key="batch").value == 2
     assert metrics(at)["fully masked rows"] == "6 of 6"  # matrix 2 keeps no column
     assert "x[2]" in charts(at)["before_after"]["layout"]["annotations"][0]["text"]
 
 
 def test_custom_mask_upload_good_then_wrong_shape():
-    at = open_page({"source": "gaussian", "shape": "6,8", "variant": "matrix_mask", "kind": "custom"})
+    at = open_page({"matrix": "gaussian", "matrix_shape": "6,8", "op": "matrix_mask", "kind": "custom"})
     assert not at.exception and not texts(at, "error")
     assert any("Upload a 0/1 mask" in t for t in texts(at, "info"))
     assert not at.get("plotly_chart")
@@ -221,7 +231,7 @@ def _facts(at: AppTest) -> dict[str, str]:
 
 
 def test_slice_view_facts_and_write_through():
-    at = open_page({"source": "gaussian", "shape": "6,8", "variant": "matrix_slice", "rows": "1:5:2", "cols": "2:"})
+    at = open_page({"matrix": "gaussian", "matrix_shape": "6,8", "op": "matrix_slice", "rows": "1:5:2", "cols": "2:"})
     assert_clean(at)
     facts = _facts(at)
     assert facts["shape"] == "(2, 6)" and facts["strides (elements)"] == "(16, 1)"
@@ -242,7 +252,7 @@ def test_slice_view_facts_and_write_through():
 
 
 def test_slice_copy_facts():
-    at = open_page({"source": "weight", "shape": "12,16", "variant": "matrix_slice", "rows": "0,5,9", "cols": "::4"})
+    at = open_page({"matrix": "weight", "matrix_shape": "12,16", "op": "matrix_slice", "rows": "0,5,9", "cols": "::4"})
     assert_clean(at)
     facts = _facts(at)
     assert facts["shape"] == "(3, 4)" and facts["is a view of x"] == "no (a copy)"
@@ -255,15 +265,15 @@ def test_slice_copy_facts():
 
 
 def test_bad_slice_string_shows_one_error_and_keeps_the_data():
-    at = open_page({"source": "gaussian", "shape": "6,8", "variant": "matrix_slice"})
+    at = open_page({"matrix": "gaussian", "matrix_shape": "6,8", "op": "matrix_slice"})
     assert_clean(at)
-    at.text_input(key="p:matrix_slice:rows:text").input("5:2").run()
+    at.text_input(key="rows").input("5:2").run()
     assert not at.exception
     errors = texts(at, "error")
     assert len(errors) == 1 and "selects none" in errors[0] and "Traceback" not in errors[0]
-    assert at.text_input(key="sm:shape_text").value == "6,8"  # the user's data stays
-    assert link(at)["rows"] == "5:2" and link(at)["shape"] == "6,8"
-    at.text_input(key="p:matrix_slice:rows:text").input("::-1").run()
+    assert at.text_input(key="matrix_shape").value == "6,8"  # the user's data stays
+    assert at.text_input(key="rows").value == "5:2"  # and the box shows what was typed, with the sentence
+    at.text_input(key="rows").input("::-1").run()
     assert not at.exception
     assert "torch.flip" in texts(at, "error")[0]
 
@@ -272,95 +282,111 @@ def test_bad_slice_string_shows_one_error_and_keeps_the_data():
 
 
 def test_link_round_trip_reproduces_the_view():
-    query = {"source": "weight", "shape": "32,48", "seed": "5", "variant": "matrix_mask", "kind": "n_m",
-             "n": "1", "m": "4", "mode": "fill", "value": "-inf"}
+    query = {"matrix": "weight", "matrix_shape": "32,48", "seed": "5", "op": "matrix_mask", "kind": "n_m",
+             "n": "1", "m": "4", "mask_mode": "fill", "value": "-inf"}
     first = open_page(query)
     assert_clean(first)
-    assert first.selectbox(key="sm:source").value == "weight"
-    assert first.text_input(key="sm:shape_text").value == "32,48"
-    assert first.number_input(key="sm:seed").value == 5
-    assert first.radio(key="sm:variant").value == "matrix_mask"
-    assert first.selectbox(key="p:matrix_mask:kind").value == "n_m"
-    assert first.number_input(key="p:matrix_mask:n").value == 1
-    assert first.selectbox(key="p:matrix_mask:value:choice").value == "-inf"
+    assert first.selectbox(key="matrix").value == "weight"
+    assert first.text_input(key="matrix_shape").value == "32,48"
+    assert first.number_input(key="seed").value == 5
+    assert first.radio(key="op").value == "matrix_mask"
+    assert first.selectbox(key="kind").value == "n_m"
+    assert first.number_input(key="n").value == 1
+    assert first.selectbox(key="value").value == "-inf"
     q = link(first)
-    assert {k: q[k] for k in query} == query
+    defaults = {("op", "matrix_mask"), ("value", "-inf"), ("m", "4")}  # left out of a link: they are the defaults
+    assert q == {k: v for k, v in query.items() if (k, v) not in defaults}
     assert metrics(first)["removed (sparsity 75.0%)"] == "1152 / 1536"
     second = open_page(q)
     assert_clean(second)
     assert link(second) == q
     one, two = charts(first)["before_after"], charts(second)["before_after"]
     assert np.array_equal(arr(one["data"][1]["z"]), arr(two["data"][1]["z"]), equal_nan=True)
-    slice_q = {"source": "low_rank", "shape": "2,10,12", "seed": "1", "variant": "matrix_slice", "batch": "1",
+    slice_q = {"matrix": "low_rank", "matrix_shape": "2,10,12", "seed": "1", "op": "matrix_slice", "batch": "1",
                "rows": "2:8", "cols": "1,3"}
     third = open_page(slice_q)
     assert_clean(third)
-    assert third.text_input(key="p:matrix_slice:rows:text").value == "2:8"
+    assert third.text_input(key="rows").value == "2:8"
     assert link(third) == slice_q
 
 
 def test_invalid_link_values_fall_back_with_a_notice():
-    at = open_page({"source": "nonsense", "variant": "matrix_mask", "kind": "triangle", "mode": "fill",
+    at = open_page({"matrix": "nonsense", "op": "matrix_mask", "kind": "triangle", "mask_mode": "fill",
                     "value": "nan", "seed": "-4", "zzz": "1"})
     assert not at.exception
     notices = " ".join(texts(at, "info"))
-    for key in ("source", "kind", "value", "seed", "zzz"):
+    for key in ("matrix", "kind", "value", "seed", "zzz"):
         assert key in notices, (key, notices)
-    q = link(at)
-    assert q["source"] == "attention" and q["kind"] == "causal" and q["value"] == "0.0" and q["seed"] == "0"
-    at = open_page({**SMALL, "variant": "matrix_slice", "rows": "abc", "cols": "9:"})
+    assert link(at) == {"mask_mode": "fill"}  # the one valid value
+    assert at.selectbox(key="matrix").value == "attention" and at.selectbox(key="kind").value == "causal"
+    assert at.selectbox(key="value").value == "-inf" and at.number_input(key="seed").value == 0
+    at = open_page({**SMALL, "op": "matrix_slice", "rows": "abc", "cols": "9:"})
     assert not at.exception and not texts(at, "error")
     notices = " ".join(texts(at, "info"))
-    assert "rows='abc'" in notices or "cols='9:'" in notices
-    assert link(at)["rows"] == ":" and link(at)["cols"] == ":"
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "n_m", "m": "3", "batch": "7"})
+    assert "rows='abc'" in notices and "cols=9: does not fit this matrix" in notices
+    assert link(at) == {**SMALL, "op": "matrix_slice"}
+    assert at.text_input(key="rows").value == ":" and at.text_input(key="cols").value == ":"
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "n_m", "m": "3", "batch": "7"})
     assert not at.exception and not texts(at, "error")
     assert any("m=3 does not fit" in t for t in texts(at, "info"))
-    assert link(at)["m"] == "4"
-    at = open_page({"source": "attention", "shape": "5", "variant": "matrix_mask"})
-    assert not at.exception
-    errors = texts(at, "error")
-    assert len(errors) == 1 and "2-d shape (R, C)" in errors[0] and "default shape" in errors[0]
-    assert link(at)["shape"] == "4,24,24"
+    assert any("batch=7: this is one matrix" in t for t in texts(at, "info"))
+    assert at.number_input(key="m").value == 4 and link(at) == {**SMALL, "kind": "n_m"}
+    at = open_page({"matrix": "attention", "matrix_shape": "5", "op": "matrix_mask"})
+    assert not at.exception and not texts(at, "error")
+    notices = texts(at, "info")
+    assert len(notices) == 1 and "2-d shape (R, C)" in notices[0] and "default shape" in notices[0]
+    assert at.text_input(key="matrix_shape").value == "4,24,24" and "matrix_shape" not in link(at)
 
 
 def test_switching_operation_and_source():
-    at = open_page({**SMALL, "variant": "matrix_mask", "kind": "causal"})
-    at.radio(key="sm:variant").set_value("matrix_slice").run()
+    at = open_page({**SMALL, "op": "matrix_mask", "kind": "causal"})
+    at.radio(key="op").set_value("matrix_slice").run()
     assert_clean(at)
-    assert link(at)["variant"] == "matrix_slice" and "kind" not in link(at) and link(at)["rows"] == ":"
+    assert not [w for w in at.selectbox if w.key == "kind"] and at.text_input(key="rows").value == ":"
     assert set(charts(at)) == {"before_after", "write_through"}
-    at.selectbox(key="sm:source").set_value("low_rank").run()
+    at.selectbox(key="matrix").set_value("low_rank").run()
     assert_clean(at)
-    assert link(at)["shape"] == "48,64"  # a new source starts from its own shape
-    assert at.text_input(key="sm:shape_text").value == "48,64"
-    at.text_input(key="sm:shape_text").input("2,3,9").run()
+    assert at.text_input(key="matrix_shape").value == "48,64"  # a new source starts from its own shape
+    at.text_input(key="matrix_shape").input("2,3,9").run()
     assert_clean(at)
-    assert link(at)["shape"] == "2,3,9" and at.number_input(key="sm:batch").value == 0
+    assert at.number_input(key="batch").value == 0 and "[0]" in _after_title(at)
+
 
 
 def test_other_pages_state_is_left_alone():
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["source"] = "images"  # the Explore page's own state under the same names
-    at.session_state["variant"] = "group_norm"
-    at.query_params.update({"source": "weight", "variant": "matrix_slice"})
-    at.run()
+    """This page's matrix and operation are not Explore's source and variant: each keeps its own, and an older
+    link to this page (``source=``, ``variant=``) is read with this page's names."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT * 2)
+    at.query_params.update({"source": "images", "variant": "group_norm"})
+    at.switch_page("app_pages/explore.py").run()
     assert_clean(at)
-    assert at.session_state["source"] == "images" and at.session_state["variant"] == "group_norm"
-    assert link(at)["source"] == "weight" and link(at)["variant"] == "matrix_slice"
+    at.query_params.clear()
+    at.switch_page("app_pages/lessons.py").run()  # links inside the app are the lessons'
+    at.query_params.update({"source": "weight", "variant": "matrix_slice"})  # an older link to Slice & Mask
+    at.switch_page("app_pages/slice_mask.py").run()
+    assert_clean(at)
+    assert link(at) == {"matrix": "weight", "op": "matrix_slice"}
+    assert at.selectbox(key="matrix").value == "weight" and at.radio(key="op").value == "matrix_slice"
+    at.query_params.clear()  # back through the sidebar: Explore as it was left
+    at.switch_page("app_pages/explore.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="source").value == "images" and at.selectbox(key="variant").value == "group_norm"
+    at.query_params.clear()
+    at.switch_page("app_pages/slice_mask.py").run()
+    assert at.selectbox(key="matrix").value == "weight" and at.radio(key="op").value == "matrix_slice"
 
 
 # -- uploads ---------------------------------------------------------------------------
 
 
 def test_upload_matrix_good_then_one_dimensional():
-    at = open_page({"source": "upload", "variant": "matrix_mask", "kind": "causal"})
+    at = open_page({"matrix": "upload", "op": "matrix_mask", "kind": "causal"})
     assert not at.exception and any("Upload a file" in t for t in texts(at, "info"))
     good = np.random.default_rng(0).normal(size=(2, 5, 5)).astype(np.float32)
     at.file_uploader(key="sm:upload_file").upload("heads.npy", npy(good)).run()
     assert_clean(at)
     assert metrics(at)["removed (sparsity 40.0%)"] == "10 / 25"
-    assert "shape" not in link(at)
+    assert "matrix_shape" not in link(at)
     at.file_uploader(key="sm:upload_file").upload("vector.npy", npy(np.arange(5.0))).run()
     assert not at.exception
     errors = texts(at, "error")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from browser_support import shot
 
+import browser_views
+
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1500, "height": 3300}  # tall enough for the whole page in one screenshot
 CHARTS = 4  # scatter, sizes, histograms, statistics
@@ -32,7 +34,8 @@ def test_kmeans_link_opens_the_view(browser, app_url):
     assert page.get_by_text("ClusterNorm: BatchNorm per cluster of samples").is_visible()
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "ClusterNorm" in nav and "Explore" in nav
-    assert "method=kmeans" in page.url and "n_clusters=3" in page.url and "source=mixture" in page.url
+    assert "method=kmeans" in page.url  # n_clusters=3 and source=mixture are this page's defaults: left out
+    assert "n_clusters" not in page.url and "source" not in page.url
     assert page.locator(".js-plotly-plot").count() == CHARTS
     assert page.locator(".js-plotly-plot .scatterlayer .point").count() >= 96  # every sample drawn
     assert page.locator(".js-plotly-plot .bars path").count() > 50  # histogram and statistics bars drawn
@@ -61,7 +64,7 @@ def test_choosing_dbscan_updates_the_link_and_warns(browser, app_url):
     page.get_by_role("option", name="dbscan", exact=True).click()
     page.wait_for_url("**method=dbscan**", timeout=30_000)
     page.wait_for_selector('[data-testid="stAlertContentWarning"]', timeout=60_000)
-    assert "n_clusters" not in page.url and "dbscan_eps=0.5" in page.url
+    assert "n_clusters" not in page.url and "dbscan_eps" not in page.url  # hidden, and the default
     assert page.get_by_text("are noise (label -1)").first.is_visible()
     page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {CHARTS}",
                            timeout=60_000)
@@ -71,15 +74,22 @@ def test_choosing_dbscan_updates_the_link_and_warns(browser, app_url):
     page.close()
 
 
-def test_an_impossible_link_is_one_sentence(browser, app_url):
+def test_an_impossible_link_falls_back_with_a_notice(browser, app_url):
+    page = open_view(browser, f"{app_url}/cluster_norm?source=photos&n_clusters=3")  # 2 photos: at most 2 clusters
+    notice = page.locator('[data-testid="stAlertContentInfo"]').filter(has_text="n_clusters=3")
+    assert notice.count() == 1 and "does not fit this data (allowed: 1 to 2); using 2" in notice.inner_text()
+    assert not page.locator('[data-testid="stAlertContentError"]').count()
+    assert page.locator(".js-plotly-plot").count() == CHARTS  # the charts stay
+    assert not page.locator('[data-testid="stException"]').count()
+    shot(page, "cluster_photos_notice")
+    page.close()
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     page.goto(f"{app_url}/cluster_norm?source=mixture&n_clusters=500")
-    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=90_000)
-    page.wait_for_timeout(500)
-    errors = page.locator('[data-testid="stAlertContentError"]')
-    assert errors.count() == 1
-    assert "n_clusters must be at most the number of samples N=96; got 500." in errors.inner_text()
+    page.wait_for_selector('[data-testid="stAlertContentInfo"]', timeout=90_000)
+    browser_views.settle(page, 1000)
     assert not page.locator('[data-testid="stException"]').count()
+    assert "n_clusters=500 does not fit this data (allowed: 1 to 96); using 3" in \
+        page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
     # the data panel stays, with the user's data
     assert page.get_by_text("A mixture of 3 Gaussian clusters over 96 samples").is_visible()
     assert page.locator('input[aria-label="shape"]').input_value() == "96,4,8,8"

@@ -42,8 +42,8 @@ def test_compare_default_renders(browser, app_url):
     assert "Compare" in page.locator('[data-testid="stSidebarNav"]').inner_text()
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
     assert_no_exception(page)
-    assert "variants=batch_norm%2Clayer_norm%2Cinstance_norm%2Cgroup_norm%2Ccluster_norm" in page.url \
-        or "variants=batch_norm,layer_norm,instance_norm,group_norm,cluster_norm" in page.url
+    assert "variants" not in page.url  # the five are the default: the link leaves them out
+    assert page.get_by_text("cluster_norm(n_clusters=3)", exact=False).first.is_visible()  # the "Shown:" line
     assert page.locator(".js-plotly-plot .bars path").count() > 100  # 6 histograms of 60 bins
     assert heatmap_images(page) >= 5 + 5  # the group pictures and the equivalence heatmaps
     assert page.get_by_text("GroupNorm with one group per channel = InstanceNorm").is_visible()
@@ -56,12 +56,14 @@ def test_compare_presenter_mode_hides_the_sidebar(browser, app_url):
     assert_no_exception(page)
     assert page.locator(SIDEBAR).is_hidden()
     assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "22px"
-    assert "present=1" in page.url and "num_groups=2" in page.url  # write_link keeps present
+    assert "present=1" in page.url and "variants=layer_norm&variants=group_norm" in page.url  # present is kept
+    assert page.locator("h1").first.inner_text() == "LayerNorm, GroupNorm(2), InstanceNorm on Image-like fields " \
+        "(16, 8, 32, 32)"
     shot(page, "compare_present")
     page.get_by_role("button", name="exit presenter mode").click()
     page.locator(SIDEBAR).wait_for(state="visible", timeout=30_000)
     page.wait_for_url(lambda url: "present" not in url, timeout=30_000)
-    assert "num_groups=2" in page.url
+    assert "variants=layer_norm&variants=group_norm" in page.url
     page.close()
 
 
@@ -78,7 +80,8 @@ def test_lessons_page_and_a_lesson_in_presenter_mode(browser, app_url):
     page.wait_for_timeout(2000)
     assert_no_exception(page)
     assert page.locator(SIDEBAR).is_hidden()
-    assert "num_groups=2" in page.url
+    assert "variants=layer_norm&variants=group_norm" in page.url and "shape=16%2C8%2C32%2C32" in page.url
+    assert page.get_by_text("group_norm(num_groups=2)", exact=False).first.is_visible()
     shot(page, "lessons_present_compare")
     page.close()
 

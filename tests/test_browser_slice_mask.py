@@ -10,11 +10,11 @@ import pytest
 from browser_support import shot
 
 pytestmark = pytest.mark.browser
-MASK_LINK = "/slice_mask?variant=matrix_mask&kind=causal&mode=fill&value=-inf&source=attention"
-SLICE_LINK = "/slice_mask?variant=matrix_slice&source=gaussian&shape=12,12&rows=1:9:2&cols=2:10"
-NAN_LINK = "/slice_mask?variant=matrix_mask&source=gaussian&shape=10,10&kind=padding&lengths=0,1,2,3,4,5,6,7,8,0" \
-    "&mode=fill&value=-inf"
-COPY_LINK = "/slice_mask?variant=matrix_slice&source=weight&shape=64,96&rows=0,5,9&cols=::4"
+MASK_LINK = "/slice_mask?op=matrix_mask&kind=causal&mask_mode=fill&value=-inf&matrix=attention"
+SLICE_LINK = "/slice_mask?variant=matrix_slice&source=gaussian&shape=12,12&rows=1:9:2&cols=2:10"  # an older link
+NAN_LINK = "/slice_mask?op=matrix_mask&matrix=gaussian&matrix_shape=10,10&kind=padding&lengths=0,1,2,3,4,5,6,7,8,0" \
+    "&mask_mode=fill&value=-inf"
+COPY_LINK = "/slice_mask?op=matrix_slice&matrix=weight&matrix_shape=64,96&rows=0,5,9&cols=::4"
 
 
 def open_view(browser, url: str, height: int = 2400):
@@ -29,7 +29,8 @@ def test_shared_mask_link_renders(browser, app_url):
     page = open_view(browser, app_url + MASK_LINK)
     assert page.get_by_text("Slice & Mask a matrix").is_visible()
     assert "Slice & Mask" in page.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert "value=-inf" in page.url and "kind=causal" in page.url and "shape=4%2C24%2C24" in page.url
+    assert page.url.endswith("/slice_mask?mask_mode=fill")  # the rest is the default: causal, -inf, attention
+    assert page.locator('input[aria-label="value"]').input_value() == "-inf"
     assert not page.locator('[data-testid="stException"]').count()
     assert heatmap_images(page) >= 4  # before, after, the -inf overlay, the mask
     legend = page.locator(".js-plotly-plot .legend").first.text_content()
@@ -61,6 +62,7 @@ def test_fully_masked_rows_callout(browser, app_url):
 def test_shared_slice_links_render(browser, app_url):
     page = open_view(browser, app_url + SLICE_LINK)
     assert "rows=1%3A9%3A2" in page.url or "rows=1:9:2" in page.url
+    assert "op=matrix_slice" in page.url and "matrix=gaussian" in page.url  # the older names, rewritten
     table = page.locator("[data-testid=\"stTable\"]").first.inner_text()
     assert "(4, 8)" in table and "(12, 1)" in table and "storage offset" in table  # shape, strides
     assert page.get_by_text("y is a view").first.is_visible()

@@ -157,7 +157,7 @@ def test_grid_figures_have_one_column_per_variant(x):
     assert dist.data[0].marker.color == fig.BEFORE_COLOR and dist.data[1].marker.color == fig.AFTER_COLOR
     assert sum(dist.data[1].y) == x.numel()
     titles = [a.text for a in dist.layout.annotations]
-    assert titles[0].startswith("<b>input</b>") and "b c h w -> 1 c 1 1" in titles[1]
+    assert titles[0].startswith("<b>input</b>") and "n c h w -> 1 c 1 1" in titles[1]  # this data's pattern
 
     axes = fig.axes_grid(cols)
     assert len(axes.data) == 6 * 4 * 2  # columns x axes (N C H W) x (mean, std)

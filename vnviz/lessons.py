@@ -127,7 +127,7 @@ LESSONS: tuple[Lesson, ...] = (
         "the attention. Filling with −inf gives exp(−inf) = 0: the future gets exactly nothing.",
         "With the mask multiplied in, how much attention does the first token still pay to the tokens after it? "
         "What changes when mode is fill with value −inf?",
-        "/slice_mask", {"variant": "matrix_mask", "kind": "causal", "mode": "multiply", "source": "attention"},
+        "/slice_mask", {"op": "matrix_mask", "kind": "causal", "mask_mode": "multiply", "matrix": "attention"},
         "The 'Effect on a softmax' tab: with multiply, masked entries keep a probability; switch mode to fill "
         "(value −inf) and they drop to exactly 0.",
     ),
@@ -137,7 +137,7 @@ LESSONS: tuple[Lesson, ...] = (
         "Writing into it writes into x. A list of indices (advanced indexing) makes a copy instead, which is "
         "safe to modify but costs memory and time.",
         "y = x[1:9:2, 2:10]; y.fill_(big). Does x change? Now try rows = 0,5,9: what is different, and why?",
-        "/slice_mask", {"variant": "matrix_slice", "source": "gaussian", "shape": "12,12", "rows": "1:9:2",
+        "/slice_mask", {"op": "matrix_slice", "matrix": "gaussian", "matrix_shape": "12,12", "rows": "1:9:2",
                         "cols": "2:10"},
         "'Where y lives in memory': strides and storage offset, shared with x. 'Write through y': x after the "
         "write. Then type 0,5,9 for rows and watch the facts flip to a copy.",

@@ -86,16 +86,26 @@ def report_rows(r: AxisReport, letters: tuple[str, ...] | None = None,
     else:
         eps = f"≈ {r.eps:.2g}"
     also = ", ".join(_title(a) for a in r.also) or "—"
-    return (
+    # the other hypotheses that explain y too (light blue in the chart): a larger affine can undo a normalization
+    others = sum(1 for c in r.candidates if c.residual <= r.tolerance) - (1 if found else 0)
+    if found:
+        residual = f"{r.residual:.1e}: explains y (a fit explains y when below {r.tolerance:.0e})"
+    else:
+        residual = f"{r.residual:.1e}: does NOT explain y (a fit explains y only below {r.tolerance:.0e})"
+    rows = [
         ("reduced axes", axes_text(r.axes, letters)),
         ("matching layer", layer),
         ("statistics", stat),
         ("mean / variance shape", stat_shape),
         ("affine", affine),
         ("eps", eps),
-        ("relative residual", f"{r.residual:.1e} (explains y below {r.tolerance:.0e})"),
-        ("explained equally by", also),
-    )
+        ("relative residual", residual),
+    ]
+    if found:
+        rows.append(("same output as", also))
+        rows.append(("other fits that explain y", f"{others} more, with at least as many affine parameters "
+                     "(light blue in the chart)" if others > 0 else "none"))
+    return tuple(rows)
 
 
 def report_verdict(r: AxisReport, letters: tuple[str, ...] | None = None) -> tuple[str, str]:

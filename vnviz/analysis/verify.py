@@ -52,6 +52,7 @@ class Verification:
     device: str  # where the variant ran
     seconds: float  # wall time of the variant alone, device synchronised
     note: str  # why a check was skipped, or "" when none was
+    undefined: int = 0  # groups whose output is 0/0 (eps = 0 and variance 0): not compared, and ok is False
 
 
 def _eps(name: str, x: torch.Tensor, params: dict[str, Any]) -> float:
@@ -248,20 +249,26 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     out = None
     # what the float64 formula needs: the groups' statistics of x, or of x**2 for RMSNorm
     src = group_stats(x, groups, ngroups, x_stats.count, torch.square) if variant.stat == "rms" else x_stats
+    # eps = 0 with a constant group: (x - mean) / sqrt(var + eps) is 0/0 there (torch's kernels give 0)
+    eps0 = before.get("eps") if variant.stat == "rms" else before.get("eps", 1e-5)
+    spread = src.mean if variant.stat == "rms" else src.var
+    zero = (spread == 0) & (x_stats.count > 0) if eps0 == 0 else torch.zeros_like(spread, dtype=torch.bool)
+    undefined = int(zero.sum())
     if checked:
         out = group_stats(y, groups, ngroups, x_stats.count, undo_affine)
         eps = _eps(name, x, before)
+        defined = ~zero.to(out.mean.device)
         if variant.stat == "rms":
             second = out.var + out.mean**2  # mean square of the output
             expected = src.mean / (src.mean + eps)
             mean_max = math.nan
-            var_dev = float((second - 1).abs().max())
-            var_eps = float((second - expected).abs().max())
+            var_dev = float((second - 1).abs()[defined].max()) if bool(defined.any()) else math.nan
+            var_eps = float((second - expected).abs()[defined].max()) if bool(defined.any()) else math.nan
         else:
             expected = src.var / (src.var + eps)
             mean_max = float(out.mean.abs().max())
-            var_dev = float((out.var - 1).abs().max())
-            var_eps = float((out.var - expected).abs().max())
+            var_dev = float((out.var - 1).abs()[defined].max()) if bool(defined.any()) else math.nan
+            var_eps = float((out.var - expected).abs()[defined].max()) if bool(defined.any()) else math.nan
 
     # 2. the torch module
     mod, code = torch_module(name, x, before)
@@ -282,6 +289,8 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     ref_err_t = top = torch.zeros((), dtype=dt, device=x.device)
     for s in row_blocks(tuple(x.shape), x.device):
         y64 = formula(s)
+        if undefined:  # the 0/0 groups have no reference value: compare the others
+            y64 = torch.where(torch.isnan(y64), y[s].detach().to(dt), y64)
         ref_err_t = torch.maximum(ref_err_t, (y[s].detach().to(dt) - y64).abs().max())
         top = torch.maximum(top, y64.abs().max())
     ref_err = float(ref_err_t)
@@ -297,11 +306,13 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         size = max(1.0, float(mod.running_var.abs().max()), float(mod.running_mean.abs().max()))
         ok = ok and running_err <= tol * size
     if checked:
-        ok = ok and var_eps <= 10 * tol and (math.isnan(mean_max) or mean_max <= 10 * tol)
+        ok = ok and (math.isnan(var_eps) or var_eps <= 10 * tol) and (math.isnan(mean_max) or mean_max <= 10 * tol)
+    ok = ok and not undefined
     return y, Verification(
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
         tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
+        undefined=undefined,
     ), Checked(groups, None, x_stats, out if out is not None and w is None and b is None else None)
 
 

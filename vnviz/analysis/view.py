@@ -46,7 +46,8 @@ class ExploreView:
     layout: str  # layout letters of the input, e.g. "N C H W"
     before: Side  # the input
     after: Side  # the output
-    group_map: torch.Tensor | None  # (S, R, P) group ids of the first samples/channels/positions
+    group_map: GroupPicture | None  # the group ids of the first samples/channels/positions
+    pattern: str  # the einops pattern of the statistics on this input, e.g. "n l d -> 1 l 1" ("" if none)
     group_grid: tuple[int, int]  # how the groups tile a 2-D grid (rows, cols) for the heatmaps
     verification: Verification | None  # norm variants only
     warnings: tuple[str, ...]  # the known traps that apply
@@ -86,14 +87,62 @@ def group_grid(groups: torch.Tensor) -> tuple[int, int]:
     return g // cols, cols
 
 
-def group_picture(groups: torch.Tensor) -> torch.Tensor:
+@dataclass(frozen=True)
+class GroupPicture:
+    """The group map of the first samples, channels and positions: what the group picture draws."""
+
+    ids: torch.Tensor  # (S, R, P) group ids: S samples, R channels, P positions drawn
+    samples: int  # the input's samples N (the first S are drawn)
+    channels: int  # its channels C (the first R are drawn)
+    positions: int  # its positions per (sample, channel): the product of the dims after C
+    position_index: torch.Tensor  # (P,) the flattened positions drawn (evenly spread when there are many)
+    position_name: str  # what a position is: the dims after C, flattened, e.g. "H·W" ("" for (N, C) data)
+    groups: int  # statistic groups of the whole input
+
+    @property
+    def drawn(self) -> list[int]:
+        """The group ids that appear in the picture, in order."""
+        return torch.unique(self.ids).tolist()
+
+
+def group_picture(groups: torch.Tensor, letters: tuple[str, ...] | None = None) -> GroupPicture:
     """Group ids of the first samples x channels x positions (flattened), small enough to draw."""
+    shape = tuple(groups.shape)
     g = groups[:MAP_SAMPLES, :MAP_ROWS]
     g = g.reshape(g.shape[0], g.shape[1], -1)
     p = g.shape[2]
+    index = torch.arange(p)
     if p > MAP_COLS:
-        g = g[:, :, torch.linspace(0, p - 1, MAP_COLS).round().long()]
-    return g.cpu()
+        index = torch.linspace(0, p - 1, MAP_COLS).round().long()
+        g = g[:, :, index.to(g.device)]
+    letters = tuple(letters or ()) if letters and len(letters) == len(shape) else tuple(f"d{i}" for i in range(len(shape)))
+    return GroupPicture(g.cpu(), shape[0], shape[1] if len(shape) > 1 else 1, p, index, "·".join(letters[2:]),
+                        int(groups.max()) + 1 if groups.numel() else 0)
+
+
+def reduction_pattern(groups: torch.Tensor, letters: tuple[str, ...]) -> str:
+    """The einops pattern of the statistics, read off the group map of this input (its rank and layout).
+
+    Along each dim the first line of ids is looked at: one id, the dim is reduced (``1``); an id per
+    index, it is kept; a few ids, it is split into groups (``(g c)``, kept as ``g``, rest reduced).
+    E.g. BatchNorm on (N, L, D) tokens: ``n l d -> 1 l 1``.
+    """
+    left: list[str] = []
+    right: list[str] = []
+    for d, name in enumerate(letters):
+        line = groups[tuple(slice(None) if i == d else 0 for i in range(groups.ndim))]
+        k = int(torch.unique(line).numel())
+        name = name.lower()
+        if k == 1:
+            left.append(name)
+            right.append("1")
+        elif k == groups.shape[d]:
+            left.append(name)
+            right.append(name)
+        else:
+            left.append(f"(g {name})")
+            right += ["g", "1"]
+    return " ".join(left) + " -> " + " ".join(right)
 
 
 def explore_view(
@@ -119,6 +168,7 @@ def explore_view(
     layout = layout if layout and len(layout.split()) == x.ndim else " ".join(f"d{i}" for i in range(x.ndim))
     warnings = tuple(traps(name, x, params, layout))
     groups = verification = picture = None
+    pattern = ""
     grid = (1, 1)
     ngroups = 0
     cluster = x_stats = y_stats = None
@@ -129,7 +179,8 @@ def explore_view(
         if cluster is not None:
             warnings += cluster.warnings
         ngroups = int(groups.max()) + 1
-        picture = group_picture(groups)
+        picture = group_picture(groups, tuple(layout.split()))
+        pattern = reduction_pattern(groups, tuple(layout.split()))
         grid = group_grid(groups)
     else:
         y = apply(name, x, **params)
@@ -138,7 +189,7 @@ def explore_view(
     after = _side(y, out_layout or layout, bins, percentile, groups if y.shape == x.shape else None, ngroups, y_stats)
     synchronize(x.device)
     return ExploreView(
-        variant=name, layout=layout, before=before, after=after, group_map=picture, group_grid=grid,
+        variant=name, layout=layout, before=before, after=after, group_map=picture, pattern=pattern, group_grid=grid,
         verification=verification, warnings=warnings, seconds=time.perf_counter() - t0, cluster=cluster,
     )
 

@@ -20,8 +20,10 @@ numpy floats longer than 8 bytes (``longdouble``) become float64 and torch's
 other float dtypes (float8) float32, torch having no kernels for them. Bool and
 integer arrays become float32 (whole numbers beyond 2**24 = 16,777,216 are then
 rounded to the nearest float32). Text tables and images are float32 (images
-scaled to [0, 1]). NaN and Inf are returned as they are, but an array with no
-finite value at all is refused.
+scaled to [0, 1]). The dict ``load_arrays`` returns says what each array was
+stored as (``Arrays.stored``), so that a caller can say what was converted.
+NaN and Inf are returned as they are, but an array with no finite value at all
+is refused.
 """
 from __future__ import annotations
 
@@ -50,7 +52,24 @@ _ALLOWED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
 # --------------------------------------------------------------------------- public
 
 
-def load_arrays(data: bytes, filename: str) -> dict[str, torch.Tensor]:
+class Arrays(dict):
+    """The arrays of a file by name (a plain dict), and ``stored``: each one's dtype in the file."""
+
+    def __init__(self, arrays: dict[str, torch.Tensor], stored: dict[str, str] | None = None) -> None:
+        super().__init__(arrays)
+        self.stored = dict(stored or {})  # name -> dtype as stored ("float16", "int64", "text", "8-bit image", ...)
+
+    def conversion(self, name: str) -> str:
+        """One sentence when the array was converted to another dtype to be read, else ""."""
+        stored, now = self.stored.get(name, ""), str(self[name].dtype).replace("torch.", "")
+        if not stored or stored == now or stored in ("text", "image"):
+            return ""
+        why = " (whole numbers above 2^24 are rounded)" if stored.startswith(("int", "uint")) else ""
+        what = "its values" if len(self) == 1 else f"the array {name!r}"
+        return f"The file stores {what} as {stored}; vnviz converted them to {now}{why}."
+
+
+def load_arrays(data: bytes, filename: str) -> Arrays:
     """Read every array in an uploaded file, by name.
 
     Single-array formats (``.npy``, text tables, images, a ``.pt`` holding one
@@ -63,7 +82,7 @@ def load_arrays(data: bytes, filename: str) -> dict[str, torch.Tensor]:
         filename: the file's name; only its extension is used (and quoted in errors).
 
     Returns:
-        ``dict[str, Tensor]`` in file order; each tensor on the CPU, contiguous,
+        ``Arrays`` (a ``dict[str, Tensor]`` with ``stored``) in file order; each tensor on the CPU, contiguous,
         in the file's float dtype (float16, bfloat16, float32 or float64; bool
         and integers as float32, see the module's dtype policy), 1 to 6 dims,
         no dim 0, at most :data:`MAX_ELEMENTS` elements, at least one finite value.
@@ -91,7 +110,10 @@ def load_arrays(data: bytes, filename: str) -> dict[str, torch.Tensor]:
     data = bytes(data)
     from vnviz.data.upload_formats import READERS  # the parsers import this module's caps and checks
 
-    return READERS[ext](data, label)
+    arrays = READERS[ext](data, label)
+    if isinstance(arrays, Arrays):  # the .npy, .npz and .pt parsers say what each array was stored as
+        return arrays
+    return Arrays(arrays, {k: "text" if ext in (".csv", ".tsv", ".txt") else "image" for k in arrays})
 
 
 def load_array(data: bytes, filename: str) -> torch.Tensor:

@@ -109,7 +109,7 @@ def _npy_tensor(buf: bytes, offset: int, header: _NpyHeader, where: str) -> torc
 def read_npy(data: bytes, label: str) -> dict[str, torch.Tensor]:
     f = io.BytesIO(data)
     header = _npy_header(f, len(data), f"The file {label}")
-    return {"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}
+    return caps.Arrays({"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}, {"x": header.dtype.name})
 
 
 
@@ -226,6 +226,7 @@ def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
             budget.take(math.prod(header.shape))
             checked.append((info, key, where))
         arrays: dict[str, torch.Tensor] = {}
+        stored: dict[str, str] = {}
         for info, key, where in checked:  # second pass: the data, at most what each header declares
             with _open_member(zf, info, where) as f:
                 header = _npy_header(f, info.file_size, where)
@@ -236,7 +237,8 @@ def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
                     f"{where} is truncated: {expected:,} bytes of data were declared and {len(buf):,} found."
                 )
             arrays[key] = _npy_tensor(buf, 0, header, where)
-    return arrays
+            stored[key] = header.dtype.name
+    return caps.Arrays(arrays, stored)
 
 
 def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> _GuardedStream:

@@ -59,7 +59,8 @@ def read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
         _check_torch(value, where)
         budget.take(value.numel())
         checked.append((key, value, where))
-    return {key: _torch_to_float(value, where) for key, value, where in checked}
+    stored = {key: str(value.dtype).replace("torch.", "") for key, value, _ in checked}
+    return caps.Arrays({key: _torch_to_float(value, where) for key, value, where in checked}, stored)
 
 
 _TORCH_BOOL_AND_INTS = (

@@ -11,7 +11,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from vnviz.analysis.cluster_view import NOISE, SIDES, ClusterView, row_name
-from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, GROUP_PALETTE
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, GROUP_PALETTE, TITLE_COLOR
 
 NOISE_COLOR = "#b0b0b0"  # noise samples (label -1)
 KEY_COLOR = "#555555"  # legend markers of the true classes
@@ -35,6 +35,9 @@ def cluster_color(k: int) -> str:
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=MARGIN, font=dict(size=int(FONT_SIZE * scale)),
                       showlegend=kw.pop("showlegend", False), **kw)
+    fig.update_layout(title_font_color=TITLE_COLOR)
+    for a in fig.layout.annotations:  # subplot titles in the page's text colour, not plotly's light grey
+        a.font.color = a.font.color or TITLE_COLOR
     return fig
 
 

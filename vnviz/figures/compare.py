@@ -17,7 +17,8 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.compare import CompareView, DiffMap, Equivalence
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats
-from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, GROUP_PALETTE
+from vnviz.analysis.view import GroupPicture
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, OTHER_GROUP, TITLE_COLOR
 from vnviz.variants.registry import get_variant
 
 MEAN_COLOR = "#e07b00"  # per-index means
@@ -43,7 +44,7 @@ class Column:
     verdict: str  # VERIFIED, MISMATCH, "" for the input, "cannot run" on an error
     hist: Histogram | None  # all values (input: before; variants: after); None when it could not run
     axes: tuple[AxisStats, ...]  # per-axis statistics of the same tensor
-    picture: torch.Tensor | None  # (S, R, P) group ids of the first samples; None for the input
+    picture: GroupPicture | None  # the group ids of the first samples; None for the input
     groups: int  # number of statistic groups (0 for the input)
     error: str  # why the variant could not run, or ""
 
@@ -65,15 +66,20 @@ def columns(view: CompareView) -> tuple[Column, ...]:
             continue
         ok = v.verification is not None and v.verification.ok
         groups = v.verification.groups if v.verification is not None else 0
-        out.append(Column(variant.title, variant.pattern, VERIFIED if ok else MISMATCH, v.after.hist, v.after.axes,
-                          v.group_map, groups, ""))
+        out.append(Column(variant.title, v.pattern or variant.pattern, VERIFIED if ok else MISMATCH, v.after.hist,
+                          v.after.axes, v.group_map, groups, ""))
     return tuple(out)
 
 
 def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(70 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=kw.pop("showlegend", False), **kw)
-    fig.update_annotations(font_size=int(FONT_SIZE * scale))
+    columns = sum(1 for a in fig.layout.annotations if "<b>" in str(a.text))
+    size = FONT_SIZE * (min(scale, 1.15) if columns >= 6 else scale)  # six titles side by side must fit at 1024 px
+    for a in fig.layout.annotations:  # titles dark and sized with the scale; notes keep their own colour
+        a.font.size = int(size)
+        if a.font.color is None:
+            a.font.color = TITLE_COLOR
     return fig
 
 
@@ -169,37 +175,40 @@ def axes_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
     return _layout(fig, 90 + AXIS_ROW_HEIGHT * rows, scale)
 
 
-def _strip(picture: torch.Tensor) -> tuple[list[list[float | None]], list[list[str]]]:
-    """Samples side by side (channels down, positions across), a gap of empty columns between samples."""
-    s, r, p = picture.shape
-    k = len(GROUP_PALETTE)
-    gap = max(1, round(p / 12))  # wide enough to see even when the colours run across samples
+def _strip(picture: GroupPicture) -> tuple[list[list[float | None]], list[list[str]]]:
+    """Samples side by side (channels down, positions across), a gap of empty columns between samples.
+
+    The group of the first element is 1 (drawn in colour), every other group 0 (grey).
+    """
+    s, r, p = picture.ids.shape
+    first = int(picture.ids[0, 0, 0])
+    gap = max(1, round(p / 12))  # wide enough to see the samples apart
+    where = picture.position_name or "position"
+    positions = picture.position_index.tolist()
     z: list[list[float | None]] = [[] for _ in range(r)]
     text: list[list[str]] = [[] for _ in range(r)]
     for i in range(s):
-        ids = picture[i].tolist()
+        ids = picture.ids[i].tolist()
         for row in range(r):
             if i:
                 z[row] += [None] * gap
                 text[row] += [""] * gap
-            z[row] += [v % k for v in ids[row]]
-            text[row] += [f"sample {i}, channel {row}, position {q}: group {v}" for q, v in enumerate(ids[row])]
+            z[row] += [1.0 if v == first else 0.0 for v in ids[row]]
+            text[row] += [f"sample {i}, channel {row}, position {q} ({where}): group {v}"
+                          for q, v in zip(positions, ids[row])]
     return z, text
 
 
 def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
-    """Each variant's statistic groups: same colour = one shared mean and variance.
+    """Each variant's statistic groups: the group of the first element in colour, the others grey.
 
     Per column, the first samples side by side (channels down, flattened
-    positions across): BatchNorm's colours run across samples, LayerNorm's fill
-    each sample, InstanceNorm's fill each (sample, channel) row.
+    positions across): BatchNorm's group runs across samples, LayerNorm's fills
+    a sample, InstanceNorm's a (sample, channel) row.
     """
     if not cols:
         return _empty("nothing to compare", scale)
-    k = len(GROUP_PALETTE)
-    colorscale = []
-    for i, c in enumerate(GROUP_PALETTE):
-        colorscale += [[i / k, c], [(i + 1) / k, c]]
+    colorscale = [[0, OTHER_GROUP], [0.5, OTHER_GROUP], [0.5, AFTER_COLOR], [1, AFTER_COLOR]]
     titles = [f"<b>{c.title}</b><br><span style='font-size:0.8em'>"
               + ("no groups" if c.is_input else f"{c.groups} groups") + "</span>" for c in cols]
     fig = make_subplots(rows=1, cols=len(cols), subplot_titles=titles, horizontal_spacing=min(0.04, 0.2 / len(cols)))
@@ -212,9 +221,9 @@ def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
             fig.update_yaxes(visible=False, row=1, col=j)
             continue
         z, text = _strip(c.picture)
-        fig.add_trace(go.Heatmap(z=z, text=text, zmin=0, zmax=k, colorscale=colorscale, showscale=False,
+        fig.add_trace(go.Heatmap(z=z, text=text, zmin=0, zmax=1, colorscale=colorscale, showscale=False,
                                  hovertemplate="%{text}<extra>" + c.title + "</extra>", hoverongaps=False), row=1, col=j)
-        s = c.picture.shape[0]
+        s = c.picture.ids.shape[0]
         fig.update_yaxes(autorange="reversed", showticklabels=j == first, title_text="channel" if j == first else None,
                          row=1, col=j)
         fig.update_xaxes(title_text=f"samples 0–{s - 1}, positions", showticklabels=False, row=1, col=j)

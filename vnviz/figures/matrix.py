@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from vnviz.analysis.matrix import MaskEffects, SliceFacts
 from vnviz.analysis.matrix_view import Heatmap, MaskView, Profile, SliceView, SoftmaxRows  # noqa: F401  (page)
-from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE
+from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, TITLE_COLOR
 CLIP_QUANTILE = 0.995  # the shared value scale may end at this quantile of |value| (the rest saturates) ...
 CLIP_RATIO = 2.0  # ... when the largest |value| is more than this many times that quantile
 HEATMAP_HEIGHT = 430  # px, a pair of heatmaps
@@ -65,8 +65,9 @@ def forms_rows(forms: list[tuple[str, str, str]]) -> list[dict[str, str]]:
 
 
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw: Any) -> go.Figure:
-    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=60, b=10),
+    fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(60 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), plot_bgcolor="white", **kw)
+    fig.update_annotations(font=dict(size=int(FONT_SIZE * scale), color=TITLE_COLOR))  # panel titles, readable
     return fig
 
 
@@ -161,7 +162,8 @@ def _heat(fig: go.Figure, h: Heatmap, name: str, row: int, col: int, coloraxis: 
     square = {}
     if max(span_x, span_y) <= SQUARE_UP_TO * min(span_x, span_y):  # square cells: a matrix looks like one
         square = dict(scaleanchor=fig.data[-1].xaxis or "x", constrain="domain", constraintoward="top")
-    fig.update_yaxes(autorange="reversed", title_text="row", row=row, col=col, **yticks, **square)
+    # the row title only left of the first panel: beside the second it would sit on the first heatmap
+    fig.update_yaxes(autorange="reversed", title_text="row" if col == 1 else None, row=row, col=col, **yticks, **square)
     fig.update_xaxes(title_text="column", row=row, col=col, constrain="domain", **xticks)
 
 

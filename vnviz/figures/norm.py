@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats, GroupStats
+from vnviz.analysis.view import GroupPicture
 
 BEFORE_COLOR = "#8c8c8c"  # the input, everywhere
 AFTER_COLOR = "#1f6fb4"  # the output, everywhere
@@ -24,16 +25,20 @@ GROUP_PALETTE = (  # qualitative colours for group ids (id % len)
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )
+OTHER_GROUP = "#e4e4e4"  # the groups not highlighted in the group picture
 FONT_SIZE = 14  # base font; presenter mode multiplies it
+TITLE_COLOR = "#262730"  # subplot and figure titles: the page's text colour, not plotly's light grey
 
 
-def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
+def _layout(fig: go.Figure, height: int, scale: float = 1.0, title_size: int = FONT_SIZE, **kw) -> go.Figure:
     # a figure title sits above the subplot titles: leave it room
     top = int((80 if "title" in kw else 50) * scale)
     fig.update_layout(
         height=int(height * scale), margin=dict(l=10, r=10, t=top, b=10), font=dict(size=int(FONT_SIZE * scale)),
         bargap=0, showlegend=kw.pop("showlegend", False), **kw,
     )
+    fig.update_layout(title_font=dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)))
+    fig.update_annotations(font=dict(color=TITLE_COLOR, size=int(title_size * scale)))  # subplot titles, dark
     return fig
 
 
@@ -87,8 +92,7 @@ def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None
                              hovertemplate="%{x:.4g}: %{y}<extra>" + labels[i] + "</extra>"),
                       row=i // FACET_COLS + 1, col=i % FACET_COLS + 1)
     fig.update_yaxes(type="log" if log_y else "linear", showticklabels=False)
-    fig.update_annotations(font_size=int(11 * scale))
-    return _layout(fig, 90 + 120 * rows, scale, title=title)
+    return _layout(fig, 90 + 120 * rows, scale, title_size=11, title=title)
 
 
 def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], scale: float = 1.0) -> go.Figure:
@@ -114,35 +118,83 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
                 "min %{customdata[1]:.4g}, max %{customdata[2]:.4g}<extra></extra>"),
                 row=row, col=col)
             label = a.name if a.block == 1 else f"{a.name} (blocks of {a.block})"
-            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=2)
+            # indices are whole numbers: a tick at every one on a short axis, never at 0.5
+            ticks = dict(tick0=0, dtick=a.block) if len(x) <= 12 else dict(tickformat="d")
+            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=int(6 * scale), automargin=True, **ticks)
     return _layout(fig, 60 + 230 * n, scale)
 
 
-def group_map(picture: torch.Tensor | None, axis_names: tuple[str, str] = ("channel", "position"),
-              scale: float = 1.0) -> go.Figure:
-    """Which elements share a mean and variance: one panel per sample, one colour per group.
+def group_colors(picture: GroupPicture, highlight: int | None) -> tuple[torch.Tensor, list, bool]:
+    """(z, colorscale, distinct): one colour per group when the picture holds at most ``len(GROUP_PALETTE)``
+    groups (each colour is then exactly one group), else group ``highlight`` in colour and the rest grey."""
+    drawn = picture.drawn
+    if len(drawn) <= len(GROUP_PALETTE):
+        rank = {g: i for i, g in enumerate(drawn)}
+        z = picture.ids.clone().apply_(rank.__getitem__)
+        k = max(1, len(drawn))
+        scale = []
+        for i in range(k):
+            scale += [[i / k, GROUP_PALETTE[i]], [(i + 1) / k, GROUP_PALETTE[i]]]
+        return z.float() + 0.5, scale, True
+    target = drawn[0] if highlight is None or highlight not in drawn else highlight
+    return (picture.ids == target).float(), [[0, OTHER_GROUP], [0.5, OTHER_GROUP], [0.5, AFTER_COLOR], [1, AFTER_COLOR]], False
 
-    ``picture`` is (S, R, P): group ids for the first samples, channels
-    (rows) and flattened positions (columns). Same colour = same statistics.
+
+def group_map(picture: GroupPicture | None, highlight: int | None = None, scale: float = 1.0) -> go.Figure:
+    """Which elements share a mean and variance: one panel per sample drawn, channels down, positions across.
+
+    With few groups drawn each has its own colour; with more, group ``highlight`` is drawn in colour
+    and every other group in grey (``group_colors``). Hover a cell for its group.
     """
     if picture is None:
         return _layout(go.Figure(), 200, scale, title="no statistic groups")
-    s, r, p = picture.shape
-    colorscale = []
-    k = len(GROUP_PALETTE)
-    for i, c in enumerate(GROUP_PALETTE):
-        colorscale += [[i / k, c], [(i + 1) / k, c]]
+    s, r, p = picture.ids.shape
+    z, colorscale, distinct = group_colors(picture, highlight)
+    top = len(colorscale) // 2 if distinct else 1
+    where = picture.position_name or "position"
     fig = make_subplots(rows=1, cols=s, subplot_titles=[f"sample {i}" for i in range(s)], horizontal_spacing=0.03)
+    x = picture.position_index.tolist()
     for i in range(s):
-        ids = picture[i]
         fig.add_trace(go.Heatmap(
-            z=(ids % k).tolist(), customdata=ids.tolist(), zmin=0, zmax=k, colorscale=colorscale, showscale=False,
-            hovertemplate=f"sample {i}, {axis_names[0]} %{{y}}, {axis_names[1]} %{{x}}: group %{{customdata}}<extra></extra>",
+            z=z[i].tolist(), x=x, customdata=picture.ids[i].tolist(), zmin=0, zmax=top, colorscale=colorscale,
+            showscale=False, hovertemplate=f"sample {i}, channel %{{y}}, position %{{x}} ({where}): "
+                                           "group %{customdata}<extra></extra>",
             xgap=1 if p <= 32 else 0, ygap=1 if r <= 32 else 0), row=1, col=i + 1)
         fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=i == 0,
-                         title_text=axis_names[0] if i == 0 else None)
-        fig.update_xaxes(title_text=axis_names[1], row=1, col=i + 1)
+                         title_text="channel" if i == 0 else None)
+        fig.update_xaxes(title_text=f"position ({where})" if picture.position_name else None, row=1, col=i + 1)
     return _layout(fig, 140 + min(400, 12 * r), scale)
+
+
+def group_map_caption(picture: GroupPicture | None, highlight: int | None, pattern: str = "") -> str:
+    """What the group picture shows, in words: the colours, and which samples, channels and positions are drawn."""
+    if picture is None:
+        return "No statistic groups."
+    s, r, p = picture.ids.shape
+    _, _, distinct = group_colors(picture, highlight)
+    drawn = len(picture.drawn)
+    if distinct:
+        colours = (f"Each colour is one statistic group (one mean and one variance): the {drawn} groups drawn here, "
+                   f"of {picture.groups} in all.")
+    else:
+        target = picture.drawn[0] if highlight is None or highlight not in picture.drawn else highlight
+        colours = (f"Blue: statistic group {target}, the elements that share one mean and one variance; grey: the "
+                   f"{picture.groups - 1} other groups ({drawn} of them drawn here). Choose the group above; hover a "
+                   "cell for its group.")
+    rows = f"Rows: channels{'' if r == picture.channels else f' 0–{r - 1} of {picture.channels}'}."
+    if picture.position_name:
+        every = "" if p == picture.positions else f", {p} of its {picture.positions} evenly spread"
+        cols = f" Columns: the positions, {picture.position_name} flattened into one index{every}."
+    else:
+        cols = ""
+    samples = f" The first {s} of the {picture.samples} samples, one panel each." if s < picture.samples else ""
+    return colours + " " + rows + cols + samples + (f" Pattern `{pattern}`." if pattern else "")
+
+
+def picture_of(box: torch.Tensor, position_name: str) -> GroupPicture:
+    """A GroupPicture of a whole small group map already laid out as (samples, channels, positions)."""
+    n, c, p = box.shape
+    return GroupPicture(box, n, c, p, torch.arange(p), position_name, int(box.max()) + 1 if box.numel() else 0)
 
 
 def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tuple[int, int],
@@ -166,6 +218,12 @@ def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tu
         grids.append(z)
     mean_lim = max(1e-12, float(max(grids[0].abs().max(), grids[1].abs().max())))
     std_lim = max(1e-12, float(max(grids[2].max(), grids[3].max())))
+    where = []  # the hover names only the grid's dims that mean something (BatchNorm's single row does not)
+    if labels[0] and rows > 1:
+        where.append(f"{labels[0]} %{{y}}")
+    if labels[1] and cols > 1:
+        where.append(f"{labels[1]} %{{x}}")
+    hover = (", ".join(where) or "group") + ": %{z:.4g}<extra></extra>"
     for i, z in enumerate(grids):
         r, c = i // 2 + 1, i % 2 + 1
         is_mean = r == 1
@@ -173,7 +231,7 @@ def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tu
             z=z.tolist(), colorscale="RdBu_r" if is_mean else "Viridis",
             zmin=-mean_lim if is_mean else 0.0, zmax=mean_lim if is_mean else std_lim,
             showscale=c == 2, colorbar=dict(len=0.36, y=0.82 if is_mean else 0.18, thickness=12),
-            hovertemplate=f"{labels[0]} %{{y}}, {labels[1]} %{{x}}: %{{z:.4g}}<extra></extra>"), row=r, col=c)
+            hovertemplate=hover), row=r, col=c)
         fig.update_yaxes(autorange="reversed", title_text=(labels[0] or None) if c == 1 else None,
                          showticklabels=rows > 1, row=r, col=c)
         fig.update_xaxes(title_text=labels[1] or None, showticklabels=cols > 1, row=r, col=c)

@@ -1,12 +1,15 @@
 """Controls, caching and wording of the Axis check page.
 
-Link keys: ``layout``; either ``reduce`` (comma-separated letters, ``reduce=N,H,W``)
-or ``variant`` (with ``num_groups`` for GroupNorm); and ``example`` (a built-in
-pair's name, or ``upload``). Values live in this page's own session keys
-(prefixed ``ax:``), as other pages use ``layout`` and ``variant`` for their own.
+Link keys: ``dims`` (the layout, what each dim means); ``by`` (``variant``: a torch layer,
+or ``axes``: ticked axes); ``layer`` (with ``groups`` for GroupNorm; in axes mode the layer
+whose axes the ticks start from) and, ticking axes, ``reduce`` (repeated letters,
+``reduce=N&reduce=H&reduce=W``); and ``example`` (a built-in pair's name, or ``upload``). A link key means one thing on every page (``vnviz.ui.state``): ``layout``,
+``variant`` and ``num_groups`` are Explore's, for its data. Older links with those names,
+or with ``reduce=N,H,W``, are rewritten (axes to reduce imply ``by=axes``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,41 +22,44 @@ from vnviz.analysis.pairs import EXAMPLES, example_pair, pair_from_arrays
 from vnviz.analysis.infer import AxisReport, infer_axes
 from vnviz.data import MAX_UPLOAD_BYTES
 from vnviz.errors import InputError
+from vnviz.ui import state
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, digest, upload_arrays
-from vnviz.ui.state import LINK_FRESH, link_keys, read_link, write_link
+from vnviz.ui.upload import kept_upload
+from vnviz.ui.widgets import linked
 from vnviz.variants.norms import resolve_num_groups
 from vnviz.variants.registry import Param, quote
 
-PAGE = "axis_check"
-KEY = "ax:"  # prefix of this page's session keys
+KEY = "ax:"  # prefix of this page's session keys that are not in the link (uploads)
 UPLOAD = "upload"
 MODES = {"variant": "a torch layer", "axes": "ticking axes"}
-KEPT = ("variant", "num_groups")  # widgets hidden in the other mode, whose values are kept meanwhile
 AXIS_LETTERS = tuple(dict.fromkeys(t for lay in LAYOUTS for t in lay.split()))
 
 
 class ReduceParam(Param):
-    """Letters of the axes to reduce over; the link text is comma-separated (``N,H,W``)."""
+    """Letters of the axes to reduce over; as link text comma-separated (``N,H,W``) or repeated."""
 
     def from_text(self, text: str, where: str = "link") -> Any:
         letters = [t.strip().upper() for t in text.replace(" ", ",").split(",") if t.strip()]
         bad = [t for t in letters if t not in AXIS_LETTERS]
         if bad or not letters:
             raise InputError(f"{where}: reduce must be comma-separated axis letters such as N,H,W; got {quote(text)}.")
-        return tuple(dict.fromkeys(letters))
+        return list(dict.fromkeys(letters))
 
     def to_text(self, value: Any) -> str:
         return "none" if value is None else ",".join(value)
 
 
-LAYOUT = Param("layout", "choice", "N C H W", "What each dim of the tensor means.", choices=LAYOUTS)
-REDUCE = ReduceParam("reduce", "str", None, "The axes to reduce over, as comma-separated letters.", optional=True)
-VARIANT = Param("variant", "choice", "batch_norm", "The layer whose axes to show.", choices=PLAN_VARIANTS)
-NUM_GROUPS = Param("num_groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
+LAYOUT = Param("dims", "choice", "N C H W", "What each dim of the tensor means (its layout).", choices=LAYOUTS)
+BY = Param("by", "choice", "variant", "Pick a torch layer to see its axes, or tick axes to find the layer.",
+           choices=tuple(MODES))
+REDUCE = ReduceParam("reduce", "str", [], "The axes the mean and variance are taken over.", choices=AXIS_LETTERS)
+VARIANT = Param("layer", "choice", "batch_norm", "The layer whose axes to show.", choices=PLAN_VARIANTS)
+NUM_GROUPS = Param("groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
                    low=1, optional=True)
+OLD_NAMES = {"layout": "dims", "variant": "layer", "num_groups": "groups"}  # older links
 EXAMPLE = Param("example", "choice", "bn1d_tokens", "A built-in (input, output) pair, or your own files.",
                 choices=tuple(EXAMPLES) + (UPLOAD,))
-LINK = (LAYOUT, REDUCE, VARIANT, NUM_GROUPS, EXAMPLE)
+LINK = (LAYOUT, BY, REDUCE, VARIANT, NUM_GROUPS, EXAMPLE)
 PLAN_HELP = ("Each box is the small tensor drawn in 3-D: samples go back (N), channels across (features for "
              "tokens), the other axes flattened down. "
              "The coloured cells share one mean and variance: they form one statistic group. Each box highlights "
@@ -61,6 +67,35 @@ PLAN_HELP = ("Each box is the small tensor drawn in 3-D: samples go back (N), ch
 CANDIDATES_HELP = ("Every set of axes infer_axes tried, with its best eps and affine. Dark blue: the fit chosen, the "
                    "one with the fewest affine parameters among those that explain y; light blue: others that explain "
                    "y as well (often only because a large affine could undo any normalization); grey: they do not.")
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """Older links: ``layout``, ``variant``, ``num_groups`` by their new names; ``reduce=N,H,W`` as repeated
+    letters; a link with axes to reduce is in axes mode."""
+    raw = {OLD_NAMES.get(k, k) if OLD_NAMES.get(k, k) not in raw else k: v for k, v in raw.items()}
+    r = raw.get("reduce")
+    r = [r] if isinstance(r, str) else r
+    if isinstance(r, list) and len(r) == 1 and "," in r[0]:
+        raw["reduce"] = [t for t in r[0].split(",") if t]
+    if raw.get("reduce") and "by" not in raw:
+        try:
+            REDUCE.from_text(",".join(raw["reduce"]) if isinstance(raw["reduce"], list) else raw["reduce"])
+            raw["by"] = "axes"
+        except InputError:
+            pass  # the check says why reduce is dropped; the page stays in its default mode
+    return raw
+
+
+def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
+    axes = raw.get("by", BY.default) == "axes"
+    keep = {LAYOUT.name, BY.name, EXAMPLE.name, VARIANT.name} | ({REDUCE.name} if axes else set())
+    if not axes and raw.get(VARIANT.name) == "group_norm":
+        keep.add(NUM_GROUPS.name)
+    return {p.name: p for p in LINK if p.name in keep}
+
+
+PAGE = state.Page("axis_check", _link_params, known=frozenset(p.name for p in LINK),
+                  multi=frozenset({"reduce"}), legacy=_legacy)
 
 
 @dataclass(frozen=True)
@@ -87,107 +122,49 @@ class Check:
     layout: str | None  # what x's dims mean, when known
 
 
-# -- link state ---------------------------------------------------------------------------------
-
-
 def read_state() -> list[str]:
-    """read_link for this page, its values moved into this page's own session keys (others' are put back)."""
-    names = [p.name for p in LINK]
-    saved = {n: st.session_state[n] for n in names if n in st.session_state}
-    notices = list(read_link(PAGE, LINK))
-    in_query = link_keys()
-    if st.session_state.get(LINK_FRESH):
-        for n in names:
-            if n in in_query:
-                st.session_state[KEY + n] = st.session_state[n]
-        if st.session_state.get(KEY + "reduce") and "reduce" in in_query:
-            st.session_state[KEY + "mode"] = "axes"
-            st.session_state[KEY + "pills"] = list(st.session_state[KEY + "reduce"])
-        elif in_query & {"variant", "num_groups"}:
-            st.session_state[KEY + "mode"] = "variant"
-    for n in names:
-        if n in saved:
-            st.session_state[n] = saved[n]
-        else:
-            st.session_state.pop(n, None)
-    if not st.session_state.get(LINK_FRESH):  # a hidden widget (the other mode) loses its value: bring it back
-        for n in KEPT:
-            if st.session_state.get(KEY + n) is None and KEY + "keep:" + n in st.session_state:
-                st.session_state[KEY + n] = st.session_state[KEY + "keep:" + n]
-    for p in LINK:
-        st.session_state.setdefault(KEY + p.name, p.default)
-    st.session_state.setdefault(KEY + "mode", "variant")
-    return notices
-
-
-def write_state(choice: PlanChoice, example: str) -> None:
-    """The whole page state into the URL."""
-    values: dict[str, Any] = {"layout": choice.layout}
-    if choice.mode == "axes" and choice.reduce:
-        values["reduce"] = choice.reduce
-    else:
-        values["variant"] = choice.variant
-        if choice.variant == "group_norm" and choice.num_groups is not None:
-            values["num_groups"] = choice.num_groups
-    values["example"] = example
-    write_link(PAGE, values, {p.name: p for p in LINK})
+    """Read this page's link (on arrival); returns its notices."""
+    return state.open_page(PAGE)
 
 
 # -- which axes? --------------------------------------------------------------------------------
 
 
-def _on_mode() -> None:
-    """Switching to ticking axes starts from the axes of the layer shown so far."""
-    last = st.session_state.get(KEY + "last_reduce")
-    if st.session_state.get(KEY + "mode") == "axes" and last:
-        st.session_state[KEY + "pills"] = list(last)
+def plan_controls() -> PlanChoice:
+    """The layout, the layer, then (ticking axes) the axes, which start from the layer's.
 
-
-def plan_controls(notices: list[str]) -> PlanChoice:
-    """The layout, then a variant or the ticked axes; appends fall-back notices to ``notices``."""
-    if st.session_state.get(KEY + "layout") not in LAYOUTS:
-        st.session_state[KEY + "layout"] = LAYOUT.default
-    layout = st.selectbox("layout", LAYOUTS, key=KEY + "layout", help=LAYOUT.help)
+    The layer is drawn in both modes: in axes mode it is where the ticks start (their default), so
+    a link in axes mode says which ticks it means even when it leaves them out.
+    """
+    layout = linked(LAYOUT, label="layout")
     letters = layout.split()
-    mode = st.radio("choose by", list(MODES), key=KEY + "mode", format_func=MODES.get, horizontal=True,
-                    on_change=_on_mode, help="Pick a torch layer to see its axes, or tick axes to find the layer.")
-    variant, groups, reduce, plan = st.session_state[KEY + "variant"], None, (), None
+    mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES])
+    names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
+    if state.peek_pending().get(VARIANT.name) in set(PLAN_VARIANTS) - set(names):
+        state.pending(VARIANT.name)
+        state.add_notice(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
+    variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
+    groups, reduce, plan = None, (), None
     if mode == "axes":
-        ticked = [t for t in st.session_state.get(KEY + "pills") or [] if t in letters]
-        dropped = [t for t in st.session_state.get(KEY + "pills") or [] if t not in letters]
-        if dropped and st.session_state.get(LINK_FRESH):
-            notices.append(f"reduce: {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} not an axis of "
-                           f"{layout}; ignored.")
-        st.session_state[KEY + "pills"] = ticked
-        picked = st.pills("reduce over", letters, selection_mode="multi", key=KEY + "pills",
-                          help="Tick the axes the mean and variance are taken over.")
-        reduce = tuple(t for t in letters if t in (picked or []))
+        wanted = state.peek_pending().get("reduce") or []
+        dropped = [t for t in wanted if t not in letters]
+        if dropped:  # said in the layout's words (the widget would say "does not fit this data")
+            state.pending("reduce")
+            state.add_notice(f"reduce: {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} not an axis of "
+                             f"{layout}; ignored.")
+        start = list(axis_plan(layout, None, variant).reduce)
+        picked = linked(REDUCE, options=letters, default=start, style="pills", label="reduce over")
+        st.caption(f"The ticks start from {TITLES.get(variant, variant)}'s axes; tick others to find their layer.")
+        reduce = tuple(t for t in letters if t in picked)
         if reduce:
             plan = axis_plan(layout, reduce)
     else:
-        names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
-        if variant not in names:
-            notices.append(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
-            st.session_state[KEY + "variant"] = "batch_norm"
-        variant = st.selectbox("layer", names, key=KEY + "variant", format_func=TITLES.get, help=VARIANT.help)
         if variant == "group_norm":
             choices = group_choices(layout)
-            current = st.session_state.get(KEY + "num_groups")
-            if current not in choices:
-                fallback = resolve_num_groups(None, max(choices))
-                fallback = fallback if fallback in choices else choices[0]
-                if current is not None:
-                    notices.append(f"num_groups={current} does not fit {layout}'s example "
-                                   f"(allowed: {', '.join(map(str, choices))}); using {fallback}.")
-                st.session_state[KEY + "num_groups"] = fallback
-            groups = st.selectbox("num_groups", choices, key=KEY + "num_groups", help=NUM_GROUPS.help)
+            fallback = resolve_num_groups(None, max(choices))
+            groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0],
+                            label="num_groups", context=f"{layout}'s example")
         plan = axis_plan(layout, None, variant, groups)
-    if plan is not None:
-        st.session_state[KEY + "last_reduce"] = plan.reduce
-    if mode == "variant":
-        st.session_state[KEY + "keep:variant"] = variant
-        st.session_state[KEY + "keep:num_groups"] = groups if groups is not None else \
-            st.session_state.get(KEY + "keep:num_groups")
     return PlanChoice(layout, mode, reduce, variant, groups, plan)
 
 
@@ -246,25 +223,24 @@ def pair_report(key: str, _x: torch.Tensor, _y: torch.Tensor) -> AxisReport:
     return infer_axes(_x, _y)
 
 
-def _arrays(file) -> tuple[str, dict[str, torch.Tensor]]:
-    data = file.getvalue()
+def _read(data: bytes, name: str) -> tuple[str, str, dict[str, torch.Tensor]]:
+    """A file of the pair: (digest, name, its arrays); parsed and cached now, so a bad file is refused here."""
     d = digest(data)
     try:
-        return d, upload_arrays(d, file.name, data)
+        return d, name, upload_arrays(d, name, data)
     except InputError as err:
         text = str(err)
-        raise InputError(text if file.name in text else f"{file.name}: {text}") from None
+        raise InputError(text if name in text else f"{name}: {text}") from None
 
 
-def _load(fx, fy) -> Check | None:
+def _pair(fx: tuple[str, str, dict], fy: tuple[str, str, dict] | None) -> Check | None:
     """The checked pair of the uploaded files; None while the output file is awaited."""
-    dx, first = _arrays(fx)
-    dy, second = _arrays(fy) if fy is not None else ("", None)
+    (dx, nx, first), (dy, ny, second) = fx, fy or ("", "", None)
     pair = pair_from_arrays(first, second)
     if pair is None:
         return None
     x, y = pair
-    names = fx.name if fy is None else f"{fx.name} → {fy.name}"
+    names = nx if fy is None else f"{nx} → {ny}"
     try:
         report = pair_report(f"{dx}:{dy}", x, y)
     except (RuntimeError, ValueError) as err:
@@ -275,39 +251,41 @@ def _load(fx, fy) -> Check | None:
 
 
 def upload_check() -> Check | None:
-    """Two uploaders (input, output) or one .npz with x and y; keeps the last good pair when a new one is bad."""
+    """Two uploaders (input, output) or one .npz with x and y; a bad file or pair keeps the last good pair."""
     cap = f"up to {MAX_UPLOAD_BYTES // 2**20} MB"
-    fx = st.file_uploader(f"input x, or one .npz holding arrays x and y ({cap})", key=KEY + "x_file")
-    fy = st.file_uploader("output y (not needed with such an .npz)", key=KEY + "y_file")
-    ids = (fx.file_id if fx else None, fy.file_id if fy else None)
-    if ids != st.session_state.get(KEY + "upload_ids"):
-        st.session_state[KEY + "upload_ids"] = ids
-        st.session_state[KEY + "upload_error"] = None
-        st.session_state[KEY + "waiting"] = False
-        if fx is not None or fy is not None:
-            try:
-                got = _load(fx, fy) if fx is not None else None
-                if got is None:
-                    st.session_state[KEY + "waiting"] = True
-                else:
-                    st.session_state[KEY + "pair"] = got
-            except InputError as err:
-                st.session_state[KEY + "upload_error"] = str(err)
+    fx = kept_upload(st, f"input x, or one .npz holding arrays x and y ({cap})", KEY + "x_file", _read, "input")
+    fy = kept_upload(st, "output y (not needed with such an .npz)", KEY + "y_file", _read, "output")
     kept: Check | None = st.session_state.get(KEY + "pair")
-    if st.session_state.get(KEY + "upload_error"):
-        st.error(st.session_state[KEY + "upload_error"])
-        if kept is not None:
-            st.caption(f"Still showing your previous pair ({kept.title}).")
-    elif st.session_state.get(KEY + "waiting"):
-        st.info("Now upload the output y (or one .npz holding arrays x and y)." if fx is not None
-                else "Upload the input x too (or one .npz holding arrays x and y).")
-    elif kept is None:
-        st.info("Upload the layer's input and its output (.npy, .npz, .pt or .csv), or one .npz holding arrays x and "
-                "y; the pair stays in this session only.")
+    if fx is None:
+        if fy is not None:
+            st.info("Upload the input x too (or one .npz holding arrays x and y).")
+        elif kept is None:
+            st.info("Upload the layer's input and its output (.npy, .npz, .pt or .csv), or one .npz holding arrays "
+                    "x and y; the pair stays in this session only.")
+    else:
+        ids = (fx[0], fy[0] if fy else None)
+        if ids != st.session_state.get(KEY + "pair_ids"):  # a new pair of files: check it once
+            st.session_state[KEY + "pair_ids"] = ids
+            st.session_state[KEY + "pair_error"] = None
+            try:
+                got = _pair(fx, fy)
+                st.session_state[KEY + "waiting"] = got is None
+                if got is not None:
+                    st.session_state[KEY + "pair"] = kept = got
+            except InputError as err:
+                st.session_state[KEY + "pair_error"] = str(err)
+                st.session_state[KEY + "waiting"] = False
+        if st.session_state.get(KEY + "pair_error"):
+            st.error(st.session_state[KEY + "pair_error"])
+            if kept is not None:
+                st.caption(f"Still showing your previous pair ({kept.title}).")
+        elif st.session_state.get(KEY + "waiting"):
+            st.info("Now upload the output y (or one .npz holding arrays x and y).")
     if kept is not None:
         st.caption(f"{kept.title}: {kept.description}")
         fits = [lay for lay in LAYOUTS if len(lay.split()) == len(kept.shape)]
-        layout = st.selectbox("what the dims mean", fits + ["dims only"], key=KEY + "check_layout") if fits else None
+        layout = st.selectbox("what the dims mean", fits + ["dims only"], key=KEY + "check_layout",
+                              persist_state="session") if fits else None
         kept = Check(kept.source, kept.title, kept.description, kept.report, kept.shape,
                      None if layout in (None, "dims only") else layout)
     return kept
@@ -315,14 +293,11 @@ def upload_check() -> Check | None:
 
 def check_controls() -> tuple[str, Check | None]:
     """The pair to check: a built-in example or an upload; returns (example key, check or None)."""
-    if st.session_state.get(KEY + "example") not in EXAMPLE.choices:
-        st.session_state[KEY + "example"] = EXAMPLE.default
-    source = st.selectbox("pair", list(EXAMPLE.choices), key=KEY + "example", help=EXAMPLE.help,
-                          format_func=lambda n: "upload my own input and output" if n == UPLOAD else EXAMPLES[n].title)
+    source = linked(EXAMPLE, label="pair", describe=lambda n: "upload" if n == UPLOAD else str(n))
     if source == UPLOAD:
         return source, upload_check()
     check = example_check(source)
-    st.caption(check.description)
+    st.caption(f"{check.title}: {check.description}")
     return source, check
 
 

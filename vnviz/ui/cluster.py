@@ -1,33 +1,32 @@
 """Controls, caching and wording of the ClusterNorm page.
 
-The link keys are DESIGN.md's: ``source`` (default ``mixture``), ``shape``,
-``seed``, ``layout``, ``channel_axis``, every ClusterNorm parameter that
-applies under its API name (``method=kmeans``, ``n_clusters=3``,
-``mode=soft``), and ``channel``, the channel the per-cluster histograms show.
-The page's one ``seed`` makes the data and seeds the clustering.
+The link keys are the data panel's: ``source`` (default ``mixture`` here), ``shape``,
+``seed``, ``layout``, ``channel_axis``; every ClusterNorm parameter that applies under its
+API name (``method=kmeans``, ``n_clusters=3``, ``mode=soft``); and ``channel``, the channel
+the per-cluster histograms show. The page's one ``seed`` makes the data and seeds the
+clustering. ``n_clusters`` is at most the number of samples (a larger one is lowered, with a notice).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 import torch
 
 from vnviz.analysis.cluster_view import MAX_CHANNELS, ClusterView, cluster_view
-from vnviz.device import describe_device
-from vnviz.errors import InputError
-from vnviz.ui.compute import CACHE_ENTRIES, on_device, resolve_device
-from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
-from vnviz.ui.explore import device_picker, seed_picker
-from vnviz.ui.state import read_link, seed_defaults, write_link
-from vnviz.ui.widgets import variant_widgets
+from vnviz.data.generators import fmt_shape
+from vnviz.ui import state
+from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_legacy
+from vnviz.ui.presenter import is_presenting
+from vnviz.ui.sidebar import device_picker, seed_picker
+from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param
 
-PAGE = "cluster_norm"
 VARIANT = VARIANTS["cluster_norm"]
 DEFAULT_SOURCE = "mixture"  # three separated Gaussian clusters with their true labels
-COMMON = (replace(SOURCE_PARAMS[0], default=DEFAULT_SOURCE),) + SOURCE_PARAMS[1:]
 CHANNEL = Param("channel", "int", 0, "The channel whose values the per-cluster histograms show.", low=0)
 COMPARE_TEXT = (
     "BatchNorm normalizes every channel with the statistics of the whole batch, so each cluster keeps its own "
@@ -42,6 +41,14 @@ SOFT_TEXT = (
 )
 
 
+def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
+    return {**{p.name: p for p in SOURCE_PARAMS + (CHANNEL,)}, **link_params(VARIANT, raw)}
+
+
+PAGE = state.Page("cluster_norm", _link_params, legacy=data_legacy,
+                  known=frozenset(p.name for p in SOURCE_PARAMS + (CHANNEL,) + VARIANT.widget_params))
+
+
 @dataclass(frozen=True)
 class Controls:
     """What the user chose on the ClusterNorm page."""
@@ -52,67 +59,69 @@ class Controls:
     device: str  # "auto", "cuda", "mps" or "cpu"
     channels: int  # channels the histograms can show (the first MAX_CHANNELS)
     notices: list[str]  # link values that were invalid and replaced
+    headline: str = ""  # what is shown, in a few words (presenter mode's title)
 
 
 def controls() -> Controls | None:
-    """Render the page's controls and write the link; None while an upload is awaited."""
-    notices = list(read_link(PAGE, COMMON + (CHANNEL,), lambda _: VARIANT))
-    seed_defaults(COMMON + (CHANNEL,))
+    """Render the page's controls; None while an upload is awaited."""
+    state.open_page(PAGE)
     device = device_picker()
-    seed_picker("Seeds the data generator and the clustering (k-means++, PCA, scikit-learn).")
-    left, right = st.columns([1, 1], gap="large")
+    seed = seed_picker("Seeds the data generator and the clustering (k-means++, PCA, scikit-learn).")
+    # presenter mode: the controls fold away, the figures get the screen, the title says what is shown
+    holder = st.expander("data and ClusterNorm", expanded=False, icon=":material/tune:") if is_presenting() else st
+    left, right = holder.columns([1, 1], gap="large")
     with left.container(border=True):
         st.markdown("**Data**")
-        data = data_panel()
+        data = data_panel(DEFAULT_SOURCE)
     with right.container(border=True):
         st.markdown("**ClusterNorm**")
         st.caption(f"{VARIANT.summary}  \nReduces `{VARIANT.pattern}` · reference: `{VARIANT.reference}`")
         shape = tuple(data.x.shape) if data is not None else ()
         params = variant_widgets(VARIANT, shape, skip=("seed",)) if shape else {}
-        params["seed"] = int(st.session_state["seed"])
+        params["seed"] = seed
     if data is None:
         return None
     channels = min(int(data.x.shape[1]), MAX_CHANNELS)
-    if st.session_state.get("channel") not in range(channels):
-        notices.append(f"channel={st.session_state.get('channel')} is not one of the first {channels} channels "
-                       "of this data; showing channel 0.")
-        st.session_state["channel"] = 0
-    values = {p.name: st.session_state.get(p.name) for p in COMMON}
-    if values["source"] == UPLOAD:
-        values.pop("shape")
-    values.update(params, channel=int(st.session_state["channel"]))
-    write_link(PAGE, values, {p.name: p for p in COMMON + (CHANNEL,) + VARIANT.widget_params})
     params_key = "&".join(f"{k}={VARIANT.param(k).to_text(v)}" for k, v in sorted(params.items()))
-    return Controls(data, params, params_key, device, channels, notices)
+    shown_params = ", ".join(f"{k}={VARIANT.param(k).to_text(v)}" for k, v in params.items()
+                             if k in ("method", "n_clusters", "mode"))
+    headline = f"ClusterNorm({shown_params}) on {data.title} {fmt_shape(tuple(data.x.shape))}"
+    return Controls(data, params, params_key, device, channels, state.notices(), headline)
 
 
 def channel_picker(c: Controls) -> int:
-    """The histogram channel (its value was checked against the data and linked by ``controls``)."""
-    return st.columns([1, 4])[0].selectbox("histogram channel", list(range(c.channels)), key="channel",
-                                           help=CHANNEL.help)
+    """The histogram channel (link key ``channel``): one of the first channels of the data."""
+    return int(linked(CHANNEL, options=list(range(c.channels)), label="histogram channel",
+                      container=st.columns([1, 4])[0]))
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_cluster_view(data_key: str, device: str, params_key: str, _x: torch.Tensor, _params: dict[str, Any],
                         _labels: torch.Tensor | None) -> ClusterView:
     """``cluster_view`` cached on (data, device, parameters); the tensors are not hashed."""
     return cluster_view(_x, _params, _labels)
 
 
-def run_view(c: Controls) -> tuple[ClusterView, str | None]:
-    """Compute (or fetch) the view under a spinner; on a GPU out-of-memory, retry on the CPU with a notice."""
+def run_view(c: Controls) -> tuple[ClusterView, list[str]]:
+    """Compute (or fetch) the view under a spinner, with the device notices (fallbacks)."""
     device, note = resolve_device(c.device)
     method = c.params.get("method", "torch_kmeans")
+
+    def run(dev: str) -> ClusterView:
+        x = on_device(c.data.key, dev, c.data.x)
+        return cached_cluster_view(c.data.key, dev, c.params_key, x, c.params, c.data.labels)
+
     with st.spinner(f"Clustering {c.data.x.shape[0]} samples with {method}, then normalizing…", show_time=True):
-        try:
-            xd = on_device(c.data.key, str(device), c.data.x)
-            return cached_cluster_view(c.data.key, str(device), c.params_key, xd, c.params, c.data.labels), note
-        except torch.OutOfMemoryError:
-            if device.type == "cpu":
-                raise InputError("The computation ran out of memory; choose a smaller shape.") from None
-            torch.cuda.empty_cache()
-            note = f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."
-            return cached_cluster_view(c.data.key, "cpu", c.params_key, c.data.x, c.params, c.data.labels), note
+        view, oom = with_cpu_fallback(device, run)
+    return view, [n for n in (note, oom) if n]
+
+
+def shown(c: Controls) -> str:
+    """One line with every value the output was computed from."""
+    d = c.data
+    data = "an upload" if d.source == "upload" else f"{d.source}, seed {d.seed}"
+    params = ", ".join(f"{k}={VARIANT.param(k).to_text(v)}" for k, v in c.params.items())
+    return f"Shown: `cluster_norm({params})` on {data}, shape {fmt_shape(tuple(d.x.shape))}, layout {d.layout}."
 
 
 def metrics(view: ClusterView) -> list[tuple[str, str, str]]:

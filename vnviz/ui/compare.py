@@ -1,14 +1,14 @@
 """Controls, caching and wording of the Compare page.
 
-The link keys are DESIGN.md's data keys (``source``, ``shape``, ``seed``,
-``layout``, ``channel_axis``), ``variants`` (comma-separated registry names,
-``variants=batch_norm,layer_norm``) and, when those variants are chosen,
-GroupNorm's ``num_groups`` and ClusterNorm's ``n_clusters``. Every other
-parameter keeps its registry default; the page's ``seed`` also seeds the
-clustering.
+The link keys are the data panel's (``source``, ``shape``, ``seed``, ``layout``,
+``channel_axis``), ``variants`` (repeated: ``variants=batch_norm&variants=layer_norm``;
+the older comma-separated form is read too) and, when those variants are chosen,
+GroupNorm's ``num_groups`` and ClusterNorm's ``n_clusters``. Every other parameter keeps
+its registry default; the page's ``seed`` also seeds the clustering.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,25 +22,24 @@ from vnviz.analysis.compare import (
     equivalences,
     unavailable,
 )
-from vnviz.data import SOURCES
-from vnviz.device import describe_device
+from vnviz.data.generators import fmt_shape
 from vnviz.errors import InputError
-from vnviz.ui.compute import CACHE_ENTRIES, on_device, resolve_device
-from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
-from vnviz.ui.explore import device_picker, seed_picker
+from vnviz.ui import state
+from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
-from vnviz.ui.state import read_link, seed_defaults, write_link
-from vnviz.ui.widgets import data_choices, param_widget
-from vnviz.variants.norms import resolve_num_groups
+from vnviz.ui.sidebar import device_picker, seed_picker
+from vnviz.ui.widgets import data_bounds, data_choices, linked
 from vnviz.variants.registry import VARIANTS, Param, quote
 
-PAGE = "compare"
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
 DEFAULT_VARIANTS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "cluster_norm")
+# the parameters the page offers, and whose they are: each declaration's ``compare_params``
+EXTRA = {k: n for n in NORMS for k in VARIANTS[n].compare_params}
 
 
 class VariantsParam(Param):
-    """A list of norm variant names; the link text is comma-separated (``batch_norm,layer_norm``)."""
+    """A list of norm variant names; as link text comma-separated (``batch_norm,layer_norm``) or repeated."""
 
     def from_text(self, text: str, where: str = "link") -> Any:
         names = [t.strip() for t in text.split(",") if t.strip()]
@@ -54,21 +53,45 @@ class VariantsParam(Param):
         return ",".join(value)
 
 
-VARIANTS_PARAM = VariantsParam("variants", "str", list(DEFAULT_VARIANTS), "The normalizations to compare side by side.")
-NUM_GROUPS = VARIANTS["group_norm"].param("num_groups")
-N_CLUSTERS = VARIANTS["cluster_norm"].param("n_clusters")
-LINK = SOURCE_PARAMS + (VARIANTS_PARAM, NUM_GROUPS, N_CLUSTERS)
+VARIANTS_PARAM = VariantsParam("variants", "str", list(DEFAULT_VARIANTS), "The normalizations to compare side by side.",
+                               choices=NORMS)
+PARAMS = {name: VARIANTS[owner].param(name) for name, owner in EXTRA.items()}
 GRID_TEXT = {
     "dist": "All values of the input (grey) and of each output (blue). A ✓ in a title: the output was checked "
             "against torch and a float64 formula (details under Verification).",
     "axes": "For every axis (rows) and every index along it: the :orange[**mean**] and the :blue[**std**] over all "
             "the other axes. A variant equalises an axis when both lines are flat there, at 0 and 1 (dotted).",
-    "groups": "The statistic groups of the first samples, side by side (channels down, positions across): "
-              "one colour = one group = one mean and one variance. BatchNorm's colours run across samples, "
-              "LayerNorm's fill a sample, InstanceNorm's fill a (sample, channel) row, GroupNorm's a band of channels.",
+    "groups": "The statistic groups of the first samples, side by side (channels down, positions across, the "
+              "dims after C flattened): in blue the group of the first element (sample 0, channel 0, position 0), "
+              "the elements that share its mean and variance; the other groups grey. BatchNorm's runs across "
+              "samples, LayerNorm's fills a sample, InstanceNorm's a (sample, channel) row, GroupNorm's a band of "
+              "channels.",
     "equiv": "The classic identities, checked on this data with a seeded per-channel weight w and bias b. "
              "Each heatmap is the mean |difference| of the two outputs: white means identical (float rounding only).",
 }
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """The comma-separated ``variants=a,b`` of older links, as the repeated keys Streamlit reads."""
+    raw = data_legacy(raw)
+    v = raw.get("variants")
+    v = [v] if isinstance(v, str) else v
+    if isinstance(v, list) and len(v) == 1 and "," in v[0]:
+        raw["variants"] = [t for t in v[0].split(",") if t]
+    return raw
+
+
+def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
+    out = {p.name: p for p in SOURCE_PARAMS + (VARIANTS_PARAM,)}
+    chosen = raw.get("variants", list(DEFAULT_VARIANTS))
+    chosen = chosen if isinstance(chosen, list) else [chosen]
+    out.update({k: p for k, p in PARAMS.items() if EXTRA[k] in chosen})
+    return out
+
+
+PAGE = state.Page("compare", _link_params,
+                  known=frozenset(p.name for p in SOURCE_PARAMS) | {"variants"} | set(EXTRA),
+                  multi=frozenset({"variants"}), legacy=_legacy)
 
 
 @dataclass(frozen=True)
@@ -80,27 +103,15 @@ class Controls:
     key: str  # the variants and their parameters as text (the cache key)
     device: str  # "auto", "cuda", "mps" or "cpu"
     notices: list[str]  # link values that were invalid and replaced
-
-
-def _variant_params(names: list[str], seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """Each variant's parameters: those its declaration offers on this page, and the page's seed as its own."""
-    out = []
-    for name in names:
-        v = VARIANTS[name]
-        p: dict[str, Any] = {k: st.session_state.get(k, v.param(k).default) for k in v.compare_params}
-        if "seed" in v.param_names:
-            p["seed"] = seed
-        out.append((name, p))
-    return out
+    headline: str = ""  # what is compared, in a few words (presenter mode's title)
 
 
 def controls() -> Controls | None:
-    """Render the page's controls and write the link; None while an upload or a variant choice is awaited."""
-    notices = list(read_link(PAGE, LINK))
-    seed_defaults(LINK)
+    """Render the page's controls; None while an upload or a variant choice is awaited."""
+    state.open_page(PAGE)
     device = device_picker()
-    seed_picker()
-    # presenter mode: the controls fold away, the figures get the screen
+    seed = seed_picker()
+    # presenter mode: the controls fold away, the figures get the screen, the title says what is compared
     outer = st.expander("data and variants", expanded=False, icon=":material/tune:") if is_presenting() else st
     left, right = outer.columns([1, 1], gap="large")
     with left.container(border=True):
@@ -108,71 +119,56 @@ def controls() -> Controls | None:
         data = data_panel()
     with right.container(border=True):
         st.markdown("**Variants**")
-        st.session_state["variants"] = [n for n in st.session_state["variants"] if n in NORMS]
-        names = st.multiselect("variants", list(NORMS), key="variants", format_func=lambda n: VARIANTS[n].title,
-                               help=VARIANTS_PARAM.help, placeholder="choose the normalizations to compare")
-        cols = st.columns(2)
-        if "group_norm" in names and data is not None:
-            choices = data_choices(VARIANTS["group_norm"], tuple(data.x.shape)).get("num_groups", [1])
-            value, default = st.session_state.get("num_groups"), resolve_num_groups(None, choices[-1])
-            if value not in choices:  # None is GroupNorm's own default, said explicitly
-                if value is not None:
-                    cols[0].info(f"num_groups={value} does not fit this data (allowed: "
-                                 f"{', '.join(map(str, choices))}); using {default}.")
-                st.session_state["num_groups"] = default
-            param_widget(NUM_GROUPS, "num_groups", choices, label="GroupNorm: num_groups", container=cols[0])
-        if "cluster_norm" in names:
-            param_widget(N_CLUSTERS, "n_clusters", label="ClusterNorm: n_clusters", container=cols[1])
+        names = linked(VARIANTS_PARAM, options=NORMS, style="multiselect")
+        params: dict[str, dict[str, Any]] = {}
+        cols = iter(st.columns(2) * len(EXTRA))
+        for name in names:
+            v = VARIANTS[name]
+            p: dict[str, Any] = {"seed": seed} if "seed" in v.param_names else {}
+            for k in v.compare_params if data is not None else ():
+                shape = tuple(data.x.shape)
+                choices, default = data_choices(v, shape).get(k, (None, PARAMS[k].default))
+                low, high = data_bounds(v, shape).get(k, (None, None))
+                value = linked(PARAMS[k], options=choices, default=default, low=low, high=high,
+                               label=f"{v.title}'s {k}", container=next(cols))
+                p[k] = int(value) if PARAMS[k].kind == "int" and value is not None else value
+            params[name] = p
         st.caption("Every other parameter keeps its default; open a variant on Explore to change more.")
     if data is None:
         return None
     if not names:
         st.info("Choose at least one variant to compare.")
         return None
-    values = {p.name: st.session_state.get(p.name) for p in SOURCE_PARAMS}
-    if values["source"] == UPLOAD:
-        values.pop("shape")
-    values["variants"] = list(names)
-    if "group_norm" in names:
-        values["num_groups"] = st.session_state["num_groups"]
-    if "cluster_norm" in names:
-        values["n_clusters"] = st.session_state["n_clusters"]
-    write_link(PAGE, values, {p.name: p for p in LINK})
-    variants = tuple(_variant_params(list(names), int(st.session_state["seed"])))
+    variants = tuple((n, params.get(n, {})) for n in names)
     key = ";".join(f"{n}:" + ",".join(f"{k}={v}" for k, v in sorted(p.items())) for n, p in variants)
-    return Controls(data, variants, key, device, notices)
+    return Controls(data, variants, key, device, state.notices(), headline(variants, data))
 
 
 # -- caching: keyed on strings, the tensors ride along unhashed -----------------------------------
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_compare(data_key: str, device: str, key: str, layout: str, _x: torch.Tensor,
                    _variants: tuple[tuple[str, dict[str, Any]], ...]) -> CompareView:
     return compare_views(_x, [(n, dict(p)) for n, p in _variants], layout=layout)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_equivalences(data_key: str, device: str, _x: torch.Tensor) -> tuple[list[Equivalence], list[str]]:
     return equivalences(_x), unavailable(_x)
 
 
-def run_views(c: Controls) -> tuple[CompareView, list[Equivalence], list[str], str | None]:
-    """The compare view and the equivalences on the chosen device; on out-of-memory, the CPU with a notice."""
+def run_views(c: Controls) -> tuple[CompareView, list[Equivalence], list[str], list[str]]:
+    """The compare view and the equivalences on the chosen device, with the device notices (fallbacks)."""
     device, note = resolve_device(c.device)
+
+    def run(dev: str) -> tuple[CompareView, tuple[list[Equivalence], list[str]]]:
+        x = on_device(c.data.key, dev, c.data.x)
+        return cached_compare(c.data.key, dev, c.key, c.data.layout, x, c.variants), cached_equivalences(c.data.key, dev, x)
+
     with st.spinner(f"Running {len(c.variants)} normalizations and the equivalence checks…"):
-        try:
-            xd = on_device(c.data.key, str(device), c.data.x)
-            view = cached_compare(c.data.key, str(device), c.key, c.data.layout, xd, c.variants)
-            eqs, missing = cached_equivalences(c.data.key, str(device), xd)
-        except torch.OutOfMemoryError:
-            if device.type == "cpu":
-                raise InputError("The computation ran out of memory; choose a smaller shape.") from None
-            torch.cuda.empty_cache()
-            note = f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."
-            view = cached_compare(c.data.key, "cpu", c.key, c.data.layout, c.data.x, c.variants)
-            eqs, missing = cached_equivalences(c.data.key, "cpu", c.data.x)
-    return view, eqs, missing, note
+        (view, (eqs, missing)), oom = with_cpu_fallback(device, run)
+    return view, eqs, missing, [n for n in (note, oom) if n]
 
 
 def problems(view: CompareView) -> list[tuple[str, str]]:
@@ -182,21 +178,26 @@ def problems(view: CompareView) -> list[tuple[str, str]]:
         title = VARIANTS[name].title
         if err:
             out.append(("error", f"{title} cannot run on this data: {err}"))
-        for w in (v.warnings if v is not None else ()):
-            out.append(("warning", f"{title}: {w}"))
+        for w in (v.warnings if v is not None else ()):  # a warning that names its layer already is not prefixed
+            out.append(("warning", w if w.startswith(title) else f"{title}: {w}"))
     return out
 
 
-def summary(c: Controls) -> str:
-    """One line saying what is compared (shown when the controls are folded away in presenter mode)."""
+def headline(variants: tuple[tuple[str, dict[str, Any]], ...], data: Data) -> str:
+    """What is compared, in a few words: the variants (with the page's parameters) on the data."""
     parts = []
-    for name, p in c.variants:
-        extra = f" ({p['num_groups']} groups)" if "num_groups" in p else (
-            f" ({p['n_clusters']} clusters)" if "n_clusters" in p else "")
+    for name, p in variants:
+        extra = f"({p['num_groups']})" if "num_groups" in p else (f"({p['n_clusters']})" if "n_clusters" in p else "")
         parts.append(VARIANTS[name].title + extra)
-    source = st.session_state.get("source")
-    name = SOURCES[source].title if source in SOURCES else "Uploaded data"
-    return f"**{name}** {tuple(c.data.x.shape)} → " + ", ".join(parts)
+    return f"{', '.join(parts)} on {data.title} {fmt_shape(tuple(data.x.shape))}"
+
+
+def shown(c: Controls) -> str:
+    """One line with every value the outputs were computed from."""
+    d = c.data
+    data = "an upload" if d.source == "upload" else f"{d.source}, seed {d.seed}"
+    calls = ", ".join(f"{n}({', '.join(f'{k}={v}' for k, v in p.items() if k != 'seed')})" for n, p in c.variants)
+    return f"Shown: `{calls}` on {data}, shape {fmt_shape(tuple(d.x.shape))}, layout {d.layout}."
 
 
 def equivalence_header(eq: Equivalence) -> str:

@@ -8,7 +8,8 @@ underscore arguments that Streamlit does not hash.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import streamlit as st
 import torch
@@ -23,6 +24,7 @@ TENSOR_ENTRIES = 8  # caches holding tensors (up to MAX_ELEMENTS values each): a
 SUMMARY_ENTRIES = 64  # caches holding small summaries only
 TTL = 3600  # seconds an entry may live
 CACHE_ENTRIES = TENSOR_ENTRIES  # the default for page caches that hold tensors
+T = TypeVar("T")
 
 
 @st.cache_resource(max_entries=TENSOR_ENTRIES, ttl=TTL, show_spinner=False)
@@ -69,21 +71,17 @@ def resolve_device(choice: str) -> tuple[torch.device, str | None]:
         return torch.device("cpu"), f"{err} Computing on the CPU instead."
 
 
-def run_view(data_key: str, x: torch.Tensor, device: torch.device, name: str, params: dict[str, Any],
-             params_key: str, layout: str, bins: int, percentile: float | None) -> tuple[ExploreView, str | None]:
-    """Compute (or fetch) a view; on a GPU failure (out of memory) retry on the CPU with a notice."""
+def with_cpu_fallback(device: torch.device, run: Callable[[str], T]) -> tuple[T, str | None]:
+    """``run(device)``; when the GPU runs out of memory, ``run("cpu")`` with a notice (every page uses this).
+
+    ``run`` takes the device's name and does the whole computation there (moving the input included),
+    so a retry on the CPU starts from the CPU copy. On the CPU itself, running out of memory is an
+    InputError: the shape is too big for this machine.
+    """
     try:
-        xd = on_device(data_key, str(device), x)
-        return cached_view(data_key, str(device), name, params_key, layout, bins, percentile, xd, params), None
+        return run(str(device)), None
     except torch.OutOfMemoryError:
         if device.type == "cpu":
             raise InputError("The computation ran out of memory; choose a smaller shape.") from None
         torch.cuda.empty_cache()
-        note = f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."
-        return cached_view(data_key, "cpu", name, params_key, layout, bins, percentile, x, params), note
-
-
-def clear_caches() -> None:
-    """Empty every cache (tests call this between cases)."""
-    st.cache_resource.clear()
-    st.cache_data.clear()
+        return run("cpu"), f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."

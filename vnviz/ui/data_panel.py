@@ -1,7 +1,9 @@
 """The data panel: a generator, a bundled dataset or an upload, and its layout.
 
 It returns the input in torch's channel-first layout and says in words what it
-permuted to get there.
+permuted to get there. Its link keys (``source``, ``shape``, ``seed`` in the
+sidebar, ``layout``, ``channel_axis``, ``nonfinite``) are shared by the pages that
+draw it: the data chosen on Explore is the data on Compare and ClusterNorm.
 """
 from __future__ import annotations
 
@@ -13,21 +15,32 @@ import torch
 from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
-from vnviz.ui.state import LINK_FRESH, seed_defaults
+from vnviz.ui.sidebar import SEED
 from vnviz.ui.upload import kept_upload
-from vnviz.ui.widgets import refill_shape_text
+from vnviz.ui.widgets import linked, parsed, shape_box
 from vnviz.variants.registry import Param
 
 LAYOUTS = ("N C", "N C L", "N L D", "N C H W", "N C D H W", "N C H W D", "N H W C")
+NATURAL = {2: "N C", 3: "N C L", 4: "N C H W", 5: "N C D H W"}  # an upload's layout, by rank
 NONFINITE = {"keep": "keep (the variant refuses)", "drop": "drop those samples", "zero": "replace with 0"}
 UPLOAD = "upload"
-SOURCE_PARAMS = (
-    Param("source", "choice", "gaussian", "Where the data comes from.", choices=tuple(SOURCES) + (UPLOAD,)),
-    Param("shape", "shape", None, "The shape to generate, comma-separated (default: the source's own)."),
-    Param("seed", "int", 0, "Seed of the generator (same seed, same data).", low=0, high=2**31 - 1),
-    Param("layout", "choice", "auto", "What each dim of the data means.", choices=("auto",) + LAYOUTS),
-    Param("channel_axis", "int", 1, "Which dim is the channel axis; it is moved to dim 1 (torch's layout).", low=1, high=5),
-)
+DEFAULT_SOURCE = "shifted_channels"  # channels with their own offset and scale: every norm visibly changes them
+SOURCE = Param("source", "choice", DEFAULT_SOURCE, "Seeded synthetic generators, datasets that ship inside "
+               "scikit-learn, or your own file (upload).", choices=tuple(SOURCES) + (UPLOAD,))
+SHAPE = Param("shape", "shape", None, "The shape to generate, comma-separated (empty: the source's own).")
+LAYOUT = Param("layout", "choice", None, "What each dim of the data means; its default is the source's own.",
+               choices=LAYOUTS)
+CHANNEL_AXIS = Param("channel_axis", "int", None, "Which dim is the channel axis; it is moved to dim 1 (torch's "
+                     "layout). Its default is the layout's C (dim 1 when it has none).", low=1, high=5)
+NAN_FIX = Param("nonfinite", "choice", "keep", "What to do with samples holding NaN or Inf.", choices=tuple(NONFINITE))
+SOURCE_PARAMS = (SOURCE, SHAPE, SEED, LAYOUT, CHANNEL_AXIS, NAN_FIX)
+
+
+def legacy(raw: dict) -> dict:
+    """Older links said ``layout=auto`` (or ``auto (N C H W)``) for the source's own layout: now its default."""
+    if str(raw.get("layout", "")).startswith("auto"):
+        raw.pop("layout")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -40,10 +53,15 @@ class Data:
     labels: torch.Tensor | None  # true class per sample, when the source has one
     description: str  # one sentence on what the data is
     permuted: str  # "" or a sentence saying which dims were moved
+    source: str = ""  # the source's name, or "upload"
+    title: str = ""  # the source's title (or the file's name), for headlines
+    shape: tuple[int, ...] | None = None  # the shape asked for (None: the source's own, or an upload)
+    seed: int = 0  # the generator's seed
+    axis: int = 1  # the channel axis chosen, before the permutation
 
 
-def _upload_tensor(container) -> tuple[str, torch.Tensor] | None:
-    """The file uploader; keeps the last good upload when a new one is bad."""
+def _upload_tensor(container) -> tuple[str, str, torch.Tensor, str] | None:
+    """The file uploader; keeps the last good upload when a new one is bad. (key, name, x, conversion note)."""
 
     def read(data: bytes, name: str) -> tuple[str, str, bytes]:
         d = digest(data)
@@ -59,11 +77,14 @@ def _upload_tensor(container) -> tuple[str, torch.Tensor] | None:
     d, name, data = got
     arrays = upload_arrays(d, name, data)
     names = list(arrays)
-    pick = container.selectbox("array in the file", names, key="upload_array") if len(names) > 1 else names[0]
+    pick = names[0] if len(names) == 1 else container.selectbox(
+        "array in the file", names, key="upload_array", persist_state="session")
+    if pick not in arrays:
+        pick = names[0]
     x = arrays[pick]
     if x.ndim == 1:
         x = x[:, None]
-    return f"upload:{d}:{pick}", x
+    return f"upload:{d}:{pick}", name, x, arrays.conversion(pick)
 
 
 def _permute(x: torch.Tensor, layout: str, axis: int) -> tuple[torch.Tensor, str, str]:
@@ -76,69 +97,85 @@ def _permute(x: torch.Tensor, layout: str, axis: int) -> tuple[torch.Tensor, str
     return x.permute(order).contiguous(), new, text
 
 
-def data_panel(container=st) -> Data | None:
-    """Render the data controls (session keys as in SOURCE_PARAMS) and return the input, or None."""
-    seed_defaults(SOURCE_PARAMS)
-    names = list(SOURCES) + [UPLOAD]
-    source = container.selectbox(
-        "data", names, key="source",
-        format_func=lambda n: "upload a file" if n == UPLOAD else f"{SOURCES[n].title} ({SOURCES[n].kind})",
-        help="Seeded synthetic generators, datasets that ship inside scikit-learn, or your own file.")
+def channel_default(letters: list[str]) -> int:
+    """The channel axis a layout implies: where its C is (dim 1 when it has none, as torch assumes)."""
+    return letters.index("C") if "C" in letters[1:] else 1
+
+
+def _new_source() -> None:
+    """A new source starts from its own shape, layout and channel axis (the source's callback)."""
+    src = SOURCES.get(st.session_state.get("source"))
+    if src is None:  # an upload: its layout is known once the file is read
+        for key in ("layout", "channel_axis"):
+            st.session_state.pop(key, None)
+        return
+    st.session_state["shape"] = ",".join(map(str, src.default_shape))
+    st.session_state["layout"] = src.layout
+    st.session_state["channel_axis"] = channel_default(src.layout.split())
+
+
+def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | None:
+    """Render the data controls (link keys as in SOURCE_PARAMS; the seed is the sidebar's) and return the input.
+
+    None while an upload is awaited.
+    """
+    source = linked(SOURCE, default=default_source, label="data", container=container, on_change=_new_source)
+    seed = int(st.session_state.get("seed", SEED.default))
     labels = None
+    shape = None
+    conversion = ""
     if source == UPLOAD:
         got = _upload_tensor(container)
         if got is None:
             return None
-        key, x = got
-        description = "Uploaded array,"
-        natural = {2: "N C", 3: "N C L", 4: "N C H W", 5: "N C D H W"}.get(x.ndim, " ".join(f"d{i}" for i in range(x.ndim)))
+        key, title, x, conversion = got
+        description = f"Uploaded {title}:"
+        natural = NATURAL.get(x.ndim, " ".join(f"d{i}" for i in range(x.ndim)))
     else:
         src = SOURCES[source]
-        if st.session_state.get("_shape_source", source) != source and not st.session_state.get(LINK_FRESH):
-            st.session_state["shape"] = None  # a new source starts from its own default shape
-        st.session_state["_shape_source"] = source
-        shape = st.session_state.get("shape") or src.default_shape
-        refill_shape_text("shape_text", "_shape_seen", shape)
+        text = shape_box(src.default_shape, lambda shape: source_sample(source, shape, seed), container=container,
+                         help=SHAPE.help)
         if not src.shape_editable:
             container.caption(f"Natural shape {tuple(src.default_shape)}; you may ask for fewer samples.")
-        text = container.text_input("shape", key="shape_text", help=SOURCE_PARAMS[1].help)
         try:
-            shape = SOURCE_PARAMS[1].from_text(text, "shape") or src.default_shape  # an empty box: the default
-            sample = source_sample(source, shape, int(st.session_state["seed"]))
+            shape = parsed(SHAPE, text) or src.default_shape  # an empty box: the default
+            sample = source_sample(source, shape, seed)
         except InputError as err:
             container.error(f"{err} Showing the default shape {tuple(src.default_shape)}.")
             shape = src.default_shape
-            sample = source_sample(source, shape, int(st.session_state["seed"]))
-        st.session_state["shape"] = st.session_state["_shape_seen"] = shape
+            sample = source_sample(source, shape, seed)
+        title = src.title
         x, labels, description, natural = sample.x, sample.labels, sample.description, sample.layout
-        key = f"{source}:{','.join(map(str, shape))}:{int(st.session_state['seed'])}"
+        key = f"{source}:{','.join(map(str, shape))}:{seed}"
+        shape = None if tuple(shape) == tuple(src.default_shape) else tuple(shape)
     fits = [lay for lay in LAYOUTS if len(lay.split()) == x.ndim]
-    layout_choice = container.selectbox("layout", ["auto"] + fits, key="layout",
-                                        format_func=lambda v: f"auto ({natural})" if v == "auto" else v,
-                                        help=SOURCE_PARAMS[3].help) if fits else "auto"
-    layout = natural if layout_choice == "auto" or len(layout_choice.split()) != x.ndim else layout_choice
+    layout = linked(LAYOUT, options=fits, default=natural, container=container) if fits else natural
     letters = layout.split()
     axes = list(range(1, x.ndim))
-    if st.session_state.get("channel_axis") not in axes:
-        st.session_state["channel_axis"] = 1
-    axis = container.selectbox("channel axis", axes, key="channel_axis",
-                               format_func=lambda i: f"dim {i} ({letters[i]})", help=SOURCE_PARAMS[4].help)
+    axis = linked(CHANNEL_AXIS, options=axes, default=channel_default(letters), style="radio", label="channel axis",
+                  captions=[letters[i] for i in axes], container=container,
+                  describe=lambda i: f"{i} ({letters[i]})" if isinstance(i, int) and i < len(letters) else str(i))
+    if "C" in letters[1:] and letters[axis] != "C":
+        container.info(f"The channel axis is dim {axis} ({letters[axis]}), not C (dim {letters.index('C')}): "
+                       f"per-channel statistics are per {letters[axis]} index.")
     x, layout, permuted = _permute(x, layout, axis)
     summary = data_summary(f"{key}:{axis}", x)
     container.caption(
         f"{description} {tuple(x.shape)} {summary.dtype}, range [{summary.min:.4g}, {summary.max:.4g}], "
         f"mean {summary.mean:.4g}, std {summary.std:.4g}.")
+    if conversion:
+        container.warning(conversion, icon=":material/swap_horiz:")
     bad = summary.nan + summary.posinf + summary.neginf
     if bad:
         keep = torch.isfinite(x).reshape(x.shape[0], -1).all(1)
         container.warning(
             f"The data holds {summary.nan} NaN and {summary.posinf + summary.neginf} Inf values in "
             f"{int((~keep).sum())} of its {x.shape[0]} samples; a normalization would spread each into its whole group.")
-        fix = container.radio("NaN/Inf", list(NONFINITE), key="nonfinite", horizontal=True,
-                              format_func=NONFINITE.get)
+        fix = linked(NAN_FIX, style="radio", label="NaN/Inf", container=container,
+                     captions=[NONFINITE[k] for k in NONFINITE])
         if fix == "drop" and bool(keep.any()):
             x, labels = x[keep], (labels[keep] if labels is not None else None)
         elif fix == "zero":
             x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         key = f"{key}:{fix}"
-    return Data(f"{key}:{axis}", x, layout, labels, description, permuted)
+    return Data(f"{key}:{axis}", x, layout, labels, description, permuted, source, title, shape, seed, axis)

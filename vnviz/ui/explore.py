@@ -1,7 +1,14 @@
-"""Controls of the Explore page: link state, data, variant and view options."""
+"""Controls of the Explore page: link state, data, variant and view options.
+
+Link keys: the data panel's (``source``, ``shape``, ``seed``, ``layout``, ``channel_axis``,
+``nonfinite``), ``variant`` and each of its parameters under its API name (``eps``,
+``num_groups``, ``normalized_shape``, ...), the view options ``bins``, ``clip``, ``log_y``, the
+open ``tab`` and the highlighted statistic ``group``. ClusterNorm's own seed follows ``seed``.
+"""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,21 +17,40 @@ import streamlit as st
 
 from vnviz.analysis.histogram import DEFAULT_BINS
 from vnviz.analysis.view import ExploreView
-from vnviz.device import DEVICE_CHOICES, available_devices
-from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel
+from vnviz.data.generators import fmt_shape
+from vnviz.figures.norm import GROUP_PALETTE
+from vnviz.ui import state
+from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
-from vnviz.ui.state import read_link, seed_defaults, write_link
-from vnviz.ui.widgets import variant_widgets
+from vnviz.ui.sidebar import device_picker, seed_picker
+from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
-PAGE = "explore"
-VIEW_PARAMS = (
-    Param("variant", "choice", "batch_norm", "The layer to apply.", choices=tuple(VARIANTS)),
-    Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200),
-    Param("clip", "float", 0.0, "Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range).", low=0.0, high=10.0),
-    Param("log_y", "bool", False, "Logarithmic counts: shows the tails."),
+NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
+TABS = ("Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export")
+CLIPS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)  # the percentile clips offered
+VARIANT = Param("variant", "choice", "batch_norm", "The layer to apply (its torch functional name).", choices=NORMS)
+BINS = Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200)
+CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range).",
+             choices=CLIPS)
+LOG_Y = Param("log_y", "bool", False, "Logarithmic counts: shows the tails.")
+TAB = Param("tab", "choice", TABS[0], "The tab shown.", choices=TABS)
+GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the group map.", low=0)
+VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP)
+
+
+def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
+    name = raw.get("variant", VARIANT.default)
+    out = {p.name: p for p in SOURCE_PARAMS + VIEW_PARAMS}
+    return {**out, **link_params(VARIANTS[name if name in NORMS else VARIANT.default], raw)}
+
+
+PAGE = state.Page(
+    "explore", _link_params, legacy=data_legacy,
+    known=frozenset(p.name for p in SOURCE_PARAMS + VIEW_PARAMS) | {
+        p.name for n in NORMS for p in VARIANTS[n].widget_params if p.name != "seed"},
 )
-DEVICE = Param("device", "choice", "auto", "Where to compute: auto picks CUDA, then MPS, then the CPU.", choices=DEVICE_CHOICES)
 
 
 @dataclass(frozen=True)
@@ -40,72 +66,83 @@ class Controls:
     log_y: bool  # log counts
     device: str  # "auto", "cuda", "mps" or "cpu"
     notices: list[str]  # link values that were invalid and replaced
-
-
-def _variant_of(state) -> Variant:
-    name = state.get("variant", "batch_norm")
-    return VARIANTS.get(name, VARIANTS["batch_norm"])
-
-
-def device_picker() -> str:
-    """The sidebar's device choice: auto / cuda / mps / cpu, marking what this machine lacks."""
-    have = available_devices()
-    st.session_state.setdefault("device", "auto")
-
-    def label(d: str) -> str:
-        if d == "auto":
-            return f"auto ({have[0]})"
-        return d if d in have else f"{d} (not available here)"
-
-    return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help, format_func=label)
-
-
-def seed_picker(help: str = SOURCE_PARAMS[2].help) -> None:
-    """The sidebar's seed box (session key "seed", shared by the data pages)."""
-    st.sidebar.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", help=help)
+    caption: Any = None  # where the variant's caption for this data goes (an st.empty in the variant box)
+    headline: str = ""  # what is shown, in a few words (presenter mode's title)
 
 
 def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     """Render the page's controls; None when there is no data yet (an upload is awaited)."""
-    notices = read_link(PAGE, SOURCE_PARAMS + VIEW_PARAMS, _variant_of)
-    seed_defaults(SOURCE_PARAMS + VIEW_PARAMS)
+    state.open_page(PAGE)
     device = device_picker()
     seed_picker()
     with st.sidebar.expander("view options", expanded=False):
-        bins = st.slider("bins", 5, 200, key="bins", help=VIEW_PARAMS[1].help)
-        clip = st.select_slider("clip to percentiles", [0.0, 0.1, 0.5, 1.0, 2.0, 5.0], key="clip", help=VIEW_PARAMS[2].help)
-        log_y = st.toggle("log counts", key="log_y", help=VIEW_PARAMS[3].help)
-    # on a projector the controls fold away so that the figures fill the first screen
-    holder = st.expander("data and variant", expanded=False) if is_presenting() else st.container()
+        bins = int(linked(BINS, style="slider"))
+        clip = float(linked(CLIP, options=CLIPS, style="select_slider", label="clip to percentiles"))
+        log_y = bool(linked(LOG_Y, label="log counts"))
+    # on a projector the controls fold away so that the figures fill the first screen; the title says what is shown
+    holder = st.expander("data and variant", expanded=False, icon=":material/tune:") if is_presenting() else st.container()
     left, right = holder.columns([1, 1], gap="large")
     with left.container(border=True):
         st.markdown("**Data**")
         data = data_panel()
     names = [n for n, v in VARIANTS.items() if v.family in families]
-    if st.session_state.get("variant") not in names:
-        st.session_state["variant"] = names[0]
     with right.container(border=True):
         st.markdown("**Variant**")
-        variant = VARIANTS[st.selectbox("variant", names, key="variant", format_func=lambda n: VARIANTS[n].title,
-                                        help=VIEW_PARAMS[0].help)]
-        st.caption(f"{variant.summary}  \nReduces `{variant.pattern}` · torch: `{variant.reference}`")
+        variant = VARIANTS[linked(VARIANT, options=names)]
+        caption = st.empty()
+        caption.caption(variant.summary)
         shape = tuple(data.x.shape) if data is not None else ()
         # a variant's own seed (ClusterNorm's) follows the page's seed: one "seed" key in the link
         params = variant_widgets(variant, shape, skip=("seed",)) if shape else {}
         if "seed" in variant.param_names:
-            params["seed"] = int(st.session_state["seed"])
+            params["seed"] = int(st.session_state.get("seed", 0))
     if data is None:
         return None
-    values = {p.name: st.session_state[p.name] for p in SOURCE_PARAMS if p.name != "shape"}
-    values["shape"] = st.session_state.get("shape")
-    if values["source"] == UPLOAD:
-        values.pop("shape")
-    values.update(variant=variant.name, bins=bins, clip=clip, log_y=log_y)
-    linked = {p.name: p for p in SOURCE_PARAMS + VIEW_PARAMS + variant.widget_params}
-    values.update(params)
-    write_link(PAGE, values, linked)
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()))
-    return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, notices)
+    chosen = ", ".join(f"{k}={variant.param(k).to_text(v)}" for k, v in params.items()
+                       if k != "seed" and v != variant.param(k).default and v is not None
+                       and k not in ("normalized_shape",))
+    headline = f"{variant.title}({chosen}) on {data.title} {fmt_shape(tuple(data.x.shape))}" if chosen else \
+        f"{variant.title} on {data.title} {fmt_shape(tuple(data.x.shape))}"
+    return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
+                    caption, headline)
+
+
+def tabs() -> list[Any]:
+    """The page's tabs; the open one is in the link (``tab``)."""
+    with state.app_wide():
+        return st.tabs(list(TABS), key=TAB.name, bind="query-params")
+
+
+def group_picker(view: ExploreView) -> int | None:
+    """The group drawn in colour when the picture holds too many groups for a colour each (link key ``group``)."""
+    picture = view.group_map
+    if picture is None or len(picture.drawn) <= len(GROUP_PALETTE):
+        return None
+    first = int(picture.ids[0, 0, 0])
+    return int(linked(GROUP, options=picture.drawn, default=first, label="group shown in colour",
+                      container=st.columns([1, 2])[0]))
+
+
+def run_view(c: Controls) -> tuple[ExploreView, list[str]]:
+    """Compute (or fetch) the view on the chosen device; returns it with the device notices (fallbacks)."""
+    device, note = resolve_device(c.device)
+
+    def run(dev: str) -> ExploreView:
+        x = on_device(c.data.key, dev, c.data.x)
+        return cached_view(c.data.key, dev, c.variant.name, c.params_key, c.data.layout, c.bins, c.clip, x, c.params)
+
+    view, oom = with_cpu_fallback(device, run)
+    return view, [n for n in (note, oom) if n]
+
+
+def shown(c: Controls) -> str:
+    """One line with every value the output was computed from (the variant's parameters by their link text)."""
+    d = c.data
+    data = "an upload" if d.source == UPLOAD else f"{d.source}, seed {d.seed}"
+    params = ", ".join(f"{k}={c.variant.param(k).to_text(v)}" for k, v in c.params.items())
+    return (f"Shown: `{c.variant.name}({params})` on {data}, shape {fmt_shape(tuple(d.x.shape))}, "
+            f"layout {d.layout}" + (f", channel axis {d.axis}" if d.axis != 1 else "") + ".")
 
 
 def npy_bytes(c: Controls) -> bytes:
@@ -128,17 +165,15 @@ def stats_csv(view: ExploreView) -> str:
 
 def snippet(c: Controls) -> str:
     """A "reproduce in Python" snippet calling vnviz.apply with the exact parameters."""
-    src = st.session_state.get("source")
-    if src == UPLOAD:
+    d = c.data
+    if d.source == UPLOAD:
         load = 'x = vnviz.load_array(open("YOUR_FILE", "rb").read(), "YOUR_FILE")'
     else:
-        shape = tuple(c.data.x.shape) if not c.data.permuted else st.session_state.get("shape")
-        load = f"x = vnviz.data.make_source({src!r}, shape={tuple(shape) if shape else None}, seed={int(st.session_state['seed'])}).x"
+        load = f"x = vnviz.data.make_source({d.source!r}, shape={d.shape}, seed={d.seed}).x"
     lines = ["import torch", "import vnviz", "", load]
-    if c.data.permuted:
-        axis = int(st.session_state["channel_axis"])
-        order = [0, axis] + [i for i in range(1, c.data.x.ndim) if i != axis]
-        lines.append(f"x = x.permute({order}).contiguous()  # {c.data.permuted}")
+    if d.permuted:
+        order = [0, d.axis] + [i for i in range(1, d.x.ndim) if i != d.axis]
+        lines.append(f"x = x.permute({order}).contiguous()  # {d.permuted}")
     args = ", ".join(f"{k}={v!r}" for k, v in c.params.items() if v != c.variant.param(k).default)
     lines.append(f"y = vnviz.apply({c.variant.name!r}, x{', ' if args else ''}{args})")
     return "\n".join(lines) + "\n"

@@ -1,10 +1,11 @@
 """Presenter mode: big fonts and figures, no sidebar, for a projector.
 
-A page calls ``presenter_mode()`` (or ``page_top``, which calls it) at its top. The link key ``present=1`` (kept
-in the URL by ``write_link``, see ``state.GLOBAL_KEYS``) or the sidebar toggle
-turns it on: the sidebar is hidden with CSS, the main area's base font grows,
-and ``st.session_state["_scale"]`` tells the figure builders to scale up. A
-small button at the top of the page turns it off again.
+A page calls ``presenter_mode()`` (or ``page_top``, which calls it) at its top; it returns the
+figure scale, which the page passes to every figure builder (``scale=``). The link key
+``present=1`` (an unbound link key, kept in the URL while the widgets change theirs) or the
+sidebar toggle turns it on: the sidebar is hidden with CSS, the main area's base font grows, and
+the page's title says what is shown, since the controls are folded away. A small button at the
+top of the page turns it off again.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Any
 
 import streamlit as st
 
+from vnviz.ui import state
+
 PRESENT = "present"  # the link key
 SCALE = 1.6  # figure scale in presenter mode (fonts and heights)
-SCALE_KEY = "_scale"  # session key the pages read: st.session_state.get("_scale", 1.0)
 TOGGLE = "_present_toggle"  # session key of the sidebar toggle
 ON_VALUES = ("1", "true", "yes", "on")  # link values that mean "on"
 CSS = """
@@ -24,7 +26,7 @@ CSS = """
 [data-testid="stSidebarCollapseButton"] { display: none !important; }
 html { font-size: 22px; }
 [data-testid="stMain"] .block-container { padding-top: 2.2rem; max-width: 100%; }
-[data-testid="stMain"] h1 { font-size: 2.4rem; }
+[data-testid="stMain"] h1 { font-size: 1.8rem; }
 </style>
 """
 
@@ -49,12 +51,10 @@ def presenter_mode() -> float:
     Call it at the top of a page, before anything else is drawn.
     """
     if is_presenting():
-        st.session_state[SCALE_KEY] = SCALE
         st.html(CSS)
         st.button("exit presenter mode", icon=":material/fullscreen_exit:", type="tertiary", on_click=_leave,
                   key="_present_exit", help="Show the sidebar and normal sizes again (drops present=1 from the link).")
         return SCALE
-    st.session_state[SCALE_KEY] = 1.0
     st.session_state[TOGGLE] = False
     st.sidebar.toggle("presenter mode", key=TOGGLE, on_change=_enter,
                       help="Big fonts and figures, no sidebar: for a projector. Adds present=1 to the link.")
@@ -64,14 +64,21 @@ def presenter_mode() -> float:
 def page_top(title: str, controls: Callable[[], Any]) -> tuple[Any, float]:
     """The opening the data pages share: presenter mode, the title, the page's controls and their notices.
 
-    Returns (what ``controls()`` returned, the figure scale). Stops the run when
-    the controls have nothing to show yet (``None``: an upload is awaited).
+    In presenter mode the title is what ``controls()`` returned says is shown (its ``headline``), as
+    the controls are folded away. Returns (what ``controls()`` returned, the figure scale). Stops the
+    run when the controls have nothing to show yet (``None``: an upload is awaited).
     """
     scale = presenter_mode()
-    st.title(title)
+    heading = st.empty()
+    heading.title(title)
     c = controls()
-    for notice in c.notices if c else []:
+    state.controls_drawn()
+    headline = getattr(c, "headline", "")
+    if scale > 1 and headline:
+        heading.title(headline)
+    for notice in c.notices if c else state.notices():
         st.info(notice)
+    state.notices_shown()
     if c is None:
         st.stop()
     return c, scale

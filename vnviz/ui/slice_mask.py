@@ -1,18 +1,23 @@
 """Controls, caching and wording of the Slice & Mask page.
 
-The link keys are DESIGN.md's: ``source``, ``shape``, ``seed``, ``variant``
-(matrix_slice or matrix_mask), ``batch`` (which matrix of a batch is shown)
-and every variant parameter under its API name (``rows=0:8:2``, ``kind=causal``,
-``value=-inf``). The variant widgets come from the registry through
-``variant_widgets``; this module adds only what a generic widget cannot do:
-the fill ``value`` (a number input cannot hold ``-inf``) and the custom mask,
-which is a file; when each mask parameter matters is declared with it (``Param.when``).
+The link keys: ``matrix`` (which matrix, or ``upload``), ``matrix_shape``, ``seed`` (the
+app's one seed), ``op`` (matrix_slice or matrix_mask), ``batch`` (which matrix of a batch
+is shown) and every variant parameter under its API name (``rows=0:8:2``, ``kind=causal``,
+``value=-inf``), but the mask's ``mode``, which is ``mask_mode``: a link key means one thing
+on every page (``vnviz.ui.state``), and ``source``, ``shape``, ``variant`` and ``mode`` are
+Explore's and ClusterNorm's. Older links with those names are rewritten.
+The variant widgets come from the registry through ``variant_widgets``; this
+module adds only what a generic widget cannot do (when each mask parameter
+matters is declared with it, ``Param.when``): the fill ``value`` (a number box cannot hold ``-inf``; its
+default here is ``-inf``, since a fill with 0.0 is the same as multiply), the
+custom mask, which is a file, and a link value that does not fit the matrix.
 """
 from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,35 +30,56 @@ from vnviz.data.matrices import MATRIX_SOURCES, MatrixSample, load_matrices, mak
 from vnviz.data.upload import load_array
 from vnviz.errors import InputError
 from vnviz.analysis.matrix_view import MaskView, SliceView, mask_view, slice_view
-from vnviz.ui.compute import CACHE_ENTRIES, digest, on_device, resolve_device
-from vnviz.ui.state import LINK_FRESH, link_keys, read_link, variant_key, write_link
+from vnviz.ui import state
+from vnviz.ui.compute import CACHE_ENTRIES, TTL, digest, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.presenter import is_presenting
 from vnviz.ui.upload import kept_upload
-from vnviz.ui.widgets import refill_shape_text, variant_widgets
+from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, _draw, link_params, linked, parsed, shape_box, variant_widgets
 from vnviz.variants.matrix import as_keep_mask
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
-PAGE = "slice_mask"
-KEY = "sm:"  # prefix of this page's own session keys (other pages use "source", "seed", ... too)
 UPLOAD = "upload"
 VARIANT_NAMES = ("matrix_mask", "matrix_slice")
-COMMON = (
-    Param("source", "choice", "attention", "Which matrix to start from, or your own file.",
-          choices=tuple(MATRIX_SOURCES) + (UPLOAD,)),
-    Param("shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated."),
-    Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).",
-          low=0, high=2**31 - 1),
-    Param("variant", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES),
-    Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0),
-)
-VALUE_CHOICES = ("-inf", "0.0", "lowest", "other")  # the fill value selectbox
-MASK_FILE = KEY + "mask_file"  # uploader key of a custom mask
-DATA_FILE = KEY + "upload_file"  # uploader key of an uploaded matrix
-REPAIRS = "_sm_link_repairs"  # session key: notices about link parameters that did not fit the matrix
+SOURCE = Param("matrix", "choice", "attention", "Which matrix to start from, or your own file (upload).",
+               choices=tuple(MATRIX_SOURCES) + (UPLOAD,))
+SHAPE = Param("matrix_shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated.")
+SEED = Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).", low=0,
+             high=2**31 - 1)
+OPERATION = Param("op", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES)
+LINK_NAMES = {"mode": "mask_mode"}  # the mask's mode; "mode" is ClusterNorm's (hard or soft)
+LINK_NAMES_BACK = {v: k for k, v in LINK_NAMES.items()}
+OLD_NAMES = {"source": "matrix", "shape": "matrix_shape", "variant": "op", "mode": "mask_mode"}  # older links
+BATCH = Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0)
+COMMON = (SOURCE, SHAPE, SEED, OPERATION, BATCH)
+FILL_DEFAULT = -math.inf  # the page's fill value: what fill is for (0.0 would be the same as multiply)
+MASK_FILE = "sm:mask_file"  # uploader key of a custom mask
+DATA_FILE = "sm:upload_file"  # uploader key of an uploaded matrix
+
+
+def _ui_param(p: Param) -> Param:
+    return replace(p, default=FILL_DEFAULT) if p.name == "value" else p
 
 
 def ui_variant(name: str) -> Variant:
-    """The registry's variant (its parameters declare when they matter)."""
-    return VARIANTS[name]
+    """The registry's variant (its parameters declare when they matter), with -inf to fill with."""
+    v = VARIANTS[name]
+    return replace(v, params=tuple(_ui_param(p) for p in v.params))
+
+
+def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
+    name = raw.get(OPERATION.name, OPERATION.default)
+    variant = ui_variant(name if name in VARIANT_NAMES else OPERATION.default)
+    return {**{p.name: p for p in COMMON}, **link_params(variant, raw, link_names=LINK_NAMES)}
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """Older links named the matrix ``source``, its shape ``shape``, the operation ``variant``, the mask's ``mode``."""
+    return {OLD_NAMES.get(k, k) if OLD_NAMES.get(k, k) not in raw else k: v for k, v in raw.items()}
+
+
+PAGE = state.Page("slice_mask", _link_params, legacy=_legacy,
+                  known=frozenset(p.name for p in COMMON) | {LINK_NAMES.get(p.name, p.name) for n in VARIANT_NAMES
+                                                              for p in VARIANTS[n].widget_params})
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,7 @@ class MatrixData:
     key: str  # cache key: source, shape and seed, or the upload's digest and array name
     x: torch.Tensor  # float32/float64 on the CPU, (..., R, C)
     description: str  # one sentence
+    title: str = ""  # the source's title or the file's name
 
 
 @dataclass(frozen=True)
@@ -75,125 +102,86 @@ class Controls:
     params_key: str  # the parameters as text (cache key; a custom mask by its digest)
     batch: int  # which matrix is shown
     notices: list[str]  # link values that were invalid and replaced
+    headline: str = ""  # what is shown, in a few words (presenter mode's title)
 
 
 # -- caching (keyed on strings; tensors ride along as underscore arguments) -----------
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def matrix_sample(name: str, shape: tuple[int, ...] | None, seed: int) -> MatrixSample:
     """A generated matrix (CPU), shared by every session."""
     return make_matrix(name, shape, seed)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def upload_matrices(data_digest: str, filename: str, _data: bytes) -> dict[str, torch.Tensor]:
     """The usable matrices of an uploaded file, keyed on its SHA-256."""
     return load_matrices(_data, filename)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_slice(data_key: str, device: str, params_key: str, batch: int, _x: torch.Tensor,
                  _params: dict[str, Any]) -> SliceView:
     return slice_view(_x, _params["rows"], _params["cols"], batch)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, ttl=TTL, show_spinner=False)
 def cached_mask(data_key: str, device: str, params_key: str, batch: int, _x: torch.Tensor,
                 _params: dict[str, Any]) -> MaskView:
     return mask_view(_x, _params, batch)
 
 
-def run_view(c: Controls) -> SliceView | MaskView:
-    """The page's view on the best device (the CPU after an out-of-memory); InputError on bad parameters."""
-    device, _ = resolve_device("auto")
+def run_view(c: Controls) -> tuple[SliceView | MaskView, list[str]]:
+    """The page's view on the best device (the CPU after an out-of-memory, with a notice); InputError on bad parameters."""
+    device, note = resolve_device("auto")
     fn = cached_slice if c.variant.name == "matrix_slice" else cached_mask
-    try:
-        x = on_device(c.data.key, str(device), c.data.x)
-        return fn(c.data.key, str(device), c.params_key, c.batch, x, c.params)
-    except torch.OutOfMemoryError:
-        if device.type == "cpu":
-            raise InputError("The computation ran out of memory; choose a smaller shape.") from None
-        torch.cuda.empty_cache()
-        return fn(c.data.key, "cpu", c.params_key, c.batch, c.data.x, c.params)
+
+    def run(dev: str) -> SliceView | MaskView:
+        return fn(c.data.key, dev, c.params_key, c.batch, on_device(c.data.key, dev, c.data.x), c.params)
+
+    view, oom = with_cpu_fallback(device, run)
+    return view, [n for n in (note, oom) if n]
 
 
-# -- link state ---------------------------------------------------------------------------
+# -- a link value that does not fit the matrix --------------------------------------------------
 
 
-def _variant_of(state: Any) -> Variant:
-    name = state.get("variant") if "variant" in link_keys() else state.get(KEY + "variant")
-    return ui_variant(name if name in VARIANT_NAMES else COMMON[3].default)
+def _repair_link(variant: Variant, x: torch.Tensor) -> None:
+    """Before the widgets take the link: a linked parameter that makes the mask or slice fail on this matrix
+    is dropped from the link (the first one whose default alone makes it work), with a notice, and the page reruns."""
+    link = {LINK_NAMES_BACK.get(k, k): v for k, v in state.peek_pending().items()}  # by API name
+    params = {p.name: p for p in variant.widget_params}
+    linked_names = [k for k in link if k in params and k not in ("kind", "mode", "seed")]
+    if not linked_names:
+        return
+    values = {p.name: p.default for p in variant.widget_params}
+    for k, v in link.items():
+        if k in params:
+            try:
+                values[k] = params[k].from_text(str(v))
+            except InputError:
+                pass
 
-
-def _read_link() -> list[str]:
-    """read_link for this page, moving the common values into this page's own session keys.
-
-    read_link keeps common values under their link names, which other pages use
-    for their own state; those are put back as they were.
-    """
-    names = [p.name for p in COMMON]
-    saved = {n: st.session_state[n] for n in names if n in st.session_state}
-    notices = read_link(PAGE, COMMON, _variant_of)
-    in_query = link_keys()
-    if st.session_state.get(LINK_FRESH):
-        for n in names:
-            if n in in_query:
-                st.session_state[KEY + n] = st.session_state[n]
-        variant = _variant_of(st.session_state)
-        for p in variant.widget_params:  # text widgets must show the link's text, not an older one
-            if p.kind in ("str", "ints", "shape") and p.name in in_query:
-                value = st.session_state[variant_key(variant, p)]
-                st.session_state[variant_key(variant, p) + ":text"] = "" if value is None else p.to_text(value)
-    for n in names:
-        if n in saved:
-            st.session_state[n] = saved[n]
-        else:
-            st.session_state.pop(n, None)
-    return notices
-
-
-def _applicable(variant: Variant) -> dict[str, Any]:
-    """The current values (session) of the parameters that matter for the current kind/mode."""
-    values = {p.name: st.session_state.get(variant_key(variant, p), p.default) for p in variant.widget_params}
-    return {p.name: values[p.name] for p in variant.widget_params if p.applies(values)}
-
-
-def _repair_link(variant: Variant, x: torch.Tensor) -> list[str]:
-    """On a fresh link, replace link parameters that do not fit this matrix by their defaults, with a notice."""
-    notices: list[str] = []
-    linked = [p for p in variant.widget_params if p.name in link_keys() and p.name not in ("kind", "mode", "seed")]
-
-    def attempt() -> InputError | None:
-        params = _applicable(variant)
-        if params.get("kind") == "custom":
+    def attempt(vals: dict[str, Any]) -> InputError | None:
+        used = {p.name: vals[p.name] for p in variant.widget_params if p.name != "seed" and p.applies(vals)}
+        if used.get("kind") == "custom":
             return None
-        if params.get("kind") == "padding" and params.get("lengths") is None:
-            params["lengths"] = default_lengths(tuple(x.shape))
+        if used.get("kind") == "padding" and used.get("lengths") is None:
+            used["lengths"] = default_lengths(tuple(x.shape))
         try:
-            apply(variant.name, x, **params)
+            apply(variant.name, x, **used)
         except InputError as err:
             return err
         return None
 
-    err = attempt()
+    err = attempt(values)
     if err is None:
-        return notices
-    current = {p.name: st.session_state.get(variant_key(variant, p), p.default) for p in linked}
-    bad = []
-    for p in linked:  # the first parameter whose default alone makes it work
-        st.session_state[variant_key(variant, p)] = p.default
-        if attempt() is None:
-            bad = [p]
-            break
-        st.session_state[variant_key(variant, p)] = current[p.name]
-    bad = bad or linked
-    for p in bad:
-        st.session_state[variant_key(variant, p)] = p.default
-        st.session_state[variant_key(variant, p) + ":text"] = "" if p.default is None else p.to_text(p.default)
-        notices.append(f"{err} The link's {p.name}={p.to_text(current[p.name])} does not fit this matrix; "
-                       f"using {p.to_text(p.default) or 'the default'} instead.")
-    return notices
+        return
+    bad = next((k for k in linked_names if attempt({**values, k: params[k].default}) is None), linked_names[0])
+    state.drop_link_value(LINK_NAMES.get(bad, bad), f"{err} The link's {bad}={link[bad]} does not fit this matrix; using "
+                               f"{params[bad].to_text(params[bad].default) or 'the default'} instead.")
+    st.rerun()
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -216,40 +204,39 @@ def _upload(container: Any) -> MatrixData | None:
     d, name, data = got
     arrays = upload_matrices(d, name, data)
     names = list(arrays)
-    pick = container.selectbox("array in the file", names, key=KEY + "upload_array") if len(names) > 1 else names[0]
+    pick = names[0] if len(names) == 1 else container.selectbox("array in the file", names, key="sm:upload_array",
+                                                                persist_state="session")
+    pick = pick if pick in arrays else names[0]
     x = arrays[pick]
-    return MatrixData(f"upload:{d}:{pick}", x, f"Uploaded {name}: shape {tuple(x.shape)}, {str(x.dtype)[6:]}.")
+    return MatrixData(f"upload:{d}:{pick}", x, f"Uploaded {name}: shape {tuple(x.shape)}, {str(x.dtype)[6:]}.", name)
+
+
+def _new_source() -> None:
+    """A new source starts from its own shape (the source's callback)."""
+    src = MATRIX_SOURCES.get(st.session_state.get(SOURCE.name))
+    if src is not None:
+        st.session_state[SHAPE.name] = ",".join(map(str, src.default_shape))
 
 
 def data_controls(container: Any = st) -> MatrixData | None:
     """Source, shape and seed (or an upload): the matrix, or None while an upload is awaited."""
-    names = list(MATRIX_SOURCES) + [UPLOAD]
-    source = container.selectbox(
-        "matrix", names, key=KEY + "source", help=COMMON[0].help,
-        format_func=lambda n: "upload a file" if n == UPLOAD else MATRIX_SOURCES[n].title)
+    source = linked(SOURCE, label="matrix", container=container, on_change=_new_source)
     if source == UPLOAD:
-        container.number_input("seed (of a random mask)", min_value=0, max_value=2**31 - 1, step=1,
-                               key=KEY + "seed", help=COMMON[2].help)
+        linked(SEED, label="seed (of a random mask)", container=container)
         return _upload(container)
     src = MATRIX_SOURCES[source]
-    if st.session_state.get("_sm_shape_source", source) != source and not st.session_state.get(LINK_FRESH):
-        st.session_state[KEY + "shape"] = None  # a new source starts from its own default shape
-    st.session_state["_sm_shape_source"] = source
-    shape = st.session_state.get(KEY + "shape") or src.default_shape
-    refill_shape_text(KEY + "shape_text", "_sm_shape_seen", shape)
     left, right = container.columns(2)
-    text = left.text_input("shape", key=KEY + "shape_text", help=COMMON[1].help)
-    seed = int(right.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key=KEY + "seed",
-                                  help=COMMON[2].help))
+    text = shape_box(src.default_shape, lambda shape: matrix_sample(source, shape, 0), container=left, help=SHAPE.help,
+                     key=SHAPE.name)
+    seed = int(linked(SEED, container=right))
     try:
-        shape = COMMON[1].from_text(text, "shape") or src.default_shape  # an empty box: the default
+        shape = parsed(SHAPE, text) or src.default_shape  # an empty box: the default
         sample = matrix_sample(source, shape, seed)
     except InputError as err:
         container.error(f"{err} Showing the default shape {src.default_shape}.")
         shape = src.default_shape
         sample = matrix_sample(source, shape, seed)
-    st.session_state[KEY + "shape"] = st.session_state["_sm_shape_seen"] = shape
-    return MatrixData(f"{source}:{','.join(map(str, shape))}:{seed}", sample.x, sample.description)
+    return MatrixData(f"{source}:{','.join(map(str, shape))}:{seed}", sample.x, sample.description, src.title)
 
 
 def matrix_count(x: torch.Tensor) -> int:
@@ -261,14 +248,11 @@ def batch_control(x: torch.Tensor, container: Any = st) -> int:
     """Which matrix of a batch to show (no widget for a single matrix)."""
     count = matrix_count(x)
     if count == 1:
-        st.session_state[KEY + "batch"] = 0
+        if state.peek_pending().get("batch") is not None:  # no batch to choose from: not in the link
+            state.drop_link_value("batch", f"batch={state.peek_pending()['batch']}: this is one matrix, not a batch; "
+                                           "showing it.")
         return 0
-    if not 0 <= int(st.session_state[KEY + "batch"]) < count:
-        container.info(f"batch={st.session_state[KEY + 'batch']} is out of range for {count} matrices; "
-                       "showing matrix 0.")
-        st.session_state[KEY + "batch"] = 0
-    return int(container.number_input(f"matrix shown (0 to {count - 1})", min_value=0, max_value=count - 1, step=1,
-                                      key=KEY + "batch", help=COMMON[4].help))
+    return int(linked(BATCH, high=count - 1, label=f"matrix shown (0 to {count - 1})", container=container))
 
 
 # -- the mask's special parameters -------------------------------------------------------------
@@ -283,34 +267,37 @@ def default_lengths(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(max(1, c - i * c // (2 * b)) for i in range(b))
 
 
+def _value_changed(p: Param) -> None:
+    """The fill value's callback: a value that is not a number, -inf or inf goes back to the last good one."""
+    text = st.session_state.get("value", "")
+    try:
+        p.from_text(str(text), "Matrix Mask")
+    except InputError as err:
+        good = st.session_state.get(GOOD + "value", "-inf")
+        st.session_state[TEXT_ERROR + "value"] = f"{err} Keeping {good}."
+        st.session_state["value"] = good
+
+
 def value_widget(dtype: torch.dtype, container: Any = st) -> float:
-    """The fill value: -inf, 0.0, the lowest finite float of the dtype, or any number typed (FillParam.from_text)."""
-    mask = ui_variant("matrix_mask")
-    p = mask.param("value")
-    key = variant_key(mask, p)
-    lowest = float(torch.finfo(dtype).min)
-    st.session_state.setdefault(key, p.default)
-    current = float(st.session_state[key])
-    choice_key, text_key = key + ":choice", key + ":text"
-    if st.session_state.get(LINK_FRESH) or choice_key not in st.session_state:
-        named = {-math.inf: "-inf", 0.0: "0.0", lowest: "lowest"}
-        st.session_state[choice_key] = named.get(current, "other")
-    labels = {"-inf": "−inf (softmax gives exactly 0)", "0.0": "0.0",
-              "lowest": f"lowest {str(dtype)[6:]} ({lowest:.3g})", "other": "another number…"}
-    choice = container.selectbox("value", VALUE_CHOICES, key=choice_key, format_func=labels.get,
-                                 help=p.help + " 'another number' also takes -inf or inf; NaN is refused.")
-    if choice == "other":
-        st.session_state.setdefault(text_key, p.to_text(current))
-        text = container.text_input("value (a number, -inf or inf)", key=text_key)
-        try:
-            value = p.from_text(text, "Matrix Mask")
-        except InputError as err:
-            container.error(f"{err} Keeping {p.to_text(current)}.")
-            value = current
-    else:
-        value = {"-inf": -math.inf, "0.0": 0.0, "lowest": lowest}[choice]
-        st.session_state[text_key] = p.to_text(value)
-    st.session_state[key] = value
+    """The fill value (link key ``value``): -inf, 0.0, the dtype's lowest float, or any number typed in."""
+    p = ui_variant("matrix_mask").param("value")
+    lowest = p.to_text(float(torch.finfo(dtype).min))
+    options = ["-inf", "0.0", lowest]
+    state.prepare("value", "-inf")
+    text = _draw(
+        container.selectbox, "value", options, index=0, key="value", bind="query-params", accept_new_options=True,
+        on_change=_value_changed, args=(p,),
+        help=p.help + f" The choices: −inf (softmax gives exactly 0), 0.0, the lowest {str(dtype)[6:]} ({lowest}); "
+                      "or type a number, -inf or inf (NaN is refused).")
+    error = st.session_state.pop(TEXT_ERROR + "value", None)
+    if error:
+        container.error(error)
+    try:
+        value = p.from_text(str(text), "Matrix Mask")
+    except InputError:
+        value, text = FILL_DEFAULT, "-inf"
+    st.session_state[GOOD + "value"] = text
+    _after(p, "value", value, p.to_text)
     return value
 
 
@@ -325,6 +312,7 @@ def mask_template(shape: tuple[int, ...]) -> bytes:
 def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch.Tensor] | None:
     """The custom 0/1 mask file: (digest, mask) of the last good upload, or None."""
     r, c = shape[-2:]
+
     def read(data: bytes, name: str) -> tuple[str, torch.Tensor]:
         m = load_array(data, name)
         as_keep_mask(m, tuple(shape), torch.device("cpu"), f"The mask {name!r}")
@@ -335,7 +323,7 @@ def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch
     if got is None:
         container.info("Upload a 0/1 mask to apply it; links cannot carry it. Start from the template below.")
         container.download_button("causal template (.csv)", mask_template(shape), "mask_template.csv", "text/csv",
-                                  key=KEY + "template")
+                                  key="sm:template")
         return None
     return got
 
@@ -343,71 +331,58 @@ def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch
 # -- the page's controls --------------------------------------------------------------------------
 
 
-def _show(notices: list[str]) -> None:
-    """Show the link notices here (the page shows them itself once there is a view)."""
-    for notice in notices:
-        st.info(notice)
-
-
 def controls() -> Controls | None:
     """Render the page's controls; None while an upload (matrix or custom mask) is awaited."""
-    notices = list(_read_link())
-    for p in COMMON:
-        st.session_state.setdefault(KEY + p.name, p.default)
-    left, right = st.columns([1, 1], gap="large")
+    state.open_page(PAGE)
+    # presenter mode: the controls fold away, the figures get the screen, the title says what is shown
+    holder = st.expander("matrix and operation", expanded=False, icon=":material/tune:") if is_presenting() else st
+    left, right = holder.columns([1, 1], gap="large")
+    batch = 0
     with left.container(border=True):
         st.markdown("**Matrix**")
         data = data_controls()
         if data is not None:
             st.caption(data.description)
             batch = batch_control(data.x)
-    if st.session_state.get(KEY + "variant") not in VARIANT_NAMES:
-        st.session_state[KEY + "variant"] = COMMON[3].default
     with right.container(border=True):
         st.markdown("**Operation**")
-        name = st.radio("operation", VARIANT_NAMES, key=KEY + "variant", horizontal=True, help=COMMON[3].help,
-                        format_func=lambda n: VARIANTS[n].title)
+        name = linked(OPERATION, style="radio", label="operation",
+                      captions=[VARIANTS[n].title for n in VARIANT_NAMES])
         variant = ui_variant(name)
         st.caption(f"{variant.summary}  \n`{variant.pattern}` · torch: `{variant.reference}`")
         params: dict[str, Any] = {}
         mask_key = ""
         if data is not None:
             shape = tuple(data.x.shape)
-            if st.session_state.get(LINK_FRESH):  # kept until the next link, like read_link's notices
-                st.session_state[REPAIRS] = _repair_link(variant, data.x)
-            notices += st.session_state.get(REPAIRS, [])
-            if name == "matrix_mask" and _applicable(variant).get("kind") == "padding":
-                lkey = variant_key(variant, variant.param("lengths"))
-                if st.session_state.get(lkey) is None:  # padding needs lengths: offer ones that fit
-                    st.session_state[lkey] = default_lengths(shape)
-                    st.session_state[lkey + ":text"] = ",".join(map(str, st.session_state[lkey]))
-            params = variant_widgets(variant, shape, skip=("value", "seed"))
+            _repair_link(variant, data.x)
+            kind = st.session_state.get("kind") or state.peek_pending().get("kind") or "causal"  # (before it is drawn)
+            if name == "matrix_mask" and kind == "padding":
+                lengths = variant.param("lengths")
+                variant = replace(variant, params=tuple(
+                    replace(q, default=default_lengths(shape)) if q is lengths else q for q in variant.params))
+            params = variant_widgets(variant, shape, skip=("value", "seed"), link_names=LINK_NAMES)
             if params.get("mode") == "fill":
                 params["value"] = value_widget(data.x.dtype)
             if params.get("kind") == "random":
-                params["seed"] = int(st.session_state[KEY + "seed"])  # one seed in the link: the page's
+                params["seed"] = int(st.session_state.get("seed", 0))  # one seed in the link: the page's
             if params.get("kind") == "custom":
                 got = mask_upload(shape)
                 if got is not None:
                     mask_key, params["mask"] = got
     if data is None:
-        _show(notices)
         return None
-    values = {n: st.session_state[KEY + n] for n in ("source", "shape", "seed")}
-    if values["source"] == UPLOAD:
-        values.pop("shape")
-    values["variant"] = name
-    if matrix_count(data.x) > 1:
-        values["batch"] = batch
-    linked = {p.name: p for p in COMMON + variant.widget_params}
-    values.update({k: v for k, v in params.items() if k not in ("mask", "seed")})
-    write_link(PAGE, values, linked)
     if params.get("kind") == "custom" and "mask" not in params:
-        _show(notices)
         return None
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()) if k != "mask")
     params_key += f"&mask={mask_key}" if mask_key else ""
-    return Controls(data, variant, params, params_key, batch, notices)
+    if name == "matrix_slice":
+        what = f"y = x[..., {params.get('rows') or ':'}, {params.get('cols') or ':'}]"
+    elif params.get("mode") == "fill":
+        what = f"{params.get('kind')} mask, filled with {variant.param('value').to_text(params['value']).replace('-', '−')}"
+    else:
+        what = f"{params.get('kind')} mask, multiplied in"
+    headline = f"{what} on {data.title} {tuple(data.x.shape)}"
+    return Controls(data, variant, params, params_key, batch, state.notices(), headline)
 
 
 # -- wording ----------------------------------------------------------------------------------------

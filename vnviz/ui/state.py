@@ -1,120 +1,257 @@
-"""Every view is a link: the page state lives in the URL query string.
+"""Every view is a link: Streamlit keeps the widgets and the URL in step; this module does the rest.
 
-A page declares its keys as registry ``Param`` objects. On the first run of a
-session, on arriving from another page, and whenever the URL changes under it,
-the query string is parsed into ``st.session_state`` (invalid values fall back
-to their default with a notice); after the widgets have run, the whole state is
-written back to the URL. Arriving through the sidebar (no query string), a page
-takes the last link it wrote: Streamlit drops the state of widgets a run does
-not draw, and the view comes back as it was left.
+Each linked control is a widget bound with ``bind="query-params"`` and keyed by its link name
+(``eps``, ``num_groups``, ``source``; see ``vnviz.ui.widgets``). Streamlit then writes every change
+to the URL, leaves out a value equal to the widget's default, seeds the widget from a link, drops a
+value it cannot use, and keeps the value while the widget is hidden or another page is shown.
+Written by hand here, and only because Streamlit does not do it:
 
-A query string this session itself wrote (or applied) a moment ago is not a new
-link: a click that lands before the browser has taken the latest write reruns
-the page with the query string before it, and applying that would undo the
-click. So each page remembers its last few queries, and only a query outside
-them (or any query on arrival from another page) counts as a link.
+- **Say what a link got wrong.** Streamlit drops an invalid value without a word. On arrival,
+  ``open_page`` checks the link against the page's declarations; a value that is invalid, or a key
+  that is unknown or does not apply, is taken out, the page is sent once to the corrected link, and a
+  notice says what was dropped and why. A valid value that does not fit the data (``num_groups=4``
+  for 6 channels) is dropped by Streamlit when its widget is drawn: ``widgets`` notes it then.
+- **Read older link forms** (``variants=a,b``, ``reduce=N,H,W``): ``Page.legacy`` rewrites them
+  before the check, since Streamlit reads a list only as repeated keys.
+- **One widget per key, for the whole app.** Streamlit keeps a bound value by its key and hands it
+  to the widget of that key on the next page, but a page's widget is another widget than the same
+  key's on another page (its id holds the page), and after a switch the two disagree, or the URL
+  loses the value. So every linked widget is made app-wide (``app_wide``: its id is computed as
+  for a widget of the entry point, as Streamlit does for shared sidebar widgets), and a page
+  entered again assigns each of its keys to itself (``open_page``), so that Streamlit writes the
+  value to the new page's URL. A key therefore means one thing on every page (Explore, Compare and
+  ClusterNorm share their data this way): a control that is another thing takes another key
+  (Slice & Mask's matrix is ``matrix``, not ``source``; Axis check's layer is ``layer``, not
+  ``variant``), and older links are rewritten (``Page.legacy``).
+- **Make a link followed inside the app the whole view.** Streamlit seeds the keys a link names
+  (not those equal to the widget's default) and keeps the session's values for the others; a page
+  opened from a lesson's button with a link forgets the session's values of its keys first, as
+  opening the link in a new tab does. The browser keeps the keys of the app-wide widgets it still
+  shows in the query string of a page switch (the sidebar's seed): those are told from a link by
+  the link the last page had when its controls were drawn (``controls_drawn``).
+- **Keep a default a default, and a kept value valid** (``prepare``, called by every linked widget):
+  a widget's default can depend on other choices (eps is 1e-5 for BatchNorm, None for RMSNorm;
+  num_groups defaults to a divisor of this data's C), and Streamlit keeps the old value, which the
+  URL then no longer holds; a value left at the old default moves to the new one. A value that no
+  longer fits the data Streamlit resets without fixing the URL; here it goes back to the default,
+  with a notice, before the widget is drawn, so Streamlit writes the URL.
+
+A new page declares a ``Page`` (its path, and the parameters its link may hold given the link),
+calls ``open_page(PAGE)`` first in its controls function, draws its controls with
+``vnviz.ui.widgets.linked`` (and ``vnviz.ui.sidebar``'s device and seed pickers), and opens with
+``vnviz.ui.presenter.page_top(title, controls)``, which shows the notices and calls
+``controls_drawn``; see ``vnviz.ui.explore``. Its keys must mean what they mean on the other pages.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vnviz.errors import InputError
-from vnviz.variants.registry import Param, Variant
+from vnviz.variants.registry import Param
 
-RECENT_QUERIES = "_vnviz_recent_queries"  # session key (+ page): query dicts this session wrote or applied, newest last
-RECENT = 8  # how many of them a page remembers
-ARRIVED = "_vnviz_arrived"  # session key: True on a run that shows another page than the run before
-SHOWN_PAGE = "_vnviz_shown_page"  # session key: the page the previous run showed
-APPLIED = "_vnviz_link_applied"  # session key: the query dict the latest fresh link applied
-NOTICES = "_vnviz_link_notices"  # session key: notices about invalid link values
-LINK_FRESH = "_vnviz_link_fresh"  # session key: True on the run that applied a new link
-GLOBAL_KEYS = ("present",)  # app-wide link keys (presenter mode): every page accepts and keeps them
-
-
-def variant_key(variant: Variant, param: Param) -> str:
-    """Session key of a variant parameter's widget (per variant, so each keeps its own value)."""
-    return f"p:{variant.name}:{param.name}"
+GLOBAL_KEYS = ("present",)  # app-wide link keys, not bound to a widget: every page accepts and keeps them
+VISIT = "_vnviz_visit"  # session key: a counter the app raises each time another page is shown
+VISIT_OF = "_vnviz_visit:"  # session key (+ page path): the visit its link was last read in
+NOTICES = "_vnviz_notices:"  # session key (+ page path): notices about this visit's link
+PENDING = "_vnviz_pending:"  # session key (+ page path): link values whose widget has not been drawn yet
+DEFAULTS = "_vnviz_defaults"  # session key: link key -> the default its widget was drawn with last
+CURRENT = "_vnviz_current_page"  # session key: the path of the page being drawn
+SHOWN = "_vnviz_notices_shown"  # session key: True once this run has shown the page's notices
+LAST_QUERY = "_vnviz_last_query"  # session key: the link when the last page's controls were drawn
 
 
-def seed_defaults(params: Iterable[Param], key_of=lambda p: p.name) -> None:
-    """Put every parameter's default into the session state, where it has no value yet."""
-    for p in params:
-        st.session_state.setdefault(key_of(p), p.default)
+@dataclass(frozen=True)
+class Page:
+    """A page's link: where it lives, which values it shares, and the parameters its link may hold."""
+
+    path: str  # the page's url path, e.g. "explore"
+    params: Callable[[Mapping[str, Any]], dict[str, Param]]  # link -> the parameters that apply to it, by key
+    known: frozenset[str] = frozenset()  # every key the page uses (a key outside ``params`` does not apply)
+    multi: frozenset[str] = frozenset()  # keys whose value is a list (repeated in the link: a=x&a=y)
+    legacy: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # rewrites older link forms
 
 
 def note_page(path: str) -> None:
-    """Called by the app on every run with the page it is about to show: marks arrivals from another page."""
-    st.session_state[ARRIVED] = st.session_state.get(SHOWN_PAGE) != path
-    st.session_state[SHOWN_PAGE] = path
+    """Called by the app on every run with the page it is about to show: counts page changes."""
+    if st.session_state.get("_vnviz_shown_page") != path:
+        st.session_state[VISIT] = st.session_state.get(VISIT, 0) + 1
+        st.session_state["_vnviz_shown_page"] = path
 
 
-def _remember(page: str, query: dict[str, Any]) -> None:
-    recent = [q for q in st.session_state.get(RECENT_QUERIES + page, []) if q != query]
-    st.session_state[RECENT_QUERIES + page] = (recent + [query])[-RECENT:]
+def _text(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
-def read_link(page: str, common: Iterable[Param], variant_of=None) -> list[str]:
-    """Load the URL's query string into the session state when it is new to this session.
+def _check(page: Page, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The link without what it cannot use, and a notice for each value left out."""
+    params = page.params(raw)
+    good: dict[str, Any] = {}
+    notices: list[str] = []
+    for key, value in raw.items():
+        p = params.get(key)
+        if p is None:
+            where = "does not apply to this view" if key in page.known else "is not used on this page"
+            notices.append(f"The link's key {key!r} {where} and was ignored.")
+            continue
+        try:
+            p.from_text(_text(value), "link")
+        except InputError as err:
+            default = "the default" if p.default is None else p.to_text(p.default)
+            notices.append(f"{err} Using {default} instead.")
+            continue
+        if key in page.multi and not isinstance(value, list):
+            value = [value]
+        good[key] = value
+    return good, notices
 
-    Args:
-        page: the page's path, so that each page remembers its own last link.
-        common: the page's own keys (source, shape, seed, variant, ...).
-        variant_of: callable(session_state) -> Variant or None; its widget
-            parameters are read from the URL too, under their API names.
 
-    Returns the notices for invalid values (each one sentence), also kept in
-    the session so they survive the rerun that follows.
+def _query(page: Page) -> dict[str, Any]:
+    """The URL's query string without the app-wide keys, a list for each key of ``page.multi``."""
+    out: dict[str, Any] = {}
+    for k in st.query_params:
+        if k not in GLOBAL_KEYS:
+            values = st.query_params.get_all(k)
+            out[k] = values if (k in page.multi or len(values) > 1) else values[-1]
+    return out
+
+
+def open_page(page: Page) -> list[str]:
+    """Read the page's link when the page is entered; call it at the top of the page.
+
+    On arrival (the first run after another page, or of the session) it forgets the session's
+    values of the page's keys when a link is followed inside the app, checks the link
+    and, when something had to be left out or rewritten, sends the page to the corrected link (one
+    rerun). Returns the notices of this visit so far.
     """
-    query = {k: st.query_params.get(k) for k in st.query_params.keys() if k not in GLOBAL_KEYS}
-    recent = st.session_state.get(RECENT_QUERIES + page, [])
-    if st.session_state.get(ARRIVED):
-        if not query and recent:  # back through the sidebar (no query string): the page as it was left
-            query = dict(recent[-1])
-        recent = []  # a link followed from another page is applied even if this page wrote it before
-    if query in recent:  # this session's own link: unchanged, or a rerun that set off before the browser took the latest
-        st.session_state[LINK_FRESH] = False
-        return st.session_state.get(NOTICES + page, [])
-    st.session_state[LINK_FRESH] = True
-    st.session_state[APPLIED] = query
-    notices = []
-    known = set()
-    for p in common:
-        known.add(p.name)
-        if p.name in query:
-            try:
-                st.session_state[p.name] = p.from_text(query[p.name])
-            except InputError as err:
-                st.session_state[p.name] = p.default
-                notices.append(f"{err} Using {p.to_text(p.default)} instead.")
-    variant = variant_of(st.session_state) if variant_of else None
-    if variant is not None:
-        for p in variant.widget_params:
-            known.add(p.name)
-            if p.name in query:
-                try:
-                    st.session_state[variant_key(variant, p)] = p.from_text(query[p.name])
-                except InputError as err:
-                    st.session_state[variant_key(variant, p)] = p.default
-                    notices.append(f"{err} Using {p.to_text(p.default)} instead.")
-    for k in query:
-        if k not in known and not k.startswith("_"):
-            notices.append(f"The link's key {k!r} is not used on this page and was ignored.")
-    st.session_state[NOTICES + page] = notices
-    _remember(page, query)
-    return notices
+    s = st.session_state
+    s[CURRENT] = page.path
+    s[SHOWN] = False
+    visit = s.get(VISIT, 0)
+    if s.get(VISIT_OF + page.path) == visit:
+        return s.get(NOTICES + page.path, [])
+    s[VISIT_OF + page.path] = visit
+    current = _query(page)
+    raw = page.legacy(dict(current)) if page.legacy is not None else dict(current)
+    # the browser carries the keys of the widgets it keeps on a page switch (the sidebar's): they are no link
+    before = s.get(LAST_QUERY, {})
+    followed = visit > 1 and any(before.get(k) != v for k, v in current.items())
+    if followed:  # a link followed inside the app is the whole view: what it does not name is the
+        for k in page.known:  # default, and so is what it names with the default's value (Streamlit does not
+            s.pop(k, None)  # seed a widget from a value equal to its default)
+    elif visit > 1:  # entered through the sidebar: its values, assigned to themselves, go to this page's URL
+        for k in page.known:
+            if k in s:
+                s[k] = s[k]
+    good, notes = _check(page, raw)
+    s[NOTICES + page.path] = notes
+    s[PENDING + page.path] = good
+    if good != current:
+        kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
+        st.query_params.from_dict({**good, **kept})
+        st.rerun()
+    return notes
 
 
-def link_keys() -> set[str]:
-    """The keys of the link this run applied (the URL's, or the page's own on a return): empty unless fresh."""
-    return set(st.session_state.get(APPLIED, {})) if st.session_state.get(LINK_FRESH) else set()
+def controls_drawn() -> None:
+    """Call once the page's controls are drawn (``page_top`` does): the link as it now is is remembered.
+
+    On a page switch the browser keeps the query-string keys of the widgets drawn by every page (they
+    are app-wide); ``open_page`` tells them from a followed link by this remembered link.
+    """
+    st.session_state[LAST_QUERY] = {k: (st.query_params.get_all(k) if len(st.query_params.get_all(k)) > 1 else
+                                        st.query_params.get(k)) for k in st.query_params if k not in GLOBAL_KEYS}
 
 
-def write_link(page: str, values: dict[str, Any], params: dict[str, Param]) -> None:
-    """Write the full page state to the URL (and remember it as this session's own)."""
-    text = {k: params[k].to_text(v) for k, v in values.items()}
-    kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
-    if {k: st.query_params.get(k) for k in st.query_params.keys()} != {**text, **kept}:
-        st.query_params.from_dict({**text, **kept})
-    _remember(page, text)
+def notices(path: str | None = None) -> list[str]:
+    """The notices of the current visit of a page (the one being drawn by default)."""
+    path = path or st.session_state.get(CURRENT, "")
+    return list(st.session_state.get(NOTICES + path, []))
+
+
+def add_notice(text: str) -> bool:
+    """Add a notice to the page being drawn (kept until the page is entered again).
+
+    Returns True when the page has shown its notices already in this run (a widget drawn below the
+    figures): the caller then shows this one where it is.
+    """
+    path = st.session_state.get(CURRENT, "")
+    st.session_state.setdefault(NOTICES + path, [])
+    if text not in st.session_state[NOTICES + path]:
+        st.session_state[NOTICES + path].append(text)
+    return bool(st.session_state.get(SHOWN))
+
+
+def notices_shown() -> None:
+    """Called once the page has shown its notices: later ones are shown beside their widget."""
+    st.session_state[SHOWN] = True
+
+
+def pending(key: str) -> Any | None:
+    """The link's value for ``key`` when its widget has not been drawn since the page was entered; consumed."""
+    path = st.session_state.get(CURRENT, "")
+    return st.session_state.get(PENDING + path, {}).pop(key, None)
+
+
+def peek_pending() -> dict[str, Any]:
+    """The link values whose widget has not been drawn yet in this visit (not consumed)."""
+    return dict(st.session_state.get(PENDING + st.session_state.get(CURRENT, ""), {}))
+
+
+def drop_link_value(key: str, notice: str) -> None:
+    """Take ``key`` out of the link before its widget is drawn (it does not fit the data), with a notice.
+
+    The caller reruns the page (``st.rerun()``), so that the widget starts from its default.
+    """
+    pending(key)
+    if key in st.query_params:
+        del st.query_params[key]  # not bound yet: its widget has not been drawn since the page was entered
+    add_notice(notice)
+
+
+def prepare(key: str, default: Any, fits: Callable[[Any], bool] | None = None,
+            describe: Callable[[Any], str] = str, allowed: str = "", context: str = "this data") -> None:
+    """Before a linked widget is drawn: move a value left at the old default to the new one, and
+    replace a value that does not fit (``fits``) by the default, with a notice."""
+    s = st.session_state
+    last = s.setdefault(DEFAULTS, {})
+    if key in s:
+        value = s[key]
+        if key in last and _same(value, last[key]) and not _same(value, default):
+            s[key] = default
+        elif fits is not None and not fits(value):
+            s[key] = default
+            also = f" (allowed: {allowed})" if allowed else ""
+            notice = f"{key}={describe(value)} does not fit {context}{also}; using {describe(default)}."
+            if add_notice(notice):  # the page's notices are above already: this one goes by its widget
+                st.info(notice)
+    last[key] = default
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b) or (a is None and b is None)
+    except (TypeError, ValueError):
+        return False
+
+
+@contextmanager
+def app_wide() -> Iterator[None]:
+    """Create the widgets inside as app-wide ones: one widget per key on every page.
+
+    Streamlit computes a widget's id from its key and the script that draws it; a widget of the entry
+    point (app.py) keeps one id on every page, a page's widget gets another id on each page. Drawn
+    here under the entry point's script hash (Streamlit 1.67's ``run_with_active_hash``, which
+    ``st.Page.run`` itself uses), a linked widget is the same widget wherever its key is drawn.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        yield
+        return
+    with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):
+        yield

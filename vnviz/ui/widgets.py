@@ -1,13 +1,28 @@
-"""Widgets built from registry parameter declarations (no hand-written widget per parameter)."""
+"""Linked widgets, built from registry parameter declarations (no hand-written widget per parameter).
+
+``linked(p)`` draws one widget for the parameter ``p``, keyed by its link name and bound to the URL
+(``bind="query-params"``): a bool is a toggle, a choice or a list of data-dependent options a
+selectbox (or a radio), a number a number input, a shape or text a text box. The widget's label is
+what the link holds (``batch_norm``, ``16,8,32,32``), since Streamlit writes the label to the URL.
+Around the widget, ``vnviz.ui.state`` keeps a default a default and a kept value valid (before) and
+notes a link value the widget did not take (after).
+"""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from vnviz.errors import InputError
-from vnviz.ui.state import variant_key
+from vnviz.ui import state
+from vnviz.variants.norms import resolve_num_groups
 from vnviz.variants.registry import Param, Variant
+
+MISSING = object()  # "use the parameter's own default"
+GOOD = "_vnviz_good:"  # session key (+ link key): the last valid text of a text box
+TEXT_ERROR = "_vnviz_text_error:"  # session key (+ link key): why the text just typed was not taken
 
 
 def _number_format(p: Param) -> str:
@@ -19,89 +34,269 @@ def _number_format(p: Param) -> str:
     return "%.4g"
 
 
-def param_widget(p: Param, key: str, choices: list[Any] | None = None, label: str | None = None,
-                 container: Any = st) -> Any:
-    """One widget for ``p``, keyed ``key``, its value seeded in the session state.
+def _help(p: Param, text: str | None) -> str:
+    text = text or p.help
+    return text + (f" Allowed: {p.allowed()}." if p.kind in ("float", "int") else "")
 
-    ``choices`` replaces a free number or shape with a list that depends on the
-    data (divisors of C for num_groups, trailing shapes for normalized_shape).
+
+def _same_text(p: Param, a: Any, b: Any) -> bool:
+    try:
+        return p.to_text(a) == p.to_text(b)
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _after(p: Param, key: str, value: Any, shown: Callable[[Any], str], allowed: str = "", text_box: bool = False,
+           container: Any = st, context: str = "this data") -> None:
+    """A link value this widget did not take (it does not fit the data): say so."""
+    raw = state.pending(key)
+    if raw is None:
+        return
+    text = ",".join(raw) if isinstance(raw, list) else str(raw)
+    try:
+        wanted = p.from_text(text, "link")
+        got = p.from_text(value, "link") if text_box else value
+    except InputError:
+        return  # open_page has already said why
+    if not _same_text(p, wanted, got):
+        also = f" (allowed: {allowed})" if allowed else ""
+        notice = f"The link's {key}={text} does not fit {context}{also}; using {shown(value)}."
+        if state.add_notice(notice):  # the page's notices are above already: this one goes by its widget
+            container.info(notice)
+
+
+def _text_changed(p: Param, key: str) -> None:
+    """A text box's callback: a value that does not parse is put back to the last good one, with a sentence."""
+    text = st.session_state.get(key, "")
+    try:
+        parsed(p, text)
+    except InputError as err:
+        good = st.session_state.get(GOOD + key, "")
+        st.session_state[TEXT_ERROR + key] = f"{str(err).strip()} Kept {good or 'the default'}."
+        st.session_state[key] = good
+
+
+def _draw(widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Draw a Streamlit widget as an app-wide one (``state.app_wide``: one widget per key on every page)."""
+    with state.app_wide():
+        return widget(*args, **kwargs)
+
+
+def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = None, label: str | None = None,
+           help: str | None = None, container: Any = st, style: str = "", captions: Sequence[str] | None = None,
+           low: float | None = None, high: float | None = None, on_change: Callable[[], None] | None = None,
+           describe: Callable[[Any], str] | None = None, context: str = "this data") -> Any:
+    """Draw the linked widget of ``p`` (key and link name: ``p.name``) and return its value.
+
+    Args:
+        p: the parameter; its kind chooses the widget.
+        default: the widget's default (what the link leaves out); by default ``p.default``.
+        options: the allowed values, when they depend on the data (a selectbox, or ``style``).
+        style: "radio", "multiselect", "pills" (several of ``options``), "slider" or "select_slider".
+        captions: one per option, for a radio.
+        low, high: number bounds replacing the declared ones (e.g. at most N clusters).
+        on_change: a callback run when the user changes the value.
+        describe: how a value is written in notices (default: its link text).
+        context: what a value must fit, in notices ("this data").
     """
+    key = p.name
+    default = p.default if default is MISSING else default
     label = label or p.name
-    help_text = p.help + (f" Allowed: {p.allowed()}." if p.kind in ("float", "int") else "")
-    if choices is not None:
-        if st.session_state.get(key) not in choices:
-            fallback = p.default if p.default in choices else choices[0]
-            if st.session_state.get(key) is not None:
-                container.info(f"{p.name}={p.to_text(st.session_state[key])} does not fit this data "
-                               f"(allowed: {', '.join(p.to_text(c) for c in choices)}); using {p.to_text(fallback)}.")
-            st.session_state[key] = fallback
-        fmt = (lambda v: "default" if v is None else ("×".join(map(str, v)) if isinstance(v, tuple) else str(v)))
-        return container.selectbox(label, choices, key=key, help=help_text, format_func=fmt)
-    st.session_state.setdefault(key, p.default)
-    if p.kind == "bool":
-        return container.toggle(label, key=key, help=help_text)
-    if p.kind == "choice":
-        return container.selectbox(label, list(p.choices), key=key, help=help_text)
-    if p.kind in ("float", "int", "affine"):
-        if p.optional or p.default is None:
-            help_text += " Leave empty for None."
-        low = None if p.low is None else (int(p.low) if p.kind == "int" else float(p.low))
-        high = None if p.high is None else (int(p.high) if p.kind == "int" else float(p.high))
-        step = 1 if p.kind == "int" else (0.1 if p.kind == "affine" else None)
-        value = st.session_state[key]
-        if value is not None and p.kind != "int":
-            st.session_state[key] = float(value)
-        return container.number_input(label, min_value=low, max_value=high, step=step, format=_number_format(p),
-                                      key=key, help=help_text, placeholder="None")
-    if p.kind in ("str", "ints", "shape"):
-        text_key = key + ":text"
-        current = st.session_state[key]
-        if text_key not in st.session_state or st.session_state.get(key + ":seen", current) != current:
-            st.session_state[text_key] = "" if current is None else p.to_text(current)  # set by a link
-        st.session_state[key + ":seen"] = current
-        text = container.text_input(label, key=text_key, help=help_text)
-        try:
-            value = p.from_text(text, "") if p.kind != "str" else text
-        except InputError as err:
-            container.error(str(err).lstrip(": "))
-            return st.session_state[key]
-        st.session_state[key] = st.session_state[key + ":seen"] = value
+    text = describe or (lambda v: p.to_text(v) if v is not None else "none")
+    kw: dict[str, Any] = dict(key=key, help=_help(p, help), bind="query-params", on_change=on_change)
+    if style in ("multiselect", "pills"):
+        opts = list(options if options is not None else p.choices)
+        default = [v for v in default if v in opts]
+        state.prepare(key, default, lambda v: isinstance(v, list) and all(x in opts for x in v),
+                      lambda v: ",".join(map(str, v)), ", ".join(map(str, opts)))
+        if style == "pills":
+            value = _draw(container.pills, label, opts, selection_mode="multi", default=default, format_func=str, **kw)
+        else:
+            value = _draw(container.multiselect, label, opts, default=default, format_func=str,
+                                          placeholder="choose one or more", **kw)
+        value = list(value or [])
+        _after(p, key, value, lambda v: ",".join(v) or "none", ", ".join(map(str, opts)))
         return value
-    return None
+    if options is not None or p.kind == "choice":
+        opts = list(options if options is not None else p.choices)
+        if default not in opts:
+            default = opts[0]
+        allowed = ", ".join(text(o) for o in opts)
+        state.prepare(key, default, lambda v: v in opts, text, allowed, context)
+        fmt = (lambda v: p.to_text(v)) if p.kind != "choice" else str
+        index = opts.index(default)
+        if style == "radio":
+            value = _draw(container.radio, label, opts, index=index, format_func=fmt, captions=captions, horizontal=True,
+                                    **kw)
+        elif style == "select_slider":
+            value = _draw(container.select_slider, label, opts, value=default, format_func=fmt, **kw)
+        else:
+            value = _draw(container.selectbox, label, opts, index=index, format_func=fmt, **kw)
+        _after(p, key, value, text, allowed, container=container, context=context)
+        return value
+    if p.kind == "bool":
+        state.prepare(key, bool(default))
+        value = _draw(container.toggle, label, value=bool(default), **kw)
+        _after(p, key, value, text)
+        return value
+    if p.kind in ("float", "int", "affine"):
+        is_int = p.kind == "int"
+        lo = p.low if low is None else low
+        hi = p.high if high is None else high
+        lo = None if lo is None else (int(lo) if is_int else float(lo))
+        hi = None if hi is None else (int(hi) if is_int else float(hi))
+        if default is not None:
+            default = int(default) if is_int else float(default)
+            if lo is not None:
+                default = max(default, lo)
+            if hi is not None:
+                default = min(default, hi)
+
+        def fits(v: Any) -> bool:
+            if v is None:
+                return p.optional or p.default is None or default is None
+            return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+        bounds = p.allowed() if low is None and high is None else \
+            f"{lo if lo is not None else '…'} to {hi if hi is not None else '…'}"
+        state.prepare(key, default, fits, text, bounds)
+        if default is None or p.optional:
+            kw["help"] += " Leave empty for None."
+        if style == "slider":
+            value = _draw(container.slider, label, lo, hi, value=default, step=1 if is_int else None, **kw)
+        else:
+            value = _draw(container.number_input, 
+                label, min_value=lo, max_value=hi, value=default, step=1 if is_int else (0.1 if p.kind == "affine" else None),
+                format=_number_format(p), placeholder="None", **kw)
+        _after(p, key, value, text, bounds)
+        return value
+    # shape, ints, str: a text box whose link text is the value as typed
+    default_text = "" if default is None else (default if isinstance(default, str) else p.to_text(default))
+    state.prepare(key, default_text)
+    if on_change is None:
+        kw["on_change"], kw["args"] = _text_changed, (p, key)
+    value = _draw(container.text_input, label, value=default_text, **kw)
+    error = st.session_state.pop(TEXT_ERROR + key, None)
+    if error:
+        container.error(error)
+    st.session_state[GOOD + key] = value
+    _after(p, key, value, lambda v: v if isinstance(v, str) else p.to_text(v), text_box=p.kind != "str")
+    return value
 
 
-def refill_shape_text(text_key: str, seen_key: str, shape: tuple[int, ...]) -> None:
-    """Put ``shape`` in the shape box ``text_key`` when it changed under the box (a link, a new source)
-    or when Streamlit dropped the box's state while another page was shown; ``seen_key`` holds the last shape shown."""
-    if st.session_state.get(seen_key) != shape or text_key not in st.session_state:
-        st.session_state[text_key] = ",".join(map(str, shape))
+def parsed(p: Param, text: str) -> Any:
+    """The value of a text box's text (an empty box: None, i.e. the default); InputError names the parameter."""
+    if p.kind == "str":
+        return text
+    try:
+        return p.from_text(text, "")
+    except InputError as err:
+        raise InputError(str(err).lstrip(": ")) from None
 
 
-def data_choices(variant: Variant, shape: tuple[int, ...]) -> dict[str, list[Any]]:
-    """Choices that depend on the data's shape, per parameter name."""
-    out: dict[str, list[Any]] = {}
+def data_choices(variant: Variant, shape: tuple[int, ...]) -> dict[str, tuple[list[Any], Any]]:
+    """(choices, default) that depend on the data's shape, per parameter name.
+
+    GroupNorm's ``num_groups`` must divide C (default: GroupNorm's own, the smallest divisor above 1);
+    ``normalized_shape`` must be trailing dims (default: every dim after the first).
+    """
+    out: dict[str, tuple[list[Any], Any]] = {}
     if len(shape) < 2:
         return out
     names = variant.param_names
     if "num_groups" in names:
         c = shape[1]
-        out["num_groups"] = [d for d in range(1, c + 1) if c % d == 0]
+        out["num_groups"] = ([d for d in range(1, c + 1) if c % d == 0], resolve_num_groups(None, c))
     if "normalized_shape" in names:
-        out["normalized_shape"] = [None] + [tuple(shape[k:]) for k in range(2, len(shape))] + [tuple(shape)]
+        out["normalized_shape"] = ([tuple(shape[k:]) for k in range(1, len(shape))] + [tuple(shape)], tuple(shape[1:]))
     return out
 
 
-def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = st, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A widget per widget parameter of ``variant``; returns {api name: value}."""
-    values = {}
+def data_bounds(variant: Variant, shape: tuple[int, ...]) -> dict[str, tuple[float | None, float | None]]:
+    """(low, high) bounds that depend on the data's shape, per parameter name: at most N clusters of N samples."""
+    return {"n_clusters": (1, shape[0])} if "n_clusters" in variant.param_names and shape else {}
+
+
+def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = st, skip: tuple[str, ...] = (),
+                    link_names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A linked widget per widget parameter of ``variant`` that applies; returns {api name: value}.
+
+    Widgets come in two columns; a parameter whose ``when`` conditions are not met is not drawn
+    (Streamlit keeps its value and takes it out of the link meanwhile). ``link_names`` gives a
+    parameter another link key than its API name (one that means something else on another page).
+    """
+    names = link_names or {}
+    values: dict[str, Any] = {}
     choices = data_choices(variant, shape)
+    bounds = data_bounds(variant, shape)
     shown = [p for p in variant.widget_params if p.name not in skip]
     cols = container.columns(2) if len(shown) > 1 else [container]
     i = 0
     for p in shown:
-        current = {**{q.name: st.session_state.get(variant_key(variant, q), q.default) for q in shown}, **values}
+        current = {**{q.name: st.session_state.get(names.get(q.name, q.name), q.default) for q in shown}, **values}
         if not p.applies(current):
             continue
-        values[p.name] = param_widget(p, variant_key(variant, p), choices.get(p.name), container=cols[i % len(cols)])
+        col = cols[i % len(cols)]
+        w = replace(p, name=names[p.name]) if p.name in names else p  # the widget's key is its link name
+        if p.name in choices:
+            opts, default = choices[p.name]
+            values[p.name] = linked(w, options=opts, default=default, container=col, label=p.name)
+        elif p.kind in ("shape", "ints", "str"):
+            values[p.name] = parsed(p, linked(w, container=col, label=p.name))
+        else:
+            low, high = bounds.get(p.name, (None, None))
+            values[p.name] = linked(w, container=col, low=low, high=high, label=p.name)
         i += 1
     return values
+
+
+def link_params(variant: Variant, raw: Mapping[str, Any], skip: tuple[str, ...] = ("seed",),
+                link_names: dict[str, str] | None = None) -> dict[str, Param]:
+    """The widget parameters of ``variant`` that apply to the link ``raw``, by link key (for ``state.Page``)."""
+    names = link_names or {}
+    values: dict[str, Any] = {}
+    for p in variant.widget_params:
+        key = names.get(p.name, p.name)
+        values[p.name] = p.default
+        if key in raw:
+            try:
+                values[p.name] = p.from_text(",".join(raw[key]) if isinstance(raw[key], list) else str(raw[key]))
+            except InputError:
+                pass  # the link check says why
+    return {names.get(p.name, p.name): (replace(p, name=names[p.name]) if p.name in names else p)
+            for p in variant.widget_params if p.name not in skip and p.applies(values)}
+
+
+def _shape_changed(p: Param, check: Callable[[tuple[int, ...]], Any]) -> None:
+    """The shape box's callback: a shape that does not parse, or that the source refuses, is put back."""
+    text = st.session_state.get(p.name, "")
+    try:
+        shape = parsed(p, text)
+        if shape is not None:
+            check(shape)
+    except InputError as err:
+        good = st.session_state.get(GOOD + p.name, "")
+        st.session_state[TEXT_ERROR + p.name] = f"{str(err).strip()} Kept {good or 'the default'}."
+        st.session_state[p.name] = good
+
+
+def shape_box(default: tuple[int, ...], check: Callable[[tuple[int, ...]], Any], label: str = "shape",
+              container: Any = st, help: str = "", key: str = "shape") -> str:
+    """The shape box of a data source: a linked text box (key ``shape``) whose default is the source's shape.
+
+    ``check(shape)`` raises InputError for a shape the source refuses. A link's refused shape is taken out
+    of the link with a notice (the page reruns); a typed one is put back to the last good shape with an
+    error. Returns the text; an empty box means the default shape.
+    """
+    p = Param(key, "shape", None, help or "The shape to generate, comma-separated.")
+    raw = state.peek_pending().get(p.name)
+    if raw is not None:
+        try:
+            shape = parsed(p, str(raw))
+            if shape is not None:
+                check(shape)
+        except InputError as err:
+            state.drop_link_value(p.name, f"{str(err).strip()} Showing the default shape {tuple(default)}.")
+            st.rerun()
+    return linked(p, default=",".join(map(str, default)), label=label, container=container,
+                  on_change=lambda: _shape_changed(p, check))

@@ -123,7 +123,10 @@ class Param:
             return text + (" (or None)" if self.optional else "")
         if self.kind == "choice":
             return "one of " + ", ".join(map(str, self.choices))
-        return f"a {self.kind}"
+        return {"shape": "one or more positive whole numbers separated by commas, such as 16,8,32,32",
+                "ints": "whole numbers separated by commas, such as 0,2,5",
+                "affine": "a number" + (" (or None)" if self.optional else ""), "bool": "true or false",
+                "str": "text"}.get(self.kind, f"a {self.kind}")
 
     # -- links ---------------------------------------------------------------
     def to_text(self, value: Any) -> str:
