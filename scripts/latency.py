@@ -47,8 +47,10 @@ own scripts) that timestamps, on the page's clock (``performance.now()``):
   main thread (PerformanceObserver).
 
 A view is drawn when the script has run since the change (a ``running`` or
-``rerunRequested`` state seen after it, or messages received since then) and
-its state is ``notRunning``; no element is stale (``[data-stale="true"]``) and
+``rerunRequested`` state seen after it, or messages received since then; or,
+for a change the browser handles alone, such as a tab of ``st.tabs`` that does
+not rerun, nothing sent to the server within ``--quiet`` ms) and its state is
+``notRunning``; no element is stale (``[data-stale="true"]``) and
 no element is still a placeholder while its code loads
 (``[data-testid="stSkeleton"]``: Streamlit loads plotly's and other elements'
 JavaScript lazily); every plotly chart (``[data-testid="stPlotlyChart"]``)
@@ -60,14 +62,18 @@ last DOM change. For a load it is measured from the navigation's start
 (``performance.now()`` = 0); for a redraw from the committing event. Charts in
 tabs that are not open are drawn by Streamlit too (at zero size), so they count.
 
-Alongside each redraw the JSON (and the second table) gives the breakdown:
-websocket bytes received, the time to the first and to the last message (the
-server's run, as the browser sees it), the browser's time after the last
-message (plotly and React finishing the drawing), and the main thread's long
-tasks during the redraw. ``--server-timing`` serves the app through
-scripts/timed_app.py, which times each script run on the server by category
-(data, analysis, figure building, Streamlit's plotly marshalling, the rest),
-and attaches those numbers to the matching redraws.
+Alongside each view the JSON (and the second table) gives the breakdown: when
+the browser sent its request, websocket bytes received, the time to the first
+and to the last message (as the browser's main thread handled them), the
+browser's time after the last message (plotly and React finishing the
+drawing), and the main thread's long tasks. ``--server-timing`` serves the app
+through scripts/timed_app.py, which times each script run on the server by
+category (imports, data, analysis, figure building, Streamlit's plotly
+marshalling, the rest) and logs each websocket send, and attaches those
+numbers to the matching views. ``--browser-profile`` runs Chromium's sampling
+profiler over each view and splits the main thread's busy time into plotly,
+Streamlit and React, styling, garbage collection and the browser's own style,
+layout and paint work.
 
 The browser and the server share this machine's cores, so every time is an
 upper bound on what a visitor on another machine waits. This is a benchmark,
@@ -99,7 +105,7 @@ TIMINGS_ENV = "VNVIZ_TIMINGS"  # where scripts/timed_app.py appends its per-run 
 class Control:
     """One change a user makes: ``kind`` of widget, its label, and the value picked or typed."""
 
-    kind: str  # select, multiselect, number, text, radio, pills, toggle, page_link
+    kind: str  # select, multiselect, number, text, radio, pills, toggle, tab, page_link
     label: str  # the widget's label as shown (a page link's text)
     value: str = ""  # the option to pick (as shown) or the text to type
 
@@ -120,7 +126,7 @@ class PageSpec:
 EXPLORE_2M = "/explore?source=gaussian&shape=64,8,64,64&seed=1&variant=batch_norm"
 PAGES: dict[str, PageSpec] = {
     "floor": PageSpec("/", (Control("select", "data", "set 2"),), floor=True),
-    "explore_2m": PageSpec(EXPLORE_2M, (Control("select", "variant", "LayerNorm"),)),
+    "explore_2m": PageSpec(EXPLORE_2M, (Control("select", "variant", "LayerNorm"), Control("tab", "Per-axis statistics"))),
     "explore": PageSpec("/explore", (
         Control("select", "variant", "LayerNorm"),
         Control("select", "data", "Shifted channels (generator)"),
@@ -245,7 +251,9 @@ DRAWN_JS = """
   // commit), or messages received from the server since then
   const frames = L.frames.filter(f => f[0] >= L.t0);
   const ran = L.states.some(x => x[0] >= L.t0 && (x[1] === 'running' || x[1] === 'rerunRequested')) || frames.length;
-  if (!ran) return false;
+  // a change the browser handles alone (a tab of st.tabs without on_change) sends nothing to the server
+  const local = !L.sent.some(x => x[0] >= L.t0) && now - L.t0 >= quiet;
+  if (!ran && !local) return false;
   // stale elements, and placeholders of elements whose code is still loading (lazy chunks: plotly, ...)
   if (document.querySelector('[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stAppSkeleton"]')) return false;
   for (const c of document.querySelectorAll('[data-testid="stPlotlyChart"]')) if (!c.querySelector('.main-svg')) return false;
@@ -269,7 +277,8 @@ RESULT_JS = """
   const busy = L.longtasks.filter(t => t[0] + t[1] >= L.t0 && t[0] <= drawn)
                           .reduce((a, t) => a + Math.min(t[0] + t[1], drawn) - Math.max(t[0], L.t0), 0);
   const s = v => (v - L.t0) / 1000;
-  return {seconds: s(drawn), script_end_s: s(ended), last_chart_s: L.plotMut >= L.t0 ? s(L.plotMut) : null,
+  const sent = L.sent.filter(x => x[0] >= L.t0);
+  return {seconds: s(drawn), request_s: sent.length ? s(sent[0][0]) : null, script_end_s: s(ended), last_chart_s: L.plotMut >= L.t0 ? s(L.plotMut) : null,
           first_frame_s: frames.length ? s(frames[0][0]) : null,
           last_frame_s: frames.length ? s(frames[frames.length - 1][0]) : null,
           frames: frames.length, bytes: frames.reduce((a, f) => a + f[1], 0), long_tasks_s: busy / 1000,
@@ -311,6 +320,7 @@ class Sample:
     """One timed view (a load or a redraw)."""
 
     seconds: float
+    request_s: float | None  # the browser's first message after the change (the rerun request)
     script_end_s: float
     last_chart_s: float | None
     first_frame_s: float | None
@@ -322,6 +332,7 @@ class Sample:
     t0_epoch: float
     end_epoch: float
     server: dict | None = None  # per-category seconds of the script runs on the server (--server-timing)
+    browser: dict | None = None  # main-thread seconds per group of code during the view (--browser-profile)
 
 
 @dataclass
@@ -353,12 +364,22 @@ def wait_drawn(page, where: str, timeout_s: float, quiet_ms: int) -> Sample:
     return Sample(**page.evaluate(RESULT_JS))
 
 
-def open_link(context, url: str, where: str, timeout_s: float, quiet_ms: int) -> tuple[object, Sample]:
-    """A new tab at ``url``; returns it and the load's sample (timed from the navigation's start)."""
+def open_link(context, url: str, where: str, timeout_s: float, quiet_ms: int,
+              profile: bool = False) -> tuple[object, Sample]:
+    """A new tab at ``url``; returns it and the load's sample (timed from the navigation's start).
+
+    ``profile``: run the browser's CPU profiler over the load (``Sample.browser``).
+    """
     page = context.new_page()
+    prof = BrowserProfile(context, page) if profile else None
+    if prof:
+        prof.start()
     page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
     page.evaluate("() => { window.__lat.t0 = 0; }")
-    return page, wait_drawn(page, where, timeout_s, quiet_ms)
+    sample = wait_drawn(page, where, timeout_s, quiet_ms)
+    if prof:
+        sample.browser = prof.stop()
+    return page, sample
 
 
 def _widget(page, testid: str, label: str, where: str):
@@ -373,6 +394,9 @@ def _widget(page, testid: str, label: str, where: str):
 
 
 def _arm(page) -> None:
+    """Timestamp the next pointerdown / Enter as the change's commit (and start a browser profile if one waits)."""
+    if id(page) in _ON_ARM:
+        _ON_ARM[id(page)].start()
     page.evaluate("() => { const L = window.__lat; L.t0 = null; L.armed = true; }")
 
 
@@ -459,6 +483,13 @@ def _change(page, c: Control, where: str, timeout_s: float) -> None:
         box = _widget(page, "stCheckbox", c.label, where)
         _arm(page)
         box.locator("label").first.click(timeout=ms)
+    elif c.kind == "tab":
+        tab = page.get_by_role("tab", name=c.label, exact=True)
+        if tab.count() != 1:
+            shown = page.get_by_role("tab").all_inner_texts()
+            raise LatencyError(f"{where}: {tab.count()} tabs named {c.label!r} (need one); the tabs: {shown}")
+        _arm(page)
+        tab.click(timeout=ms)
     elif c.kind == "page_link":
         links = page.locator('[data-testid="stPageLink-NavLink"], [data-testid="stSidebarNavLink"]').filter(
             has_text=c.label)
@@ -471,15 +502,26 @@ def _change(page, c: Control, where: str, timeout_s: float) -> None:
         raise LatencyError(f"{where}: unknown control kind {c.kind!r}")
 
 
-def read_timings(path: Path | None) -> list[dict]:
-    """The script runs scripts/timed_app.py wrote (one JSON object a line), or [] without --server-timing."""
+def read_timings(path: Path | None) -> tuple[list[dict], list[tuple[float, int]]]:
+    """The script runs and the websocket sends scripts/timed_app.py logged; nothing without --server-timing."""
     if path is None or not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [], []
+    runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    sent_path = Path(str(path) + ".sent")
+    sent = [(float(t), int(n)) for t, n in (line.split() for line in sent_path.read_text().splitlines())] \
+        if sent_path.exists() else []
+    return runs, sent
 
 
-def attach_server(sample: Sample, runs: list[dict]) -> None:
-    """Sum the server's script runs that started while ``sample`` was being drawn (the same machine's clock)."""
+def attach_server(sample: Sample, runs: list[dict], sent: list[tuple[float, int]]) -> None:
+    """Sum the server's script runs that started while ``sample`` was being drawn (the same machine's clock).
+
+    Adds ``before run`` (from the change, or the navigation's start, to the first run's start: the request
+    reaching the server and Streamlit preparing the run) and ``after run`` (from the last run's end to the last
+    message the browser received: the deltas still queued when the script ended), and ``last sent`` (from
+    the change to the server's last websocket send, so that ``last ws msg`` minus it is the time the message
+    waited for the browser's busy main thread).
+    """
     mine = [r for r in runs if sample.t0_epoch - 0.05 <= r["start"] <= sample.end_epoch]
     if not mine:
         return
@@ -487,8 +529,67 @@ def attach_server(sample: Sample, runs: list[dict]) -> None:
     for r in mine:
         for k, v in r["seconds"].items():
             total[k] = total.get(k, 0.0) + v
+    total["before run"] = mine[0]["start"] - sample.t0_epoch
+    if sample.last_frame_s is not None:
+        total["after run"] = sample.t0_epoch + sample.last_frame_s - (mine[-1]["start"] + mine[-1]["seconds"]["total"])
+    sends = [t for t, _ in sent if sample.t0_epoch <= t <= sample.end_epoch]
+    if sends:
+        total["last sent"] = sends[-1] - sample.t0_epoch
     total["runs"] = len(mine)
     sample.server = total
+
+
+# groups of the browser's CPU profile, by a script's file name up to its first dot; a native DOM call
+# (getBoundingClientRect, setAttribute, ...) counts for the script that made it
+BROWSER_GROUPS = {"PlotlyChart": "plotly", "react-dom": "streamlit+react", "index": "streamlit+react",
+                  "rolldown-runtime": "streamlit+react", "protobuf": "streamlit+react",
+                  "styled-components": "styling (emotion)", "emotion-styled": "styling (emotion)",
+                  "emotion-react": "styling (emotion)"}
+BROWSER_PSEUDO = {"(garbage collector)": "gc", "(program)": "native (style, layout, paint)", "(idle)": None,
+                  "(root)": None}
+
+
+class BrowserProfile:
+    """Chromium's sampling CPU profiler (CDP) over one redraw: main-thread seconds per group of code."""
+
+    def __init__(self, context, page):
+        self.cdp = context.new_cdp_session(page)
+        self.cdp.send("Profiler.enable")
+        self.cdp.send("Profiler.setSamplingInterval", {"interval": 250})  # microseconds
+
+    def start(self) -> None:
+        self.cdp.send("Profiler.start")
+
+    def stop(self) -> dict[str, float]:
+        profile = self.cdp.send("Profiler.stop")["profile"]
+        self.cdp.detach()
+        nodes = {n["id"]: n for n in profile["nodes"]}
+        parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", ())}
+        group_of: dict[int, str | None] = {}
+
+        def group(node_id: int) -> str | None:
+            if node_id not in group_of:
+                frame = nodes[node_id]["callFrame"]
+                url, fn = frame.get("url", ""), frame.get("functionName", "")
+                if url:
+                    group_of[node_id] = BROWSER_GROUPS.get(url.rsplit("/", 1)[-1].split(".", 1)[0], "other scripts")
+                elif fn in BROWSER_PSEUDO:
+                    group_of[node_id] = BROWSER_PSEUDO[fn]
+                else:  # a native function: its caller's group
+                    group_of[node_id] = group(parent[node_id]) if node_id in parent else "other scripts"
+            return group_of[node_id]
+
+        seconds: dict[str, float] = {}
+        samples, deltas = profile.get("samples", []), profile.get("timeDeltas", [])
+        for i, node_id in enumerate(samples[:-1]):  # a sample stands for the time up to the next one
+            g = group(node_id)
+            if g:
+                seconds[g] = seconds.get(g, 0.0) + deltas[i + 1] / 1e6
+        seconds["busy"] = sum(seconds.values())
+        return {k: round(v, 4) for k, v in seconds.items()}
+
+
+_ON_ARM: dict[int, BrowserProfile] = {}  # id(page) -> the profile to start when the change is armed
 
 
 def measure_page(browser, name: str, spec: PageSpec, out: dict[str, Series], args, timings: Path | None) -> None:
@@ -503,18 +604,25 @@ def measure_page(browser, name: str, spec: PageSpec, out: dict[str, Series], arg
             context.add_init_script(PROBE_JS)
             try:
                 samples = []
-                page, cold = open_link(context, url, f"{name}: cold load of {spec.path}", args.timeout, args.quiet)
+                page, cold = open_link(context, url, f"{name}: cold load of {spec.path}", args.timeout, args.quiet,
+                                       args.browser_profile)
                 samples.append(("cold", cold))
                 page.close()
-                page, warm = open_link(context, url, f"{name}: warm load of {spec.path}", args.timeout, args.quiet)
+                page, warm = open_link(context, url, f"{name}: warm load of {spec.path}", args.timeout, args.quiet,
+                                       args.browser_profile)
                 samples.append(("warm", warm))
                 for i, c in enumerate(spec.controls):
                     if i:  # every control starts from the link's own state
                         page.close()
                         page, _ = open_link(context, url, f"{name}: load of {spec.path}", args.timeout, args.quiet)
                     where = f"{name}: {c.name}"
+                    if args.browser_profile:
+                        _ON_ARM[id(page)] = BrowserProfile(context, page)
                     change(page, c, where, args.timeout)
-                    samples.append((f"redraw: {c.name}", wait_drawn(page, where, args.timeout, args.quiet)))
+                    sample = wait_drawn(page, where, args.timeout, args.quiet)
+                    if args.browser_profile:
+                        sample.browser = _ON_ARM.pop(id(page)).stop()
+                    samples.append((f"redraw: {c.name}", sample))
                 page.close()
             finally:
                 context.close()
@@ -524,9 +632,9 @@ def measure_page(browser, name: str, spec: PageSpec, out: dict[str, Series], arg
         finally:
             server.terminate()
             server.wait(timeout=30)
-    runs = read_timings(timings)
+    runs, sent = read_timings(timings)
     for what, s in samples:
-        attach_server(s, runs)
+        attach_server(s, runs, sent)
         out.setdefault(f"{name}|{what}", Series(name, what)).samples.append(s)
 
 
@@ -557,12 +665,17 @@ def breakdown(results: dict[str, Series]) -> list[dict]:
         def med(key):
             vals = [getattr(x, key) for x in s.samples if getattr(x, key) is not None]
             return round(statistics.median(vals), 3) if vals else None
-        row = {"page": s.page, "what": s.what, "seconds": med("seconds"), "first_frame_s": med("first_frame_s"),
+        row = {"page": s.page, "what": s.what, "seconds": med("seconds"), "request_s": med("request_s"),
+               "first_frame_s": med("first_frame_s"),
                "last_frame_s": med("last_frame_s"), "script_end_s": med("script_end_s"),
                "last_chart_s": med("last_chart_s"), "kb": round(statistics.median(x.bytes for x in s.samples) / 1024, 1),
                "frames": statistics.median(x.frames for x in s.samples), "long_tasks_s": med("long_tasks_s")}
         row["after_last_frame_s"] = (round(row["seconds"] - row["last_frame_s"], 3)
                                      if row["last_frame_s"] is not None else None)
+        browsers = [x.browser for x in s.samples if x.browser]
+        if browsers:
+            keys = sorted({k for d in browsers for k in d})
+            row["browser_s"] = {k: round(statistics.median(d.get(k, 0.0) for d in browsers), 3) for k in keys}
         servers = [x.server for x in s.samples if x.server]
         if servers:
             keys = sorted({k for d in servers for k in d if k != "runs"})
@@ -585,14 +698,29 @@ def print_tables(rows: list[dict], parts: list[dict], repeats: int) -> None:
         if r["page"] == "floor":
             print(f"| floor | {r['what']} | {r['spread']} | | |")
     print("\nwhere the time goes (medians; seconds from the change or the navigation's start)\n")
-    print("| page | what | drawn | 1st ws msg | last ws msg | after last msg | script end | KB | long tasks | server |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| page | what | drawn | request sent | 1st ws msg | last ws msg | after last msg | KB received | long tasks |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     for p in parts:
-        f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-        server = ", ".join(f"{k} {v:.2f}" for k, v in p.get("server_s", {}).items())
-        print(f"| {p['page']} | {p['what']} | {f(p['seconds'])} | {f(p['first_frame_s'])} | {f(p['last_frame_s'])} | "
-              f"{f(p['after_last_frame_s'])} | {f(p['script_end_s'])} | {p['kb']:.0f} | {f(p['long_tasks_s'])} | "
-              f"{server or '-'} |")
+        print(f"| {p['page']} | {p['what']} | {f(p['seconds'])} | {f(p['request_s'])} | {f(p['first_frame_s'])} | "
+              f"{f(p['last_frame_s'])} | "
+              f"{f(p['after_last_frame_s'])} | {p['kb']:.0f} | {f(p['long_tasks_s'])} |")
+    for key, title, columns in (("server_s", "the server's script runs (--server-timing), seconds", SERVER_COLUMNS),
+                                ("browser_s", "the browser's main thread (--browser-profile), seconds", BROWSER_COLUMNS)):
+        rows = [p for p in parts if key in p]
+        if not rows:
+            continue
+        print(f"\n{title}\n")
+        print("| page | what | " + " | ".join(columns) + " |")
+        print("|---|---|" + "---:|" * len(columns))
+        for p in rows:
+            print(f"| {p['page']} | {p['what']} | " + " | ".join(f(p[key].get(c)) for c in columns) + " |")
+
+
+SERVER_COLUMNS = ("before run", "import", "data", "analysis", "figures", "st.plotly_chart", "to_dict", "to_json",
+                  "element id", "other", "total", "after run", "last sent")
+BROWSER_COLUMNS = ("busy", "plotly", "streamlit+react", "styling (emotion)", "gc", "native (style, layout, paint)",
+                   "other scripts")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -607,6 +735,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quiet", type=int, default=500, help="ms without a DOM change after which a page is drawn")
     parser.add_argument("--server-timing", action="store_true",
                         help="serve the app through scripts/timed_app.py and report the server's time by category")
+    parser.add_argument("--browser-profile", action="store_true",
+                        help="profile the browser's main thread during each view (plotly, Streamlit, GC, layout); "
+                             "the profiler slows the browser a little")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.pages.split(",") if n.strip() and n.strip() != "floor"]
     unknown = [n for n in names if n not in PAGES]

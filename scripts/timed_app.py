@@ -24,6 +24,10 @@ spent per category (one session at a time: concurrent runs would mix):
 - ``other``: everything else in the run (widgets, text, tables, caches'
   lookups, Streamlit's bookkeeping).
 
+It also appends each websocket message's send time and size to
+``VNVIZ_TIMINGS`` + ``.sent`` (``time.time()`` and bytes, one a line), so that
+the server's last message can be set against the moment the browser handled it.
+
 Each category's time is its own (exclusive): a timed function called inside
 another is counted in its own category and not in the caller's, so the
 categories add up to the run's ``total``. A function is timed wherever a module
@@ -162,11 +166,28 @@ def _timed_run(exec_run):
     return wrapper
 
 
+def _logged_send(send_bytes):
+    """Wrap the websocket's send: each message's send time and size go to ``VNVIZ_TIMINGS`` + ``.sent``."""
+
+    @functools.wraps(send_bytes)
+    async def wrapper(self, data):
+        result = await send_bytes(self, data)
+        path = os.environ.get("VNVIZ_TIMINGS")
+        if path:
+            with open(path + ".sent", "a") as f:
+                f.write(f"{time.time()} {len(data)}\n")
+        return result
+
+    return wrapper
+
+
 def main() -> None:
+    from starlette.websockets import WebSocket
     from streamlit.runtime.scriptrunner import script_runner
     from streamlit.web.cli import main as streamlit_main
 
     script_runner.exec_func_with_error_handling = _timed_run(script_runner.exec_func_with_error_handling)
+    WebSocket.send_bytes = _logged_send(WebSocket.send_bytes)
     sys.argv = ["streamlit", *sys.argv[1:]]
     streamlit_main(prog_name="streamlit")
 
