@@ -685,7 +685,8 @@ def breakdown(results: dict[str, Series]) -> list[dict]:
 
 
 def print_tables(rows: list[dict], parts: list[dict], repeats: int) -> None:
-    print(f"\nseconds, median of {repeats} (min-max); ratio = median / the floor's median of the same kind\n")
+    print(f"\nseconds, median (min-max) over the repeats (up to {repeats}); ratio = median / the floor's median of the same "
+          "kind\n")
     print("| page | what | vnviz s | floor s | ratio |")
     print("|---|---|---:|---:|---:|")
     for r in rows:
@@ -738,7 +739,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--browser-profile", action="store_true",
                         help="profile the browser's main thread during each view (plotly, Streamlit, GC, layout); "
                              "the profiler slows the browser a little")
+    parser.add_argument("--merge", default=None, metavar="A.json,B.json",
+                        help="measure nothing: pool the samples of earlier --json files (passes run at different "
+                             "times, e.g. each in a quiet moment of a shared machine) and print the tables")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge([Path(f) for f in args.merge.split(",") if f], args.json)
     names = [n.strip() for n in args.pages.split(",") if n.strip() and n.strip() != "floor"]
     unknown = [n for n in names if n not in PAGES]
     if unknown:
@@ -765,13 +771,32 @@ def main(argv: list[str] | None = None) -> dict:
                           file=sys.stderr, flush=True)
         finally:
             browser.close()
+    return report(results, names, args.json)
+
+
+def report(results: dict[str, Series], names: list[str], json_path: str | None) -> dict:
+    """Print the tables; write them and every sample to ``json_path``; return that dict."""
     rows, parts = table(results), breakdown(results)
-    print_tables(rows, parts, args.repeats)
-    out = {"repeats": args.repeats, "pages": names, "table": rows, "breakdown": parts,
+    repeats = max((len(s.samples) for s in results.values()), default=0)
+    print_tables(rows, parts, repeats)
+    out = {"repeats": repeats, "pages": names, "table": rows, "breakdown": parts,
            "samples": {k: [asdict(s) for s in v.samples] for k, v in results.items()}}
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
+    if json_path:
+        Path(json_path).write_text(json.dumps(out, indent=1))
     return out
+
+
+def merge(paths: list[Path], json_path: str | None) -> dict:
+    """The tables over the samples of several earlier runs (``--json`` files), as if measured in one."""
+    results: dict[str, Series] = {}
+    names: list[str] = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        names += [n for n in data["pages"] if n not in names]
+        for key, samples in data["samples"].items():
+            page, what = key.split("|", 1)
+            results.setdefault(key, Series(page, what)).samples.extend(Sample(**s) for s in samples)
+    return report(results, names, json_path)
 
 
 if __name__ == "__main__":
