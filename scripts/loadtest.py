@@ -61,13 +61,17 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_server(port: int, log=subprocess.DEVNULL) -> subprocess.Popen:
+def start_server(port: int, log=subprocess.DEVNULL, script: Path | str = ROOT / "app.py",
+                 launcher: tuple[str, ...] = ("-m", "streamlit")) -> subprocess.Popen:
     """Start the app headless on 127.0.0.1:``port``; return once /_stcore/health says ok (``proc.url`` is its address).
 
     ``log``: where the server's stdout and stderr go (a file object), by default nowhere.
+    ``script``: the Streamlit script to serve (scripts/latency.py serves its floor page too);
+    ``launcher``: what Python runs with Streamlit's arguments (latency.py's ``--server-timing`` passes its
+    timed command line).
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, *launcher, "run", str(script), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 90
