@@ -33,12 +33,12 @@ def pick_device(prefer: str = "auto") -> torch.device:
     Raises InputError when the device asked for is not present.
     """
     if prefer not in DEVICE_CHOICES:
-        raise InputError(f"The device must be one of {', '.join(DEVICE_CHOICES)}; got {prefer!r}.")
+        raise InputError("The device must be one of {v}; got {prefer!r}.", v=', '.join(DEVICE_CHOICES), prefer=prefer)
     have = available_devices()
     if prefer == "auto":
         return torch.device(have[0])
     if prefer not in have:
-        raise InputError(f"This machine has no {prefer.upper()} device; available: {', '.join(have)}.")
+        raise InputError("This machine has no {v} device; available: {v2}.", v=prefer.upper(), v2=', '.join(have))
     return torch.device(prefer)
 
 

@@ -107,7 +107,7 @@ def _word(letter: str, letters: tuple[str, ...]) -> str:
 
 def _check_layout(layout: Any) -> tuple[str, ...]:
     if layout not in LAYOUTS:
-        raise InputError(f"axis_plan: layout must be one of {', '.join(LAYOUTS)}; got {quote(layout)}.")
+        raise InputError("axis_plan: layout must be one of {v}; got {got}.", v=', '.join(LAYOUTS), got=quote(layout))
     return tuple(layout.split())
 
 
@@ -117,11 +117,13 @@ def _check_shape(shape: Any, layout: str, letters: tuple[str, ...]) -> tuple[int
     try:
         shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):
-        raise InputError(f"axis_plan: shape must be a tuple of sizes; got {quote(shape)}.") from None
+        raise InputError("axis_plan: shape must be a tuple of sizes; got {got}.", got=quote(shape)) from None
     if len(shape) != len(letters) or any(s < 1 for s in shape):
-        raise InputError(f"axis_plan: shape must give {len(letters)} positive sizes for {layout}; got {quote(shape)}.")
+        raise InputError("axis_plan: shape must give {n} positive sizes for {layout}; got {got}.",
+                         n=len(letters), layout=layout, got=quote(shape))
     if math.prod(shape) > MAX_PLAN_ELEMENTS:
-        raise InputError(f"axis_plan draws tensors of at most {MAX_PLAN_ELEMENTS:,} elements; got shape {shape}.")
+        raise InputError("axis_plan draws tensors of at most {MAX_PLAN_ELEMENTS:,} elements; got shape {shape}.",
+                         MAX_PLAN_ELEMENTS=MAX_PLAN_ELEMENTS, shape=shape)
     return shape
 
 
@@ -295,13 +297,15 @@ def _variant_reduction(v: Variant, letters: tuple[str, ...], shape: tuple[int, .
     r, c = len(letters), _channel(letters)
     if r < v.min_ndim:
         fits = [lay for lay in LAYOUTS if len(lay.split()) >= v.min_ndim and _channel(tuple(lay.split())) == 1]
-        raise InputError(f"axis_plan: {v.title} needs a spatial axis to average over; layout {' '.join(letters)} "
-                         f"has none (choose {', '.join(fits[:-1])} or {fits[-1]}).")
+        raise InputError("axis_plan: {title} needs a spatial axis to average over; layout {v} has none (choose "
+                         "{v2} or {v3}).",
+                         title=v.title, v=' '.join(letters), v2=', '.join(fits[:-1]), v3=fits[-1])
     params = {"num_groups": num_groups} if "num_groups" in v.param_names else {}
     red = v.reduction(shape, c, **params)
     if red.group_size is not None and red.group_size < 2:
-        raise InputError(f"axis_plan: {v.short(**red.params)} on shape {shape} puts one value in each group, so its "
-                         f"variance is 0; choose fewer groups.")
+        raise InputError("axis_plan: {v} on shape {shape} puts one value in each group, so its variance is 0; "
+                         "choose fewer groups.",
+                         v=v.short(**red.params), shape=shape)
     return red
 
 
@@ -341,7 +345,8 @@ def axis_plan(
         raise InputError("axis_plan: give either the axes to reduce over or a variant, not both or neither.")
     if variant is not None:
         if variant not in PLAN_VARIANTS:
-            raise InputError(f"axis_plan: variant must be one of {', '.join(PLAN_VARIANTS)}; got {quote(variant)}.")
+            raise InputError("axis_plan: variant must be one of {v}; got {got}.",
+                             v=', '.join(PLAN_VARIANTS), got=quote(variant))
         v = get_variant(variant)
         red = _variant_reduction(v, letters, shape, num_groups)
         symbols = {"num_groups": "G"} if red.blocks is not None else {}
@@ -354,9 +359,10 @@ def axis_plan(
         reduce = tuple(reduce)
         bad = [t for t in reduce if t not in letters]
         if bad:
-            raise InputError(f"axis_plan: the axes to reduce must be letters of {layout}; got {quote(bad[0])}.")
+            raise InputError("axis_plan: the axes to reduce must be letters of {layout}; got {got}.",
+                             layout=layout, got=quote(bad[0]))
         if not reduce:
-            raise InputError(f"axis_plan: tick at least one axis of {layout} to reduce over.")
+            raise InputError("axis_plan: tick at least one axis of {layout} to reduce over.", layout=layout)
         red = Reduction(shape, tuple(sorted({letters.index(t) for t in reduce})))
         matches = _matches(red.key, True, shape, letters)
     reduced = set(red.dims)

@@ -121,15 +121,15 @@ def check_index(index: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
         items = None
     if items is None or isinstance(index, (str, bytes)) or any(isinstance(v, bool) or not isinstance(v, int)
                                                                for v in items):
-        raise InputError(f"explain: index must be a tuple of whole numbers, one per dim of shape {shape}; "
-                         f"got {quote(raw)}.")
+        raise InputError("explain: index must be a tuple of whole numbers, one per dim of shape {shape}; got {got}.",
+                         shape=shape, got=quote(raw))
     if len(items) != len(shape):
-        raise InputError(f"explain: index {quote(raw)} gives {len(items)} position(s), but x has shape {shape}, "
-                         f"so it needs {len(shape)}.")
+        raise InputError("explain: index {raw} gives {n} position(s), but x has shape {shape}, so it needs {n2}.",
+                         raw=quote(raw), n=len(items), shape=shape, n2=len(shape))
     for d, (i, s) in enumerate(zip(items, shape)):
         if not -s <= i < s:
-            raise InputError(f"explain: index {quote(raw)} is out of range for shape {shape}: dim {d} takes "
-                             f"{-s} to {s - 1}.")
+            raise InputError("explain: index {raw} is out of range for shape {shape}: dim {d} takes {v} to {v2}.",
+                             raw=quote(raw), shape=shape, d=d, v=-s, v2=s - 1)
     return tuple(i % s for i, s in zip(items, shape))
 
 
@@ -318,8 +318,9 @@ def _explain(name: str, x: Any, index: Any, params: dict[str, Any]) -> Found:
     v = get_variant(name)
     if v.rule is None:
         names = ", ".join(n.name for n in norm_variants())
-        raise InputError(f"explain: {v.title} is not a normalization, so no element has a statistic group; "
-                         f"choose one of {names}.")
+        raise InputError("explain: {title} is not a normalization, so no element has a statistic group; choose one "
+                         "of {names}.",
+                         title=v.title, names=names)
     x = check_input(x, v.title, v.min_ndim)
     shape = tuple(x.shape)
     idx = check_index(index, shape)

@@ -79,7 +79,8 @@ def slice_facts(x: torch.Tensor, y: torch.Tensor) -> SliceFacts:
     """Shape, strides, storage offset, contiguity and memory sharing of ``y = f(x)``."""
     for name, t in (("x", x), ("y", y)):
         if not isinstance(t, torch.Tensor):
-            raise InputError(f"slice_facts takes torch tensors; got {type(t).__name__} for {name}.")
+            raise InputError("slice_facts takes torch tensors; got {name} for {name2}.",
+                             name=type(t).__name__, name2=name)
     shared = shares_memory(x, y)
     is_view = shared and (y is x or y._base is not None)
     strides = tuple(y.stride())
@@ -220,18 +221,20 @@ def mask_effects(
     x = check_matrix(x, "mask_effects", floating=True)
     if not bool(torch.isfinite(x).all()):
         raise InputError(
-            "mask_effects needs a finite x (the unmasked input, not the output of mode='fill'); "
-            f"got {int((~torch.isfinite(x)).sum())} NaN or Inf value(s)."
+            "mask_effects needs a finite x (the unmasked input, not the output of mode='fill'); got {v} NaN or Inf "
+            "value(s).",
+            v=int((~torch.isfinite(x)).sum())
         )
     if mode not in MASK_MODES:
-        raise InputError(f"mask_effects: mode must be one of {', '.join(MASK_MODES)}; got {mode!r}.")
+        raise InputError("mask_effects: mode must be one of {v}; got {mode!r}.", v=', '.join(MASK_MODES), mode=mode)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise InputError(f"mask_effects: value must be a number, -inf or inf (not NaN); got {value!r}.")
+        raise InputError("mask_effects: value must be a number, -inf or inf (not NaN); got {value!r}.", value=value)
     shape = tuple(x.shape)
     r, c = shape[-2:]
     count = math.prod(shape[:-2])
     if isinstance(batch_index, bool) or not isinstance(batch_index, int) or not 0 <= batch_index < count:
-        raise InputError(f"mask_effects: batch_index must be a whole number from 0 to {count - 1}; got {batch_index!r}.")
+        raise InputError("mask_effects: batch_index must be a whole number from 0 to {v}; got {batch_index!r}.",
+                         v=count - 1, batch_index=batch_index)
     keep = as_keep_mask(mask, shape, x.device, "mask_effects: mask").reshape(-1, r, c)[batch_index]  # (R, C)
     dtype = torch.promote_types(x.dtype, torch.float32)
     a = x.detach().reshape(-1, r, c)[batch_index].to(dtype)  # (R, C)
@@ -243,7 +246,8 @@ def mask_effects(
         v = torch.randn(c, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     v = torch.as_tensor(v)
     if v.is_complex() or v.dtype == torch.bool or v.numel() != c or v.ndim > 2 or (v.ndim == 2 and 1 not in v.shape):
-        raise InputError(f"mask_effects: v must be a real vector of length C={c}; got shape {tuple(v.shape)}.")
+        raise InputError("mask_effects: v must be a real vector of length C={c}; got shape {shape}.",
+                         c=c, shape=tuple(v.shape))
     v = v.reshape(c).to(device=x.device, dtype=dtype)
     if not bool(torch.isfinite(v).all()):
         raise InputError("mask_effects: v must hold finite values only.")

@@ -86,12 +86,13 @@ def dtype_for(choice: str | torch.dtype | None, data_dtype: torch.dtype) -> torc
     """The dtype a "compute in" choice stands for: "data" (or None) is the data's own dtype."""
     if isinstance(choice, torch.dtype):
         if choice not in FLOAT_DTYPES:
-            raise InputError(f"compute_in must be one of {', '.join(COMPUTE_CHOICES)}; got {dtype_name(choice)}.")
+            raise InputError("compute_in must be one of {v}; got {dtype}.",
+                             v=', '.join(COMPUTE_CHOICES), dtype=dtype_name(choice))
         return choice
     if choice is None or choice == "data":
         return data_dtype
     if choice not in COMPUTE_CHOICES:
-        raise InputError(f"compute_in must be one of {', '.join(COMPUTE_CHOICES)}; got {quote(choice)}.")
+        raise InputError("compute_in must be one of {v}; got {got}.", v=', '.join(COMPUTE_CHOICES), got=quote(choice))
     return getattr(torch, choice)
 
 
@@ -112,9 +113,9 @@ def _overflow(x: torch.Tensor, dtype: torch.dtype) -> None:
     biggest = float(x.detach().abs().max())
     limit = torch.finfo(dtype).max
     if math.isfinite(biggest) and biggest > limit:
-        raise InputError(f"The data holds values up to {biggest:.4g}, beyond {dtype_name(dtype)}'s largest "
-                         f"{limit:.6g}: computing in {dtype_name(dtype)} would turn them into Inf; rescale it or "
-                         "compute in a wider dtype.")
+        raise InputError("The data holds values up to {biggest:.4g}, beyond {dtype}'s largest {limit:.6g}: "
+                         "computing in {dtype} would turn them into Inf; rescale it or compute in a wider dtype.",
+                         biggest=biggest, dtype=dtype_name(dtype), limit=limit)
 
 
 def precision_report(name: str, x: Any, compute_dtype: str | torch.dtype | None = None,
@@ -144,7 +145,8 @@ def precision_report(name: str, x: Any, compute_dtype: str | torch.dtype | None 
     v = get_variant(name)
     if v.rule is None:
         names = ", ".join(n.name for n in norm_variants())
-        raise InputError(f"precision_report: {v.title} is not a normalization; choose one of {names}.")
+        raise InputError("precision_report: {title} is not a normalization; choose one of {names}.",
+                         title=v.title, names=names)
     x = check_input(x, v.title, v.min_ndim)
     dtype = dtype_for(compute_dtype, x.dtype)
     params = v.check_params(params)

@@ -65,7 +65,8 @@ def _check_dataset_shape(
         else:
             allowed = f"only N (1 to {limits[0]}), H (1 to {limits[1]}) and W (1 to {limits[2]}) may change"
         raise InputError(
-            f"Dataset {name!r} has shape {fmt_shape(natural)} and {allowed}, got {fmt_shape(shape)}."
+            "Dataset {name!r} has shape {v} and {allowed}, got {v2}.",
+            name=name, v=fmt_shape(natural), allowed=allowed, v2=fmt_shape(shape)
         )
     return shape
 

@@ -64,17 +64,20 @@ def _is_int(value: object) -> bool:
 def check_shape_arg(shape: object, what: str) -> tuple[int, ...]:
     """Return ``shape`` as a tuple of Python ints, or raise if it is not a tuple of ints >= 1."""
     if not isinstance(shape, (tuple, list, torch.Size)) or not all(_is_int(d) for d in shape):
-        raise InputError(f"The shape for {what} must be a tuple of whole numbers, got {shape!r:.80}.")
+        raise InputError("The shape for {what} must be a tuple of whole numbers, got {shape!r:.80}.",
+                         what=what, shape=shape)
     shape = tuple(int(d) for d in shape)
     if any(d < 1 for d in shape):
-        raise InputError(f"Every dimension of the shape for {what} must be at least 1, got {fmt_shape(shape)}.")
+        raise InputError("Every dimension of the shape for {what} must be at least 1, got {v}.",
+                         what=what, v=fmt_shape(shape))
     return shape
 
 
 def check_seed(seed: object) -> int:
     """Return ``seed`` as an int, or raise if it is not an integer in [0, 2**63 - 1]."""
     if not _is_int(seed) or not 0 <= int(seed) <= MAX_SEED:
-        raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r:.40}.")
+        raise InputError("The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r:.40}.",
+                         MAX_SEED=MAX_SEED, seed=seed)
     return int(seed)
 
 
@@ -83,7 +86,8 @@ def _check_generator_shape(name: str, shape: object, ndims: tuple[int, ...], axe
     if len(shape) not in ndims:
         allowed = f"{ndims[0]}-d" if len(ndims) == 1 else f"{ndims[0]}-d to {ndims[-1]}-d"
         raise InputError(
-            f"Generator {name!r} needs a {allowed} shape ({axes}), got {fmt_shape(shape)} with {len(shape)} dims."
+            "Generator {name!r} needs a {allowed} shape ({axes}), got {v} with {n} dims.",
+            name=name, allowed=allowed, axes=axes, v=fmt_shape(shape), n=len(shape)
         )
     check_element_cap(shape)
     return shape
@@ -94,8 +98,8 @@ def check_element_cap(shape: tuple[int, ...]) -> None:
     numel = math.prod(shape)
     if numel > MAX_ELEMENTS:
         raise InputError(
-            f"The shape {fmt_shape(shape)} has {numel:,} elements, more than the cap of {MAX_ELEMENTS:,}; "
-            "use a smaller shape."
+            "The shape {v} has {numel:,} elements, more than the cap of {MAX_ELEMENTS:,}; use a smaller shape.",
+            v=fmt_shape(shape), numel=numel, MAX_ELEMENTS=MAX_ELEMENTS
         )
 
 

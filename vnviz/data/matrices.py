@@ -48,8 +48,8 @@ def check_matrix_shape(shape: object, name: str) -> tuple[int, ...]:
     shape = check_shape_arg(shape, f"matrix source {name!r}")
     if len(shape) not in (2, 3):
         raise InputError(
-            f"Matrix source {name!r} needs a 2-d shape (R, C) or a 3-d batch (B, R, C), "
-            f"got {fmt_shape(shape)} with {len(shape)} dims."
+            "Matrix source {name!r} needs a 2-d shape (R, C) or a 3-d batch (B, R, C), got {v} with {n} dims.",
+            name=name, v=fmt_shape(shape), n=len(shape)
         )
     check_element_cap(shape)
     return shape
@@ -191,7 +191,8 @@ def make_matrix(name: str, shape: tuple[int, ...] | None = None, seed: int = 0) 
     """
     source = MATRIX_SOURCES.get(name) if isinstance(name, str) else None
     if source is None:
-        raise InputError(f"There is no matrix source named {name!r:.40}; choose one of {', '.join(MATRIX_SOURCES)}.")
+        raise InputError("There is no matrix source named {name!r:.40}; choose one of {v}.",
+                         name=name, v=', '.join(MATRIX_SOURCES))
     check_seed(seed)
     return source.make(source.default_shape if shape is None else shape, seed)
 
@@ -200,12 +201,14 @@ def as_matrices(t: torch.Tensor, where: str) -> torch.Tensor:
     """``t`` if it is a usable (batch of) matrices: >= 2 dims and finite; else InputError."""
     if t.ndim < 2:
         raise InputError(
-            f"{where} is 1-d with shape {fmt_shape(tuple(t.shape))}, but this page needs a matrix (R, C) "
-            "or a batch of them (..., R, C); save it as a 2-d array."
+            "{where} is 1-d with shape {v}, but this page needs a matrix (R, C) or a batch of them (..., R, C); "
+            "save it as a 2-d array.",
+            where=where, v=fmt_shape(tuple(t.shape))
         )
     bad = int((~torch.isfinite(t)).sum())
     if bad:
-        raise InputError(f"{where} holds {bad:,} NaN or infinite values; this page needs finite numbers.")
+        raise InputError("{where} holds {bad:,} NaN or infinite values; this page needs finite numbers.",
+                         where=where, bad=bad)
     return t
 
 

@@ -24,15 +24,17 @@ def read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
             width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(
-            f"The image {label} declares so many pixels that PIL refuses it as a decompression bomb; "
-            f"vnviz reads images of at most {caps.MAX_IMAGE_PIXELS:,} pixels."
+            "The image {label} declares so many pixels that PIL refuses it as a decompression bomb; vnviz reads "
+            "images of at most {MAX_IMAGE_PIXELS:,} pixels.",
+            label=label, MAX_IMAGE_PIXELS=caps.MAX_IMAGE_PIXELS
         ) from None
     except Exception:  # UnidentifiedImageError, OSError, SyntaxError from a damaged header
-        raise InputError(f"The file {label} is not a PNG or JPEG image that PIL can read.") from None
+        raise InputError("The file {label} is not a PNG or JPEG image that PIL can read.", label=label) from None
     if width * height > caps.MAX_IMAGE_PIXELS:
         raise InputError(
-            f"The image {label} has {width:,} x {height:,} = {width * height:,} pixels, more than the cap of "
-            f"{caps.MAX_IMAGE_PIXELS:,}; downscale it first."
+            "The image {label} has {width:,} x {height:,} = {v:,} pixels, more than the cap of "
+            "{MAX_IMAGE_PIXELS:,}; downscale it first.",
+            label=label, width=width, height=height, v=width * height, MAX_IMAGE_PIXELS=caps.MAX_IMAGE_PIXELS
         )
     try:
         with warnings.catch_warnings():
@@ -44,7 +46,7 @@ def read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
                 image = image.convert("L" if image.mode in ("1", "L", "LA", "La") else "RGB")
                 pixels = np.asarray(image, dtype=np.float32) / 255.0
     except Exception:  # OSError "image file is truncated", zlib errors, ... while decoding
-        raise InputError(f"The image {label} is damaged or truncated, so PIL cannot decode its pixels.") from None
+        raise InputError("The image {label} is damaged or truncated, so PIL cannot decode its pixels.", label=label) from None
     pixels = np.clip(pixels, 0.0, 1.0)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]

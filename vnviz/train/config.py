@@ -94,7 +94,7 @@ class TrainConfig:
         elif isinstance(params, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
             params = tuple(sorted((str(k), v) for k, v in params))
         else:
-            raise InputError(f"norm_params must be a dict of the norm's parameters; got {quote(params)}.")
+            raise InputError("norm_params must be a dict of the norm's parameters; got {got}.", got=quote(params))
         object.__setattr__(self, "norm_params", params)
         if isinstance(self.hidden, int) and not isinstance(self.hidden, bool):
             object.__setattr__(self, "hidden", (self.hidden,))
@@ -150,13 +150,14 @@ class TrainConfig:
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low:,} to {high:,}; got {quote(value)}.")
+        raise InputError("{name} must be a whole number from {low:,} to {high:,}; got {got}.",
+                         name=name, low=low, high=high, got=quote(value))
     return value
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}; got {quote(value)}.")
+        raise InputError("{name} must be one of {v}; got {got}.", name=name, v=', '.join(choices), got=quote(value))
     return value
 
 
@@ -171,22 +172,23 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     from vnviz.train.data import DATASETS
 
     if not isinstance(cfg, TrainConfig):
-        raise InputError(f"train needs a TrainConfig; got {type(cfg).__name__}.")
+        raise InputError("train needs a TrainConfig; got {name}.", name=type(cfg).__name__)
     _choice(cfg.dataset, "dataset", tuple(DATASETS))
     _choice(cfg.model, "model", MODELS)
     if not isinstance(cfg.hidden, tuple) or not 1 <= len(cfg.hidden) <= MAX_LAYERS or not all(
         isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH[cfg.model] for h in cfg.hidden
     ):
         raise InputError(
-            f"hidden must list 1 to {MAX_LAYERS} layer widths, each a whole number from 1 to "
-            f"{MAX_WIDTH[cfg.model]} for the {cfg.model}; got {quote(cfg.hidden)}."
+            "hidden must list 1 to {MAX_LAYERS} layer widths, each a whole number from 1 to {v} for the {model}; "
+            "got {got}.",
+            MAX_LAYERS=MAX_LAYERS, v=MAX_WIDTH[cfg.model], model=cfg.model, got=quote(cfg.hidden)
         )
     _choice(cfg.activation, "activation", ACTIVATIONS)
     _choice(cfg.norm, "norm", norm_names())
     if cfg.norm == NONE and cfg.norm_params:
-        raise InputError(f"norm_params must be empty without a norm; got {quote(cfg.params)}.")
+        raise InputError("norm_params must be empty without a norm; got {got}.", got=quote(cfg.params))
     if not isinstance(cfg.affine, bool):
-        raise InputError(f"affine must be True or False; got {quote(cfg.affine)}.")
+        raise InputError("affine must be True or False; got {got}.", got=quote(cfg.affine))
     _whole(cfg.batch_size, "batch_size", 1, 100_000)
     _whole(cfg.steps, "steps", 1, MAX_STEPS)
     _choice(cfg.optimizer, "optimizer", OPTIMIZERS)
@@ -194,7 +196,8 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or not (0 < value <= high if name == "lr" else 0 <= value <= high):
             low = "above 0" if name == "lr" else "from 0"
-            raise InputError(f"{name} must be a number {low} and at most {high:g}; got {quote(value)}.")
+            raise InputError("{name} must be a number {low} and at most {high:g}; got {got}.",
+                             name=name, low=low, high=high, got=quote(value))
     _whole(cfg.seed, "seed", 0, MAX_SEED)
     _whole(cfg.eval_every, "eval_every", 1, MAX_STEPS)
     _whole(cfg.landscape_every, "landscape_every", 0, MAX_STEPS)

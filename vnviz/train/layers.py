@@ -67,8 +67,9 @@ def pass_through(variant: Variant, params: dict[str, Any]) -> dict[str, Any]:
     for name in params:
         if name in OWNED and name in variant.param_names:
             raise InputError(
-                f"{variant.title}'s {name} is set by the training layer itself (its mode, buffers and affine), "
-                f"so norm_params cannot hold it; got {name}={quote(params[name])}."
+                "{title}'s {name} is set by the training layer itself (its mode, buffers and affine), so "
+                "norm_params cannot hold it; got {name}={params_name}.",
+                title=variant.title, name=name, params_name=quote(params[name])
             )
     return variant.check_params(params)
 
@@ -79,8 +80,9 @@ def _fits(variant: Variant, feature_shape: tuple[int, ...], where: str) -> None:
     if ndim < variant.min_ndim:
         shape = "(N, " + ", ".join(map(str, feature_shape)) + ")"
         raise InputError(
-            f"{variant.title} needs inputs with at least {variant.min_ndim} dims (N, C, positions), but {where} "
-            f"gives activations of shape {shape}; choose the cnn model or another norm."
+            "{title} needs inputs with at least {min_ndim} dims (N, C, positions), but {where} gives activations "
+            "of shape {shape}; choose the cnn model or another norm.",
+            title=variant.title, min_ndim=variant.min_ndim, where=where, shape=shape
         )
 
 

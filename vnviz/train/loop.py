@@ -48,11 +48,13 @@ def check(cfg: TrainConfig) -> Split:
     check_config(cfg)
     split = load_split(cfg.dataset)
     if cfg.model == "cnn" and not split.images:
-        raise InputError(f"The cnn needs image data (digits); {cfg.dataset} is a table of features, so use the mlp.")
+        raise InputError("The cnn needs image data (digits); {dataset} is a table of features, so use the mlp.",
+                         dataset=cfg.dataset)
     n = split.x_train.shape[0]
     if cfg.batch_size > n:
         raise InputError(
-            f"batch_size must be at most the {n} training samples of {cfg.dataset}; got {cfg.batch_size}."
+            "batch_size must be at most the {n} training samples of {dataset}; got {batch_size}.",
+            n=n, dataset=cfg.dataset, batch_size=cfg.batch_size
         )
     model = build_model(cfg, split.sample_shape, split.classes)
     first = _batches(n, cfg.batch_size, torch.Generator().manual_seed(cfg.seed + BATCH_SEED_OFFSET))[0]

@@ -140,9 +140,9 @@ def parse_values(text: str, sweep: str) -> tuple[float, ...]:
     except ValueError:
         values = ()
     if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise InputError(f"sweep_values must be positive numbers separated by commas; got {quote(text)}.")
+        raise InputError("sweep_values must be positive numbers separated by commas; got {got}.", got=quote(text))
     if sweep == "batch_size" and not all(v == int(v) for v in values):
-        raise InputError(f"A batch-size sweep needs whole numbers in sweep_values; got {quote(text)}.")
+        raise InputError("A batch-size sweep needs whole numbers in sweep_values; got {got}.", got=quote(text))
     return values
 
 
@@ -164,6 +164,7 @@ def experiment_from(values: Mapping[str, Any]) -> Experiment:
                      bool(values.get("same_samples")), params)
     count = len(norms) * len(seeds) * max(1, len(swept))
     if count > MAX_RUNS:
-        raise InputError(f"This view would train {count} runs (norms × seeds × swept values); at most {MAX_RUNS} "
-                         "are allowed, so choose fewer.")
+        raise InputError("This view would train {count} runs (norms × seeds × swept values); at most {MAX_RUNS} "
+                         "are allowed, so choose fewer.",
+                         count=count, MAX_RUNS=MAX_RUNS)
     return exp

@@ -66,11 +66,12 @@ def batch_norm(
     c = x.shape[1]
     if training and x.numel() // c < 2:
         raise InputError(
-            f"BatchNorm in training mode needs more than one value per channel to compute a variance; "
-            f"input shape {tuple(x.shape)} has one; use a batch of 2 or more, or eval mode."
+            "BatchNorm in training mode needs more than one value per channel to compute a variance; input shape "
+            "{shape} has one; use a batch of 2 or more, or eval mode.",
+            shape=tuple(x.shape)
         )
     if training and eps <= 0:
-        raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
+        raise InputError("BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={eps}.", eps=quote(eps))
     w = affine_param(weight, (c,), x, "BatchNorm: weight", pdt)
     b = affine_param(bias, (c,), x, "BatchNorm: bias", pdt)
     rm = running_stat(running_mean, c, x, "BatchNorm: running_mean", pdt)
@@ -108,7 +109,7 @@ def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, de
     """``nn.BatchNorm1d/2d/3d(C)`` with the running statistics it is given (fresh ones in eval mode without)."""
     k = SPATIAL_DIM.get(len(shape))
     if k is None:
-        raise InputError(f"no batch-norm module for {len(shape)}-d input")
+        raise InputError("no batch-norm module for {n}-d input", n=len(shape))
     cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[k]
     track = running_mean is not None or not training if running is None else running
     mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),

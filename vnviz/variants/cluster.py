@@ -75,17 +75,20 @@ def _as_labels(labels: Any, n: int, what: str) -> torch.Tensor:
             t = torch.tensor(labels)
         except (TypeError, ValueError, RuntimeError):
             raise InputError(
-                f"{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}."
+                "{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}.",
+                what=what, labels=labels
             ) from None
     else:
-        raise InputError(f"{what} must be a tensor, array or list of whole numbers; got {type(labels).__name__}.")
+        raise InputError("{what} must be a tensor, array or list of whole numbers; got {name}.",
+                         what=what, name=type(labels).__name__)
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
         raise InputError(
-            f"{what} must hold whole numbers (one cluster id per sample, -1 = noise); "
-            f"got dtype {str(t.dtype).replace('torch.', '')}."
+            "{what} must hold whole numbers (one cluster id per sample, -1 = noise); got dtype {v}.",
+            what=what, v=str(t.dtype).replace('torch.', '')
         )
     if t.ndim != 1 or t.shape[0] != n:
-        raise InputError(f"{what} must have shape ({n},), one cluster id per sample; got shape {tuple(t.shape)}.")
+        raise InputError("{what} must have shape ({n},), one cluster id per sample; got shape {shape}.",
+                         what=what, n=n, shape=tuple(t.shape))
     return t.long()
 
 
@@ -99,8 +102,9 @@ def _finite_input(x: torch.Tensor) -> torch.Tensor:
     if not _all_finite(x):
         bad = int((~torch.isfinite(x)).sum())
         raise InputError(
-            f"ClusterNorm got an input with {bad} NaN or Inf value(s), which would spread through their whole "
-            "cluster; replace or drop them first."
+            "ClusterNorm got an input with {bad} NaN or Inf value(s), which would spread through their whole "
+            "cluster; replace or drop them first.",
+            bad=bad
         )
     return x
 
@@ -110,9 +114,10 @@ def _finite_output(y: torch.Tensor, eps: float) -> torch.Tensor:
     if _all_finite(y):
         return y
     raise InputError(
-        f"ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
-        f"cluster) and eps={eps:g} is too small, or the values overflow {dtype_name(y.dtype)} (largest "
-        f"{torch.finfo(y.dtype).max:.6g}); raise eps or rescale the input."
+        "ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
+        "cluster) and eps={eps:g} is too small, or the values overflow {dtype} (largest {max:.6g}); raise eps or "
+        "rescale the input.",
+        eps=eps, dtype=dtype_name(y.dtype), max=torch.finfo(y.dtype).max
     )
 
 
@@ -319,11 +324,13 @@ def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) 
         return lab, k, "labels", None, None
     uses_k, cap, why = METHODS[method]
     if uses_k and k_asked > n:
-        raise InputError(f"ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.")
+        raise InputError("ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.",
+                         n=n, k_asked=k_asked)
     if cap is not None and n > cap:
         raise InputError(
-            f"ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; "
-            "use torch_kmeans or minibatch_kmeans for large batches."
+            "ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; use torch_kmeans or "
+            "minibatch_kmeans for large batches.",
+            method=method, cap=cap, why=why, n=n
         )
     if uses_k and k_asked == 1:
         raw = torch.zeros(n, dtype=torch.long, device=x.device)  # one cluster: nothing to cluster

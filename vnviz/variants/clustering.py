@@ -91,7 +91,8 @@ def cluster_features(x: torch.Tensor, features: str = "flatten", pca_dim: int = 
         return flat.reshape(n, c, -1).mean(-1)  # (N, C)
     if features == "pca":
         return _pca(flat, pca_dim, seed)
-    raise InputError(f"ClusterNorm: features must be one of {', '.join(FEATURES)}; got {features!r}.")
+    raise InputError("ClusterNorm: features must be one of {v}; got {features!r}.",
+                     v=', '.join(FEATURES), features=features)
 
 
 # -- torch backends --------------------------------------------------------------
@@ -254,7 +255,8 @@ def sklearn_cluster(
                 lab = est.fit_predict(data)
         except ValueError as err:
             raise InputError(
-                f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans."
+                "ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans.",
+                method=method, err=err
             ) from None
     notes = []
     for w in caught:

@@ -52,8 +52,9 @@ def group_norm(
     per_group = (c // g) * math.prod(x.shape[2:])
     if per_group < 2:
         raise InputError(
-            f"GroupNorm needs more than one value per group to compute a variance; with shape {tuple(x.shape)} "
-            f"and num_groups={g} each group has one; use fewer groups or spatial dims."
+            "GroupNorm needs more than one value per group to compute a variance; with shape {shape} and "
+            "num_groups={g} each group has one; use fewer groups or spatial dims.",
+            shape=tuple(x.shape), g=g
         )
     pdt = param_dtype(x, "GroupNorm", weight=weight, bias=bias)
     w = affine_param(weight, (c,), x, "GroupNorm: weight", pdt)

@@ -59,8 +59,9 @@ def instance_norm(
     use_input_stats = training or rm is None
     if use_input_stats and spatial < 2:
         raise InputError(
-            f"InstanceNorm needs more than one value per (sample, channel) to compute a variance; "
-            f"input shape {tuple(x.shape)} has {spatial}; give it spatial dims (N, C, L) or (N, C, H, W)."
+            "InstanceNorm needs more than one value per (sample, channel) to compute a variance; input shape "
+            "{shape} has {spatial}; give it spatial dims (N, C, L) or (N, C, H, W).",
+            shape=tuple(x.shape), spatial=spatial
         )
     w = affine_param(weight, (c,), x, "InstanceNorm: weight", pdt)
     b = affine_param(bias, (c,), x, "InstanceNorm: bias", pdt)
@@ -93,7 +94,7 @@ def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, de
     """``nn.InstanceNorm1d/2d/3d(C)``, tracking running statistics when it is given them."""
     k = SPATIAL_DIM.get(len(shape)) if len(shape) >= 3 else None
     if k is None:
-        raise InputError(f"no instance-norm module for {len(shape)}-d input")
+        raise InputError("no instance-norm module for {n}-d input", n=len(shape))
     cls = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}[k]
     mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),
               track_running_stats=running_mean is not None if running is None else running, device=device,

@@ -43,16 +43,19 @@ def check_matrix(x: Any, what: str, floating: bool = False) -> torch.Tensor:
             try:
                 x = torch.from_numpy(x if all(st >= 0 for st in x.strides) else x.copy())
             except TypeError:
-                raise InputError(f"{what} takes numeric arrays; got numpy dtype {x.dtype}.") from None
+                raise InputError("{what} takes numeric arrays; got numpy dtype {dtype}.", what=what, dtype=x.dtype) from None
         else:
-            raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
+            raise InputError("{what} takes a torch.Tensor (or numpy array); got {name}.",
+                             what=what, name=type(x).__name__)
     if floating and not x.is_floating_point():
-        raise InputError(f"{what} takes floating-point tensors (float16, bfloat16, float32 or float64); "
-                         f"got {_dtype_name(x.dtype)}.")
+        raise InputError("{what} takes floating-point tensors (float16, bfloat16, float32 or float64); got {dtype}.",
+                         what=what, dtype=_dtype_name(x.dtype))
     if x.ndim < 2:
-        raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape "
+                         "{shape}.",
+                         what=what, shape=tuple(x.shape))
     if x.numel() == 0:
-        raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a non-empty tensor; got shape {shape}.", what=what, shape=tuple(x.shape))
     return x
 
 
@@ -86,7 +89,8 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
         bad = [i for i in idx if not -size <= i < size]
         if bad:
             raise InputError(
-                f"{what}={text!r} has index {bad[0]}, out of range for {size} {noun} (allowed: {-size} to {size - 1})."
+                "{what}={text!r} has index {v}, out of range for {size} {noun} (allowed: {v2} to {v3}).",
+                what=what, text=text, v=bad[0], size=size, noun=noun, v2=-size, v3=size - 1
             )
         return [i % size for i in idx]
     if ":" in t:
@@ -95,23 +99,27 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
             raise InputError(syntax)
         start, stop, step = ([None if p == "" else int(p) for p in parts] + [None])[:3]
         if step == 0:
-            raise InputError(f"{what}={text!r} has step 0; the step must be a positive whole number, e.g. '::2'.")
+            raise InputError("{what}={text!r} has step 0; the step must be a positive whole number, e.g. '::2'.",
+                             what=what, text=text)
         if step is not None and step < 0:
             raise InputError(
-                f"{what}={text!r} has a negative step, but torch has no negative-step slices; "
-                f"slice with a positive step and reverse with torch.flip(y, dims=[{-2 if noun == 'rows' else -1}])."
+                "{what}={text!r} has a negative step, but torch has no negative-step slices; slice with a positive "
+                "step and reverse with torch.flip(y, dims=[{v}]).",
+                what=what, text=text, v=-2 if noun == 'rows' else -1
             )
         sl = slice(start, stop, step)
         if len(range(*sl.indices(size))) == 0:
             raise InputError(
-                f"{what}={text!r} selects none of the {size} {noun}; give a start before the stop, "
-                f"both within 0 to {size}, e.g. '0:{size}'."
+                "{what}={text!r} selects none of the {size} {noun}; give a start before the stop, both within 0 to "
+                "{size}, e.g. '0:{size}'.",
+                what=what, text=text, size=size, noun=noun
             )
         return sl
     if _INT.fullmatch(t):
         i = int(t)
         if not -size <= i < size:
-            raise InputError(f"{what}={text!r} is out of range for {size} {noun} (allowed: {-size} to {size - 1}).")
+            raise InputError("{what}={text!r} is out of range for {size} {noun} (allowed: {v} to {v2}).",
+                             what=what, text=text, size=size, noun=noun, v=-size, v2=size - 1)
         i %= size
         return slice(i, i + 1)
     raise InputError(syntax)
@@ -149,7 +157,8 @@ def matrix_slice(x: torch.Tensor, rows: str = ":", cols: str = ":") -> torch.Ten
     x = check_matrix(x, "Matrix Slice")
     if not isinstance(rows, str) or not isinstance(cols, str):
         bad = rows if not isinstance(rows, str) else cols
-        raise InputError(f"Matrix Slice: rows and cols must be strings like '1:5:2', '3' or '0,2,5'; got {bad!r}.")
+        raise InputError("Matrix Slice: rows and cols must be strings like '1:5:2', '3' or '0,2,5'; got {bad!r}.",
+                         bad=bad)
     r = parse_index(rows, x.shape[-2], "Matrix Slice: rows")
     c = parse_index(cols, x.shape[-1], "Matrix Slice: cols")
     y = x[..., r if isinstance(r, slice) else slice(None), c if isinstance(c, slice) else slice(None)]  # view
@@ -170,7 +179,9 @@ def _target(x: Any, what: str) -> tuple[tuple[int, ...], torch.device, torch.Ten
         return tuple(t.shape), t.device, t
     shape = as_shape(x, f"{what}: shape")
     if len(shape) < 2:
-        raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {shape}.")
+        raise InputError("{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape "
+                         "{shape}.",
+                         what=what, shape=shape)
     return shape, torch.device("cpu"), None
 
 
@@ -181,18 +192,20 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
     or the full shape all do. True (1) keeps an entry, False (0) removes it.
     """
     if mask is None:
-        raise InputError(f"{what} is missing; give a 0/1 tensor of shape {tuple(shape[-2:])} or {tuple(shape)}.")
+        raise InputError("{what} is missing; give a 0/1 tensor of shape {v} or {shape}.",
+                         what=what, v=tuple(shape[-2:]), shape=tuple(shape))
     if not isinstance(mask, torch.Tensor):
         try:
             mask = torch.as_tensor(mask)
         except (TypeError, ValueError, RuntimeError):
-            raise InputError(f"{what} must be a 0/1 tensor or array; got {type(mask).__name__}.") from None
+            raise InputError("{what} must be a 0/1 tensor or array; got {name}.", what=what, name=type(mask).__name__) from None
     if mask.dtype != torch.bool:
         if mask.is_complex():
-            raise InputError(f"{what} must hold only 0 and 1; got a complex tensor.")
+            raise InputError("{what} must hold only 0 and 1; got a complex tensor.", what=what)
         bad = (mask != 0) & (mask != 1)
         if bool(bad.any()):
-            raise InputError(f"{what} must hold only 0 and 1 (or True/False); got value {mask[bad].flatten()[0].item()!r}.")
+            raise InputError("{what} must hold only 0 and 1 (or True/False); got value {v!r}.",
+                             what=what, v=mask[bad].flatten()[0].item())
         mask = mask != 0
     try:
         ok = torch.broadcast_shapes(mask.shape, shape) == torch.Size(shape)
@@ -200,8 +213,8 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
         ok = False
     if not ok:
         raise InputError(
-            f"{what} of shape {tuple(mask.shape)} does not broadcast to the input shape {tuple(shape)}; "
-            f"give shape {tuple(shape[-2:])} or {tuple(shape)}."
+            "{what} of shape {shape} does not broadcast to the input shape {shape2}; give shape {v} or {shape2}.",
+            what=what, shape=tuple(mask.shape), shape2=tuple(shape), v=tuple(shape[-2:])
         )
     return mask.to(device).expand(shape).contiguous()
 
@@ -226,12 +239,13 @@ def _padding(shape: tuple[int, ...], device: torch.device, lengths: tuple[int, .
                    nmat: f"one per matrix ({nmat})"}
     if len(lengths) not in allowed:
         raise InputError(
-            f"Matrix Mask: padding lengths must give {' or '.join(allowed.values())} for input shape {shape}; "
-            f"got {len(lengths)} value(s) {tuple(lengths)}."
+            "Matrix Mask: padding lengths must give {v} for input shape {shape}; got {n} value(s) {v2}.",
+            v=' or '.join(allowed.values()), shape=shape, n=len(lengths), v2=tuple(lengths)
         )
     bad = [v for v in lengths if not 0 <= v <= c]
     if bad:
-        raise InputError(f"Matrix Mask: padding lengths must be between 0 and the {c} columns; got {bad[0]}.")
+        raise InputError("Matrix Mask: padding lengths must be between 0 and the {c} columns; got {v}.",
+                         c=c, v=bad[0])
     _, j = _grid(shape, device)
     lens = torch.tensor(lengths, dtype=torch.long, device=device)
     if len(batch) == 0:
@@ -247,7 +261,8 @@ def _random(shape: tuple[int, ...], device: torch.device, p: float, seed: int) -
     # drawn on the CPU so a seed gives the same mask on every device; equals
     # torch.manual_seed(seed); F.dropout(x, p) on a CPU tensor
     if seed >= 2**64:
-        raise InputError(f"Matrix Mask: seed must be below 2**64, as torch.manual_seed requires; got {seed}.")
+        raise InputError("Matrix Mask: seed must be below 2**64, as torch.manual_seed requires; got {seed}.",
+                         seed=seed)
     g = torch.Generator().manual_seed(seed)
     noise = torch.empty(shape, dtype=torch.float32).bernoulli_(1.0 - p, generator=g)
     return (noise != 0).to(device)
@@ -268,12 +283,14 @@ def _n_m(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
     shape = x.shape
     c = shape[-1]
     if n > m:
-        raise InputError(f"Matrix Mask: n_m keeps n of every m entries, so n must be at most m={m}; got n={n}.")
+        raise InputError("Matrix Mask: n_m keeps n of every m entries, so n must be at most m={m}; got n={n}.",
+                         m=m, n=n)
     if c % m:
         divisors = [d for d in range(1, c + 1) if c % d == 0]
         raise InputError(
-            f"Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} "
-            f"(allowed: {', '.join(map(str, divisors))}); got m={m}."
+            "Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} (allowed: {v}); "
+            "got m={m}.",
+            c=c, v=', '.join(map(str, divisors)), m=m
         )
     a = x.detach().abs().reshape(shape[:-1] + (c // m, m))  # (*, R, C/m, m)
     order = torch.sort(a, dim=-1, descending=True, stable=True).indices  # largest first; ties: lower index first
@@ -288,7 +305,8 @@ def _remove(shape: tuple[int, ...], device: torch.device, index: tuple[int, ...]
     bad = [i for i in index if not -size <= i < size]
     if bad:
         raise InputError(
-            f"Matrix Mask: kind={noun!r} index {bad[0]} is out of range for {size} {noun} (allowed: {-size} to {size - 1})."
+            "Matrix Mask: kind={noun!r} index {v} is out of range for {size} {noun} (allowed: {v2} to {v3}).",
+            noun=noun, v=bad[0], size=size, v2=-size, v3=size - 1
         )
     keep = torch.ones(shape[-2:], dtype=torch.bool, device=device)
     idx = torch.tensor([i % size for i in index], dtype=torch.long, device=device)
@@ -316,11 +334,16 @@ def _keep(
     """The keep-mask (True = keep), a contiguous bool tensor of ``shape`` on ``device``."""
     if kind in ("magnitude", "n_m"):
         if values is None:
-            raise InputError(f"Matrix Mask: kind={kind!r} ranks the entries by |x|, so it needs the tensor, not only its shape.")
+            raise InputError("Matrix Mask: kind={kind!r} ranks the entries by |x|, so it needs the tensor, not "
+                             "only its shape.",
+                             kind=kind)
         if values.is_complex() or not (values.is_floating_point() or values.dtype in _INT_DTYPES):
-            raise InputError(f"Matrix Mask: kind={kind!r} needs real numbers to rank; got {_dtype_name(values.dtype)}.")
+            raise InputError("Matrix Mask: kind={kind!r} needs real numbers to rank; got {dtype}.",
+                             kind=kind, dtype=_dtype_name(values.dtype))
         if values.is_floating_point() and bool(torch.isnan(values).any()):
-            raise InputError(f"Matrix Mask: kind={kind!r} cannot rank NaN values by size; replace or drop them first.")
+            raise InputError("Matrix Mask: kind={kind!r} cannot rank NaN values by size; replace or drop them "
+                             "first.",
+                             kind=kind)
     if kind == "causal":
         i, j = _grid(shape, device)
         keep = (j - i <= diagonal).expand(shape)  # == torch.ones(R, C).tril(diagonal).bool()
@@ -445,8 +468,9 @@ def matrix_mask(
     """
     x = check_matrix(x, "Matrix Mask", floating=True)
     if mode == "fill" and math.isfinite(value) and abs(value) > torch.finfo(x.dtype).max:
-        raise InputError(f"Matrix Mask: value={value:g} does not fit {_dtype_name(x.dtype)} (largest "
-                         f"{torch.finfo(x.dtype).max:.6g}); use a smaller value, or float('-inf') to mask logits.")
+        raise InputError("Matrix Mask: value={value:g} does not fit {dtype} (largest {max:.6g}); use a smaller "
+                         "value, or float('-inf') to mask logits.",
+                         value=value, dtype=_dtype_name(x.dtype), max=torch.finfo(x.dtype).max)
     keep = _keep(tuple(x.shape), x.device, x, kind, diagonal=diagonal, width=width, lengths=lengths, p=p,
                  seed=seed, sparsity=sparsity, n=n, m=m, index=index, mask=mask)
     kept = x
@@ -471,9 +495,11 @@ class FillParam(Param):
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isinf(v):
             return float(v)
         if isinstance(v, float) and math.isnan(v):
-            raise InputError(f"{where}: {self.name} must be a number, -inf or inf, not NaN; got {value!r}.")
+            raise InputError("{where}: {name} must be a number, -inf or inf, not NaN; got {value!r}.",
+                             where=where, name=self.name, value=value)
         if isinstance(v, str) or isinstance(v, bool):
-            raise InputError(f"{where}: {self.name} must be a number such as 0.0 or float('-inf'); got {value!r}.")
+            raise InputError("{where}: {name} must be a number such as 0.0 or float('-inf'); got {value!r}.",
+                             where=where, name=self.name, value=value)
         return super().check(value, where)
 
     def allowed(self) -> str:

@@ -78,8 +78,9 @@ def param_dtype(x: torch.Tensor, what: str, **tensors: Any) -> torch.dtype:
     if len(kinds) > 1:
         listed = " and ".join(f"{name} {dtype_name(d)}" for name, d in found.items())
         raise InputError(
-            f"{what}: with a {dtype_name(x.dtype)} input, torch's kernels take weight, bias and running statistics "
-            f"all in {dtype_name(x.dtype)} or all in float32, not a mix; got {listed}."
+            "{what}: with a {dtype} input, torch's kernels take weight, bias and running statistics all in {dtype} "
+            "or all in float32, not a mix; got {listed}.",
+            what=what, dtype=dtype_name(x.dtype), listed=listed
         )
     return kinds.pop() if kinds else x.dtype
 
@@ -98,8 +99,9 @@ def dtype_errors(what: str, x: torch.Tensor, dtype: torch.dtype) -> Iterator[Non
         if "scalar type" not in text and "dtype" not in text:
             raise
         raise InputError(
-            f"{what}: torch's kernel on {x.device.type} refuses a {dtype_name(x.dtype)} input with {dtype_name(dtype)} "
-            f"weight, bias or running statistics; give them in {dtype_name(x.dtype)}."
+            "{what}: torch's kernel on {type} refuses a {dtype} input with {dtype2} weight, bias or running "
+            "statistics; give them in {dtype}.",
+            what=what, type=x.device.type, dtype=dtype_name(x.dtype), dtype2=dtype_name(dtype)
         ) from None
 
 
@@ -122,22 +124,27 @@ def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "dtype"):
             if x.dtype.kind not in "fiub":
-                raise InputError(f"{what} takes float16, float32 or float64 arrays; got numpy {x.dtype}.")
+                raise InputError("{what} takes float16, float32 or float64 arrays; got numpy {dtype}.",
+                                 what=what, dtype=x.dtype)
             x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
         else:
-            raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
+            raise InputError("{what} takes a torch.Tensor (or numpy array); got {name}.",
+                             what=what, name=type(x).__name__)
     if x.dtype not in FLOAT_DTYPES:
-        raise InputError(f"{what} takes float16, bfloat16, float32 or float64 tensors; got {dtype_name(x.dtype)}; "
-                         "convert it first, e.g. x.float().")
+        raise InputError("{what} takes float16, bfloat16, float32 or float64 tensors; got {dtype}; convert it "
+                         "first, e.g. x.float().",
+                         what=what, dtype=dtype_name(x.dtype))
     if x.ndim < min_ndim:
         if min_ndim >= 3:
             raise InputError(
-                f"{what} needs at least {min_ndim} dims (N, C, L, ...): it averages over the positions of each "
-                f"(sample, channel); got shape {tuple(x.shape)}."
+                "{what} needs at least {min_ndim} dims (N, C, L, ...): it averages over the positions of each "
+                "(sample, channel); got shape {shape}.",
+                what=what, min_ndim=min_ndim, shape=tuple(x.shape)
             )
-        raise InputError(f"{what} needs at least {min_ndim} dims (N, C, ...); got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs at least {min_ndim} dims (N, C, ...); got shape {shape}.",
+                         what=what, min_ndim=min_ndim, shape=tuple(x.shape))
     if x.numel() == 0:
-        raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a non-empty tensor; got shape {shape}.", what=what, shape=tuple(x.shape))
     return x
 
 
@@ -190,13 +197,14 @@ def finite_result(
     bad = int((~torch.isfinite(x)).sum())
     if bad:
         raise InputError(
-            f"{what} got an input with {bad} NaN or Inf value(s), which would spread through their whole group; "
-            "replace or drop them first."
+            "{what} got an input with {bad} NaN or Inf value(s), which would spread through their whole group; "
+            "replace or drop them first.",
+            what=what, bad=bad
         )
     raise InputError(
-        f"{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, "
-        f"or the values overflow {dtype_name(y.dtype)} (largest {torch.finfo(y.dtype).max:.6g}); raise eps or "
-        "rescale the input."
+        "{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, or the values "
+        "overflow {dtype} (largest {max:.6g}); raise eps or rescale the input.",
+        what=what, dtype=dtype_name(y.dtype), max=torch.finfo(y.dtype).max
     )
 
 
@@ -212,7 +220,8 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str,
     dtype = x.dtype if dtype is None else dtype
     value = scalar(value) if not (isinstance(value, torch.Tensor) and value.ndim > 0) else value
     if isinstance(value, bool):
-        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {quote(value)}.")
+        raise InputError("{what} must be None, a number or a tensor of shape {shape}; got {got}.",
+                         what=what, shape=shape, got=quote(value))
     if isinstance(value, (int, float)):
         limit = torch.finfo(dtype).max
         try:
@@ -220,23 +229,25 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str,
         except OverflowError:
             number = math.inf
         if not math.isfinite(number) or abs(number) > limit:
-            raise InputError(f"{what} must be a finite {dtype_name(dtype)} number (at most {limit:.6g} in size); "
-                             f"got {quote(value)}.")
+            raise InputError("{what} must be a finite {dtype} number (at most {limit:.6g} in size); got {got}.",
+                             what=what, dtype=dtype_name(dtype), limit=limit, got=quote(value))
         return torch.full(shape, number, dtype=dtype, device=x.device)
     if type(value).__module__ == "numpy" and hasattr(value, "dtype"):
         if value.dtype.kind not in "fiu":
-            raise InputError(f"{what} must hold numbers; got a numpy array of {value.dtype}.")
+            raise InputError("{what} must hold numbers; got a numpy array of {dtype}.", what=what, dtype=value.dtype)
         value = torch.as_tensor(value.copy())
     if not isinstance(value, torch.Tensor):
-        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {type(value).__name__}.")
+        raise InputError("{what} must be None, a number or a tensor of shape {shape}; got {name}.",
+                         what=what, shape=shape, name=type(value).__name__)
     if tuple(value.shape) != tuple(shape):
-        raise InputError(f"{what} must have shape {shape} to match the input; got {tuple(value.shape)}.")
+        raise InputError("{what} must have shape {shape} to match the input; got {shape2}.",
+                         what=what, shape=shape, shape2=tuple(value.shape))
     if value.is_complex() or value.dtype == torch.bool:
-        raise InputError(f"{what} must hold real numbers; got {dtype_name(value.dtype)}.")
+        raise InputError("{what} must hold real numbers; got {dtype}.", what=what, dtype=dtype_name(value.dtype))
     value = value.to(device=x.device, dtype=dtype)
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite {dtype_name(dtype)} values only (at most "
-                         f"{torch.finfo(dtype).max:.6g} in size).")
+        raise InputError("{what} must hold finite {dtype} values only (at most {max:.6g} in size).",
+                         what=what, dtype=dtype_name(dtype), max=torch.finfo(dtype).max)
     return value
 
 
@@ -252,17 +263,20 @@ def running_stat(value: Any, channels: int, x: torch.Tensor, what: str,
     if value is None:
         return None
     if not isinstance(value, torch.Tensor):
-        raise InputError(f"{what} must be a tensor of shape ({channels},); got {type(value).__name__}.")
+        raise InputError("{what} must be a tensor of shape ({channels},); got {name}.",
+                         what=what, channels=channels, name=type(value).__name__)
     if tuple(value.shape) != (channels,):
-        raise InputError(f"{what} must have shape ({channels},), one value per channel; got {tuple(value.shape)}.")
+        raise InputError("{what} must have shape ({channels},), one value per channel; got {shape}.",
+                         what=what, channels=channels, shape=tuple(value.shape))
     if value.dtype != dtype or value.device != x.device:
         also = " or float32" if x.dtype in HALF_DTYPES and dtype == x.dtype else ""
         raise InputError(
-            f"{what} must be {dtype_name(dtype)}{also} on {x.device} like the input "
-            f"(it is updated in place); got {dtype_name(value.dtype)} on {value.device}."
+            "{what} must be {dtype}{also} on {device} like the input (it is updated in place); got {dtype2} on "
+            "{device2}.",
+            what=what, dtype=dtype_name(dtype), also=also, device=x.device, dtype2=dtype_name(value.dtype), device2=value.device
         )
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite values only.")
+        raise InputError("{what} must hold finite values only.", what=what)
     return value
 
 
@@ -275,8 +289,9 @@ def trailing_shape(normalized_shape: Any, shape: tuple[int, ...], what: str) -> 
     if k == 0 or k > len(shape) or tuple(shape[len(shape) - k:]) != ns:
         examples = sorted({tuple(shape[-1:]), tuple(shape[1:])}, key=len)
         raise InputError(
-            f"{what}: normalized_shape must equal the trailing dims of the input shape {tuple(shape)} "
-            f"(e.g. {' or '.join(map(str, examples))}); got {quote(normalized_shape)}."
+            "{what}: normalized_shape must equal the trailing dims of the input shape {shape} (e.g. {v}); got "
+            "{got}.",
+            what=what, shape=tuple(shape), v=' or '.join(map(str, examples)), got=quote(normalized_shape)
         )
     return ns
 
@@ -290,9 +305,11 @@ def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
     if value is None:
         return None
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.dtype != torch.long:
-        raise InputError(f"{what} must be a one-element int64 tensor (updated in place), or None; got {quote(value)}.")
+        raise InputError("{what} must be a one-element int64 tensor (updated in place), or None; got {got}.",
+                         what=what, got=quote(value))
     if value.device != x.device:
-        raise InputError(f"{what} must be on {x.device} like the input; got {value.device}.")
+        raise InputError("{what} must be on {device} like the input; got {device2}.",
+                         what=what, device=x.device, device2=value.device)
     return value
 
 
@@ -317,7 +334,8 @@ def resolve_num_groups(num_groups: int | None, channels: int) -> int:
         divisors = [d for d in range(1, channels + 1) if channels % d == 0]
         listed = ", ".join(map(str, divisors[:12])) + (", ..." if len(divisors) > 12 else "")
         raise InputError(
-            f"GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {quote(num_groups)}."
+            "GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {got}.",
+            channels=channels, listed=listed, got=quote(num_groups)
         )
     return num_groups
 

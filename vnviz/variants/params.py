@@ -66,18 +66,21 @@ class Param:
         if value is None:
             if self.optional or self.default is None:
                 return None
-            raise InputError(f"{where}: {self.name} cannot be None; it must be {self.allowed()}.")
+            raise InputError("{where}: {name} cannot be None; it must be {v}.",
+                             where=where, name=self.name, v=self.allowed())
         if self.kind in ("float", "int"):
             return self._check_number(value, where)
         if self.kind == "bool":
             value = scalar(value)
             if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
-            raise InputError(f"{where}: {self.name} must be True or False; got {quote(value)}.")
+            raise InputError("{where}: {name} must be True or False; got {got}.",
+                             where=where, name=self.name, got=quote(value))
         if self.kind == "choice":
             if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
                 return value
-            raise InputError(f"{where}: {self.name} must be one of {', '.join(map(str, self.choices))}; got {quote(value)}.")
+            raise InputError("{where}: {name} must be one of {v}; got {got}.",
+                             where=where, name=self.name, v=', '.join(map(str, self.choices)), got=quote(value))
         if self.kind == "shape":
             return as_shape(value, f"{where}: {self.name}")
         if self.kind == "ints":
@@ -85,7 +88,8 @@ class Param:
         if self.kind == "str":
             if isinstance(value, str):
                 return value
-            raise InputError(f"{where}: {self.name} must be a string; got {quote(value)}.")
+            raise InputError("{where}: {name} must be a string; got {got}.",
+                             where=where, name=self.name, got=quote(value))
         if self.kind == "affine":  # a number here; tensors are checked by the variant against the input
             value = scalar(value)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -97,20 +101,25 @@ class Param:
         kind = "a whole number" if is_int else "a number"
         value = scalar(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+            raise InputError("{where}: {name} must be {kind}; got {got}.",
+                             where=where, name=self.name, kind=kind, got=quote(value))
         if is_int and isinstance(value, float):
-            raise InputError(f"{where}: {self.name} must be {kind}; got {quote(value)}.")
+            raise InputError("{where}: {name} must be {kind}; got {got}.",
+                             where=where, name=self.name, kind=kind, got=quote(value))
         if not is_int:
             try:
                 value = float(value)
             except OverflowError:
-                raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.") from None
+                raise InputError("{where}: {name} must be {v}; got {got}.",
+                                 where=where, name=self.name, v=self.allowed(), got=quote(value)) from None
             if not math.isfinite(value):
-                raise InputError(f"{where}: {self.name} must be a finite number; got {quote(value)}.")
+                raise InputError("{where}: {name} must be a finite number; got {got}.",
+                                 where=where, name=self.name, got=quote(value))
         too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
         too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
         if too_low or too_high:
-            raise InputError(f"{where}: {self.name} must be {self.allowed()}; got {quote(value)}.")
+            raise InputError("{where}: {name} must be {v}; got {got}.",
+                             where=where, name=self.name, v=self.allowed(), got=quote(value))
         return value
 
     def allowed(self) -> str:
@@ -155,7 +164,8 @@ class Param:
             if self.kind in ("float", "affine"):
                 value = float(t)
                 if self.kind == "affine" and not math.isfinite(value):
-                    raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be a finite number.")
+                    raise InputError("{where}: {name}={text} is not valid; {name} must be a finite number.",
+                                     where=where, name=self.name, text=quote(text))
                 return self.check(value, where)
             if self.kind in ("shape", "ints"):
                 return self.check(tuple(int(p) for p in t.split(",") if p.strip() != ""), where)
@@ -168,7 +178,8 @@ class Param:
         except ValueError as err:
             if isinstance(err, InputError):
                 raise
-            raise InputError(f"{where}: {self.name}={quote(text)} is not valid; {self.name} must be {self.allowed()}.") from None
+            raise InputError("{where}: {name}={text} is not valid; {name} must be {v}.",
+                             where=where, name=self.name, text=quote(text), v=self.allowed()) from None
 
 
 def as_ints(value: Any, what: str) -> tuple[int, ...]:
@@ -178,16 +189,18 @@ def as_ints(value: Any, what: str) -> tuple[int, ...]:
     if isinstance(value, torch.Size):
         return tuple(value)
     if isinstance(value, (str, bytes)) or (isinstance(value, torch.Tensor) and value.ndim != 1):
-        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.")
+        raise InputError("{what} must be a whole number or a list of whole numbers; got {got}.",
+                         what=what, got=quote(value))
     try:
         items = tuple(value)
     except TypeError:
-        raise InputError(f"{what} must be a whole number or a list of whole numbers; got {quote(value)}.") from None
+        raise InputError("{what} must be a whole number or a list of whole numbers; got {got}.",
+                         what=what, got=quote(value)) from None
     out = []
     for v in items:
         v = scalar(v)
         if isinstance(v, bool) or not isinstance(v, int):
-            raise InputError(f"{what} must hold whole numbers only; got {quote(value)}.")
+            raise InputError("{what} must hold whole numbers only; got {got}.", what=what, got=quote(value))
         out.append(int(v))
     return tuple(out)
 
@@ -195,5 +208,5 @@ def as_ints(value: Any, what: str) -> tuple[int, ...]:
 def as_shape(value: Any, what: str) -> tuple[int, ...]:
     shape = as_ints(value, what)
     if not shape or any(s < 1 for s in shape) or any(s > 2**40 for s in shape):
-        raise InputError(f"{what} must be one or more positive sizes; got {quote(value)}.")
+        raise InputError("{what} must be one or more positive sizes; got {got}.", what=what, got=quote(value))
     return shape

@@ -112,7 +112,8 @@ class Reduction:
         """
         index = as_ints(index, "members: index")
         if len(index) != len(self.shape) or any(not 0 <= i < s for i, s in zip(index, self.shape)):
-            raise InputError(f"members: index must give one position per dim of shape {self.shape}; got {index}.")
+            raise InputError("members: index must give one position per dim of shape {shape}; got {index}.",
+                             shape=self.shape, index=index)
         split = self.split
         out: list[Any] = []
         for d, i in enumerate(index):
@@ -335,7 +336,8 @@ class Variant:
         for p in self.params:
             if p.name == name:
                 return p
-        raise InputError(f"{self.title} has no parameter {quote(name)}; its parameters are {', '.join(self.param_names)}.")
+        raise InputError("{title} has no parameter {name}; its parameters are {v}.",
+                         title=self.title, name=quote(name), v=', '.join(self.param_names))
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -359,7 +361,8 @@ class Variant:
     def _shape(self, shape: Any) -> tuple[int, ...]:
         shape = as_shape(shape, f"{self.title}: shape")
         if len(shape) < self.min_ndim:
-            raise InputError(f"{self.title} needs an input with at least {self.min_ndim} dims; got shape {shape}.")
+            raise InputError("{title} needs an input with at least {min_ndim} dims; got shape {shape}.",
+                             title=self.title, min_ndim=self.min_ndim, shape=shape)
         return shape
 
     # -- the axes --------------------------------------------------------------------------------
@@ -373,11 +376,12 @@ class Variant:
         Dims in the result are those of ``shape`` as given.
         """
         if self.rule is None:
-            raise InputError(f"{self.title} is not a normalization and reduces no axes.")
+            raise InputError("{title} is not a normalization and reduces no axes.", title=self.title)
         shape = self._shape(shape)
         r = len(shape)
         if not 1 <= channel < r:
-            raise InputError(f"{self.title}: channel must be a dim from 1 to {r - 1} of shape {shape}; got {quote(channel)}.")
+            raise InputError("{title}: channel must be a dim from 1 to {v} of shape {shape}; got {got}.",
+                             title=self.title, v=r - 1, shape=shape, got=quote(channel))
         checked = self.check_params(params)
         if channel == 1:
             return self.rule(shape, **checked)
@@ -430,7 +434,7 @@ class Variant:
         Raises InputError when torch has no such module for this shape.
         """
         if self.make_module is None:
-            raise InputError(f"{self.title} has no torch module.")
+            raise InputError("{title} has no torch module.", title=self.title)
         shape = self._shape(shape)
         return self.make_module(shape, affine, running, device, dtype, **self.check_params(params))
 
@@ -439,7 +443,7 @@ class Variant:
         """(module, call) computing ``red`` on x, sizes named by the caller's ``letters``; ``overrides`` replace
         parameters in the text (e.g. num_groups="G")."""
         if self.code is None:
-            raise InputError(f"{self.title} has no torch code.")
+            raise InputError("{title} has no torch code.", title=self.title)
         r = len(red.shape)
         letters = layout_letters(letters, r)
         perm = red.feed or tuple(range(r))
@@ -504,7 +508,8 @@ def get_variant(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except (KeyError, TypeError):
-        raise InputError(f"There is no variant called {quote(name)}; choose one of {', '.join(VARIANTS)}.") from None
+        raise InputError("There is no variant called {name}; choose one of {v}.",
+                         name=quote(name), v=', '.join(VARIANTS)) from None
 
 
 def norm_variants(named: bool = False) -> tuple[Variant, ...]:
@@ -532,7 +537,7 @@ def stat_groups(name: str, shape: tuple[int, ...] | torch.Size, **params: Any) -
     """
     variant = get_variant(name)
     if variant.groups is None:
-        raise InputError(f"{variant.title} is not a normalization and has no statistic groups.")
+        raise InputError("{title} is not a normalization and has no statistic groups.", title=variant.title)
     shape = variant._shape(shape)
     checked = variant.check_params(params)
     return variant.groups(shape, **checked)
