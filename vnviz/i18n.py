@@ -36,7 +36,7 @@ DOMAIN = "vnviz"  # the catalogs' file name: locale/<lang>/LC_MESSAGES/vnviz.mo
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 # What Msg.join puts between parts, per language, for the separators English uses: Chinese sentences end with
 # "。" and follow each other without a space; a list of clauses takes full-width punctuation.
-JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "："}}
+JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "：", " and ": "和", " or ": "或"}}
 
 
 def pick_lang(value: Any) -> str:
@@ -121,6 +121,8 @@ class Msg(str):
 
     def translate(self, lang: str) -> str:
         """This sentence in ``lang`` (a plain str); English for DEFAULT_LANG and for text the catalog lacks."""
+        if not self.template:
+            return ""  # (gettext's "" is the catalog's header)
         values = {k: translate(v, lang) if isinstance(v, Msg) else v for k, v in self.values.items()}
         if self.joined is not None:
             sep = JOINERS.get(pick_lang(lang), {}).get(self.joined, self.joined)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.clustering import (
     FEATURES, METHODS, MODES, SEED_MAX, _kmeans, cluster_features, renumber, sklearn_cluster, torch_gmm_posteriors,
 )
@@ -29,7 +30,7 @@ from vnviz.variants.norms import (
     BIAS, EPS, WEIGHT, HALF_DTYPES, accumulation_dtype, affine_param, check_input, dtype_name, fill_module, has_affine,
     param_dtype, values_per_channel,
 )
-from vnviz.variants.params import Param
+from vnviz.variants.params import Param, named
 from vnviz.variants.registry import Identity, Reduction, Variant, register
 
 
@@ -289,12 +290,12 @@ def cluster_norm_details(
         max_iter=max_iter, tol=tol, em_iter=em_iter, dbscan_eps=dbscan_eps, min_samples=min_samples,
         min_cluster_size=min_cluster_size,
     ))
-    x = _finite_input(check_input(x, "ClusterNorm"))
+    x = _finite_input(check_input(x, TITLE))
     n, c = x.shape[:2]
-    pdt = param_dtype(x, "ClusterNorm", weight=weight, bias=bias)
+    pdt = param_dtype(x, TITLE, weight=weight, bias=bias)
     op = accumulation_dtype(x.dtype)  # float32 for float16/bfloat16: the copy everything below works on
-    w = affine_param(weight, (c,), x, "ClusterNorm: weight", pdt)
-    b = affine_param(bias, (c,), x, "ClusterNorm: bias", pdt)
+    w = affine_param(weight, (c,), x, named(TITLE, "weight"), pdt)
+    b = affine_param(bias, (c,), x, named(TITLE, "bias"), pdt)
     w, b = (None if t is None else t.to(op) for t in (w, b))
     work = x.detach().to(op) if x.dtype in HALF_DTYPES else x
     notes: list[str] = []
@@ -320,7 +321,7 @@ def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) 
     method, k_asked = p["method"], p["n_clusters"]
     post = f = None
     if labels is not None:
-        lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").to(x.device))
+        lab, k = renumber(_as_labels(labels, n, named(TITLE, "labels")).to(x.device))
         return lab, k, "labels", None, None
     uses_k, cap, why = METHODS[method]
     if uses_k and k_asked > n:
@@ -450,7 +451,7 @@ def cluster_groups(shape: tuple[int, ...], labels: Any = None, **_: Any) -> torc
             "(one cluster id per sample, e.g. cluster_norm_details(x).labels); got labels=None."
         )
     n, c = shape[0], shape[1]
-    lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").cpu())
+    lab, k = renumber(_as_labels(labels, n, named(TITLE, "labels")).cpu())
     ids = lab.masked_fill(lab < 0, k)[:, None] * c + torch.arange(c)  # (N, C)
     return ids.reshape((n, c) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
 

@@ -12,21 +12,28 @@ from typing import Any
 import torch
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 PARAM_KINDS = ("float", "int", "bool", "choice", "shape", "str", "ints", "affine", "tensor")
 QUOTE_CHARS = 60  # a quoted bad value is cut to this many characters
+LINK = N_("link")  # where a parameter read from a URL comes from, in its sentences
+KIND_WORDS = {  # what Param.allowed says of the kinds without a range or choices
+    "bool": N_("a bool"), "shape": N_("a shape"), "str": N_("a str"), "ints": N_("a ints"),
+    "affine": N_("a affine"), "tensor": N_("a tensor"),
+}
 
 
 def quote(value: Any) -> str:
-    """``repr(value)`` on one line, cut to QUOTE_CHARS, for "got ..." in messages."""
+    """``repr(value)`` on one line, cut to QUOTE_CHARS, for "got ..." in messages (kept as it is in every
+    language; what is not a repr, "a tensor of shape (8, 6)", is a Msg)."""
     if isinstance(value, torch.Tensor) and value.numel() > 4:
-        return f"a tensor of shape {tuple(value.shape)}"
+        return Msg("a tensor of shape {shape}", shape=tuple(value.shape))
     if type(value).__module__ == "numpy" and getattr(value, "size", 1) > 4:
-        return f"an array of shape {tuple(value.shape)}"
+        return Msg("an array of shape {shape}", shape=tuple(value.shape))
     try:
         text = " ".join(repr(value).split())
     except ValueError:  # int too large to print
-        text = "a whole number with thousands of digits"
+        return N_("a whole number with thousands of digits")
     return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
 
 
@@ -47,7 +54,7 @@ class Param:
     name: str  # the API name (torch's name where torch has one)
     kind: str  # one of PARAM_KINDS
     default: Any  # the value used when the caller gives none
-    help: str  # one line for a tooltip
+    help: str  # one line for a tooltip (N_: translated when drawn)
     low: float | None = None  # smallest allowed value (numbers)
     high: float | None = None  # largest allowed value (numbers)
     choices: tuple[Any, ...] = ()  # allowed values ("choice")
@@ -66,8 +73,8 @@ class Param:
         if value is None:
             if self.optional or self.default is None:
                 return None
-            raise InputError("{where}: {name} cannot be None; it must be {v}.",
-                             where=where, name=self.name, v=self.allowed())
+            raise InputError("{where}: {name} cannot be None; it must be {allowed}.",
+                             where=where, name=self.name, allowed=self.allowed())
         if self.kind in ("float", "int"):
             return self._check_number(value, where)
         if self.kind == "bool":
@@ -79,12 +86,12 @@ class Param:
         if self.kind == "choice":
             if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
                 return value
-            raise InputError("{where}: {name} must be one of {v}; got {got}.",
-                             where=where, name=self.name, v=', '.join(map(str, self.choices)), got=quote(value))
+            raise InputError("{where}: {name} must be one of {choices}; got {got}.",
+                             where=where, name=self.name, choices=", ".join(map(str, self.choices)), got=quote(value))
         if self.kind == "shape":
-            return as_shape(value, f"{where}: {self.name}")
+            return as_shape(value, named(where, self.name))
         if self.kind == "ints":
-            return as_ints(value, f"{where}: {self.name}")
+            return as_ints(value, named(where, self.name))
         if self.kind == "str":
             if isinstance(value, str):
                 return value
@@ -98,7 +105,7 @@ class Param:
 
     def _check_number(self, value: Any, where: str) -> float | int:
         is_int = self.kind == "int"
-        kind = "a whole number" if is_int else "a number"
+        kind = N_("a whole number") if is_int else N_("a number")
         value = scalar(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError("{where}: {name} must be {kind}; got {got}.",
@@ -110,29 +117,31 @@ class Param:
             try:
                 value = float(value)
             except OverflowError:
-                raise InputError("{where}: {name} must be {v}; got {got}.",
-                                 where=where, name=self.name, v=self.allowed(), got=quote(value)) from None
+                raise InputError("{where}: {name} must be {allowed}; got {got}.",
+                                 where=where, name=self.name, allowed=self.allowed(), got=quote(value)) from None
             if not math.isfinite(value):
                 raise InputError("{where}: {name} must be a finite number; got {got}.",
                                  where=where, name=self.name, got=quote(value))
         too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
         too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
         if too_low or too_high:
-            raise InputError("{where}: {name} must be {v}; got {got}.",
-                             where=where, name=self.name, v=self.allowed(), got=quote(value))
+            raise InputError("{where}: {name} must be {allowed}; got {got}.",
+                             where=where, name=self.name, allowed=self.allowed(), got=quote(value))
         return value
 
     def allowed(self) -> str:
-        """The allowed values, in words ("between 0 and 1")."""
+        """The allowed values, in words (">= 0 and <= 1"), as a Msg."""
         if self.kind in ("float", "int"):
             lo = None if self.low is None else ("> " if self.low_open else ">= ") + f"{self.low:g}"
             hi = None if self.high is None else ("< " if self.high_open else "<= ") + f"{self.high:g}"
-            parts = [p for p in (lo, hi) if p]
-            text = " and ".join(parts) if parts else "any finite number"
-            return text + (" (or None)" if self.optional else "")
+            if lo and hi:
+                text = Msg("{low} and {high}", low=lo, high=hi)
+            else:
+                text = lo or hi or N_("any finite number")
+            return Msg("{allowed} (or None)", allowed=text) if self.optional else text
         if self.kind == "choice":
-            return "one of " + ", ".join(map(str, self.choices))
-        return f"a {self.kind}"
+            return Msg("one of {choices}", choices=", ".join(map(str, self.choices)))
+        return KIND_WORDS.get(self.kind, f"a {self.kind}")
 
     # -- links ---------------------------------------------------------------
     def to_text(self, value: Any) -> str:
@@ -147,7 +156,7 @@ class Param:
             return repr(float(value))
         return str(value)
 
-    def from_text(self, text: str, where: str = "link") -> Any:
+    def from_text(self, text: str, where: str = LINK) -> Any:
         """Parse a query-string value; raise InputError when it is not valid."""
         t = text.strip()
         if t.lower() in ("none", "") and (self.optional or self.default is None):
@@ -178,8 +187,8 @@ class Param:
         except ValueError as err:
             if isinstance(err, InputError):
                 raise
-            raise InputError("{where}: {name}={text} is not valid; {name} must be {v}.",
-                             where=where, name=self.name, text=quote(text), v=self.allowed()) from None
+            raise InputError("{where}: {name}={text} is not valid; {name} must be {allowed}.",
+                             where=where, name=self.name, text=quote(text), allowed=self.allowed()) from None
 
 
 def as_ints(value: Any, what: str) -> tuple[int, ...]:
@@ -210,3 +219,8 @@ def as_shape(value: Any, what: str) -> tuple[int, ...]:
     if not shape or any(s < 1 for s in shape) or any(s > 2**40 for s in shape):
         raise InputError("{what} must be one or more positive sizes; got {got}.", what=what, got=quote(value))
     return shape
+
+
+def named(where: str, name: str) -> Msg:
+    """"GroupNorm: weight": what a sentence is about, ``where`` translated and the parameter's ``name`` kept."""
+    return Msg("{where}: {name}", where=where, name=name)
