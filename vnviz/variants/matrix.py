@@ -15,8 +15,13 @@ from typing import Any
 import torch
 
 from vnviz.errors import InputError
-from vnviz.variants.params import Param, as_shape
+from vnviz.i18n import N_, Msg
+from vnviz.variants.params import Param, as_shape, named
 from vnviz.variants.registry import Variant, register
+
+SLICE_TITLE = N_("Matrix Slice")
+MASK_TITLE = N_("Matrix Mask")
+NOUNS = {"rows": N_("rows"), "cols": N_("cols")}  # what a dim of the matrix is called in sentences
 
 MASK_KINDS = ("causal", "band", "padding", "random", "magnitude", "n_m", "rows", "cols", "custom")
 MASK_MODES = ("multiply", "fill")
@@ -45,8 +50,8 @@ def check_matrix(x: Any, what: str, floating: bool = False) -> torch.Tensor:
             except TypeError:
                 raise InputError("{what} takes numeric arrays; got numpy dtype {dtype}.", what=what, dtype=x.dtype) from None
         else:
-            raise InputError("{what} takes a torch.Tensor (or numpy array); got {name}.",
-                             what=what, name=type(x).__name__)
+            raise InputError("{what} takes a torch.Tensor (or numpy array); got {type}.",
+                             what=what, type=type(x).__name__)
     if floating and not x.is_floating_point():
         raise InputError("{what} takes floating-point tensors (float16, bfloat16, float32 or float64); got {dtype}.",
                          what=what, dtype=_dtype_name(x.dtype))
@@ -73,10 +78,9 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
     """
     t = text.strip()
     noun = what.rsplit(" ", 1)[-1]  # "rows" or "cols"
-    syntax = (
-        f"{what}={text!r} is not valid; use 'start:stop:step' (parts optional, e.g. '1:5:2'), "
-        f"one index like '3', or a list like '0,2,5'."
-    )
+    noun = NOUNS.get(noun, noun)
+    syntax = Msg("{what}={text!r} is not valid; use 'start:stop:step' (parts optional, e.g. '1:5:2'), one index like "
+                 "'3', or a list like '0,2,5'.", what=what, text=text)
     if t == "":
         return slice(None)
     if "," in t:
@@ -89,8 +93,8 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
         bad = [i for i in idx if not -size <= i < size]
         if bad:
             raise InputError(
-                "{what}={text!r} has index {v}, out of range for {size} {noun} (allowed: {v2} to {v3}).",
-                what=what, text=text, v=bad[0], size=size, noun=noun, v2=-size, v3=size - 1
+                "{what}={text!r} has index {index}, out of range for {size} {noun} (allowed: {low} to {high}).",
+                what=what, text=text, index=bad[0], size=size, noun=noun, low=-size, high=size - 1,
             )
         return [i % size for i in idx]
     if ":" in t:
@@ -104,22 +108,22 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
         if step is not None and step < 0:
             raise InputError(
                 "{what}={text!r} has a negative step, but torch has no negative-step slices; slice with a positive "
-                "step and reverse with torch.flip(y, dims=[{v}]).",
-                what=what, text=text, v=-2 if noun == 'rows' else -1
+                "step and reverse with torch.flip(y, dims=[{dim}]).",
+                what=what, text=text, dim=-2 if noun == "rows" else -1,
             )
         sl = slice(start, stop, step)
         if len(range(*sl.indices(size))) == 0:
             raise InputError(
                 "{what}={text!r} selects none of the {size} {noun}; give a start before the stop, both within 0 to "
                 "{size}, e.g. '0:{size}'.",
-                what=what, text=text, size=size, noun=noun
+                what=what, text=text, size=size, noun=noun,
             )
         return sl
     if _INT.fullmatch(t):
         i = int(t)
         if not -size <= i < size:
-            raise InputError("{what}={text!r} is out of range for {size} {noun} (allowed: {v} to {v2}).",
-                             what=what, text=text, size=size, noun=noun, v=-size, v2=size - 1)
+            raise InputError("{what}={text!r} is out of range for {size} {noun} (allowed: {low} to {high}).",
+                             what=what, text=text, size=size, noun=noun, low=-size, high=size - 1)
         i %= size
         return slice(i, i + 1)
     raise InputError(syntax)
@@ -154,13 +158,13 @@ def matrix_slice(x: torch.Tensor, rows: str = ":", cols: str = ":") -> torch.Ten
     negative-step slices; use ``torch.flip``), an index out of range, or an
     empty selection.
     """
-    x = check_matrix(x, "Matrix Slice")
+    x = check_matrix(x, SLICE_TITLE)
     if not isinstance(rows, str) or not isinstance(cols, str):
         bad = rows if not isinstance(rows, str) else cols
         raise InputError("Matrix Slice: rows and cols must be strings like '1:5:2', '3' or '0,2,5'; got {bad!r}.",
                          bad=bad)
-    r = parse_index(rows, x.shape[-2], "Matrix Slice: rows")
-    c = parse_index(cols, x.shape[-1], "Matrix Slice: cols")
+    r = parse_index(rows, x.shape[-2], named(SLICE_TITLE, "rows"))
+    c = parse_index(cols, x.shape[-1], named(SLICE_TITLE, "cols"))
     y = x[..., r if isinstance(r, slice) else slice(None), c if isinstance(c, slice) else slice(None)]  # view
     if isinstance(r, list):
         y = y.index_select(-2, torch.tensor(r, dtype=torch.long, device=x.device))  # copy, (*, len(r), C')
@@ -177,7 +181,7 @@ def _target(x: Any, what: str) -> tuple[tuple[int, ...], torch.device, torch.Ten
     if isinstance(x, torch.Tensor) or (type(x).__module__ == "numpy" and hasattr(x, "dtype")):
         t = check_matrix(x, what)
         return tuple(t.shape), t.device, t
-    shape = as_shape(x, f"{what}: shape")
+    shape = as_shape(x, named(what, "shape"))
     if len(shape) < 2:
         raise InputError("{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape "
                          "{shape}.",
@@ -192,20 +196,21 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
     or the full shape all do. True (1) keeps an entry, False (0) removes it.
     """
     if mask is None:
-        raise InputError("{what} is missing; give a 0/1 tensor of shape {v} or {shape}.",
-                         what=what, v=tuple(shape[-2:]), shape=tuple(shape))
+        raise InputError("{what} is missing; give a 0/1 tensor of shape {matrix} or {shape}.",
+                         what=what, matrix=tuple(shape[-2:]), shape=tuple(shape))
     if not isinstance(mask, torch.Tensor):
         try:
             mask = torch.as_tensor(mask)
         except (TypeError, ValueError, RuntimeError):
-            raise InputError("{what} must be a 0/1 tensor or array; got {name}.", what=what, name=type(mask).__name__) from None
+            raise InputError("{what} must be a 0/1 tensor or array; got {type}.",
+                             what=what, type=type(mask).__name__) from None
     if mask.dtype != torch.bool:
         if mask.is_complex():
             raise InputError("{what} must hold only 0 and 1; got a complex tensor.", what=what)
         bad = (mask != 0) & (mask != 1)
         if bool(bad.any()):
-            raise InputError("{what} must hold only 0 and 1 (or True/False); got value {v!r}.",
-                             what=what, v=mask[bad].flatten()[0].item())
+            raise InputError("{what} must hold only 0 and 1 (or True/False); got value {value!r}.",
+                             what=what, value=mask[bad].flatten()[0].item())
         mask = mask != 0
     try:
         ok = torch.broadcast_shapes(mask.shape, shape) == torch.Size(shape)
@@ -213,8 +218,8 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
         ok = False
     if not ok:
         raise InputError(
-            "{what} of shape {shape} does not broadcast to the input shape {shape2}; give shape {v} or {shape2}.",
-            what=what, shape=tuple(mask.shape), shape2=tuple(shape), v=tuple(shape[-2:])
+            "{what} of shape {shape} does not broadcast to the input shape {input}; give shape {matrix} or {input}.",
+            what=what, shape=tuple(mask.shape), input=tuple(shape), matrix=tuple(shape[-2:]),
         )
     return mask.to(device).expand(shape).contiguous()
 
@@ -233,19 +238,19 @@ def _padding(shape: tuple[int, ...], device: torch.device, lengths: tuple[int, .
     if lengths is None:
         raise InputError("Matrix Mask: kind='padding' needs lengths, the number of valid columns; got None.")
     if len(batch) == 0:
-        allowed = {1: "one length for every row", r: f"one length per row ({r})"}
+        allowed = {1: N_("one length for every row"), r: Msg("one length per row ({r})", r=r)}
     else:
-        allowed = {1: "one length for every matrix", batch[0]: f"one per sample of dim 0 ({batch[0]})",
-                   nmat: f"one per matrix ({nmat})"}
+        allowed = {1: N_("one length for every matrix"), batch[0]: Msg("one per sample of dim 0 ({n})", n=batch[0]),
+                   nmat: Msg("one per matrix ({n})", n=nmat)}
     if len(lengths) not in allowed:
         raise InputError(
-            "Matrix Mask: padding lengths must give {v} for input shape {shape}; got {n} value(s) {v2}.",
-            v=' or '.join(allowed.values()), shape=shape, n=len(lengths), v2=tuple(lengths)
+            "Matrix Mask: padding lengths must give {allowed} for input shape {shape}; got {n} value(s) {got}.",
+            allowed=Msg.join(allowed.values(), " or "), shape=shape, n=len(lengths), got=tuple(lengths),
         )
     bad = [v for v in lengths if not 0 <= v <= c]
     if bad:
-        raise InputError("Matrix Mask: padding lengths must be between 0 and the {c} columns; got {v}.",
-                         c=c, v=bad[0])
+        raise InputError("Matrix Mask: padding lengths must be between 0 and the {c} columns; got {got}.",
+                         c=c, got=bad[0])
     _, j = _grid(shape, device)
     lens = torch.tensor(lengths, dtype=torch.long, device=device)
     if len(batch) == 0:
@@ -288,9 +293,9 @@ def _n_m(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
     if c % m:
         divisors = [d for d in range(1, c + 1) if c % d == 0]
         raise InputError(
-            "Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} (allowed: {v}); "
+            "Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} (allowed: {allowed}); "
             "got m={m}.",
-            c=c, v=', '.join(map(str, divisors)), m=m
+            c=c, allowed=", ".join(map(str, divisors)), m=m,
         )
     a = x.detach().abs().reshape(shape[:-1] + (c // m, m))  # (*, R, C/m, m)
     order = torch.sort(a, dim=-1, descending=True, stable=True).indices  # largest first; ties: lower index first
@@ -305,8 +310,8 @@ def _remove(shape: tuple[int, ...], device: torch.device, index: tuple[int, ...]
     bad = [i for i in index if not -size <= i < size]
     if bad:
         raise InputError(
-            "Matrix Mask: kind={noun!r} index {v} is out of range for {size} {noun} (allowed: {v2} to {v3}).",
-            noun=noun, v=bad[0], size=size, v2=-size, v3=size - 1
+            "Matrix Mask: kind={kind!r} index {index} is out of range for {size} {noun} (allowed: {low} to {high}).",
+            kind=noun, index=bad[0], size=size, noun=NOUNS[noun], low=-size, high=size - 1,
         )
     keep = torch.ones(shape[-2:], dtype=torch.bool, device=device)
     idx = torch.tensor([i % size for i in index], dtype=torch.long, device=device)
@@ -363,7 +368,7 @@ def _keep(
     elif kind == "cols":
         keep = _remove(shape, device, index, -1)
     else:  # "custom"
-        keep = as_keep_mask(mask, shape, device, "Matrix Mask: mask")
+        keep = as_keep_mask(mask, shape, device, named(MASK_TITLE, "mask"))
     return keep.contiguous()
 
 
@@ -404,7 +409,7 @@ def build_mask(x: Any, kind: str = "causal", **params: Any) -> torch.Tensor:
         a contiguous ``torch.bool`` tensor of ``x``'s shape.
     """
     checked = MATRIX_MASK.check_params({"kind": kind, **params})
-    shape, device, values = _target(x, "Matrix Mask")
+    shape, device, values = _target(x, MASK_TITLE)
     return _keep(shape, device, values, **checked)
 
 
@@ -466,7 +471,7 @@ def matrix_mask(
 
     Shape: input ``(*, R, C)``, output the same (a new tensor).
     """
-    x = check_matrix(x, "Matrix Mask", floating=True)
+    x = check_matrix(x, MASK_TITLE, floating=True)
     if mode == "fill" and math.isfinite(value) and abs(value) > torch.finfo(x.dtype).max:
         raise InputError("Matrix Mask: value={value:g} does not fit {dtype} (largest {max:.6g}); use a smaller "
                          "value, or float('-inf') to mask logits.",
@@ -503,7 +508,7 @@ class FillParam(Param):
         return super().check(value, where)
 
     def allowed(self) -> str:
-        return "any number, -inf or inf (not NaN)"
+        return N_("any number, -inf or inf (not NaN)")
 
 
 def _kind(*kinds: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -512,42 +517,49 @@ def _kind(*kinds: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 register(Variant(
-    name="matrix_slice", title="Matrix Slice", family="matrix", fn=matrix_slice,
+    name="matrix_slice", title=SLICE_TITLE, family="matrix", fn=matrix_slice,
     params=(
-        Param("rows", "str", ":", "Rows to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy)."),
-        Param("cols", "str", ":", "Columns to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy)."),
+        Param("rows", "str", ":",
+              N_("Rows to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy).")),
+        Param("cols", "str", ":",
+              N_("Columns to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy).")),
     ),
     pattern="... r c -> ... r' c'", reference="x[..., rows, cols]",
-    summary="Selects a submatrix of every matrix; plain slices give a view that shares the input's memory.",
+    summary=N_("Selects a submatrix of every matrix; plain slices give a view that shares the input's memory."),
     stat="none", affine="none", min_ndim=2, order=70,
 ))
 MATRIX_MASK = register(Variant(
-    name="matrix_mask", title="Matrix Mask", family="matrix", fn=matrix_mask,
+    name="matrix_mask", title=MASK_TITLE, family="matrix", fn=matrix_mask,
     params=(
-        Param("kind", "choice", "causal", "Which entries to remove: the mask's rule.", choices=MASK_KINDS),
-        Param("mode", "choice", "multiply", "multiply: removed entries become 0; fill: they become value.",
+        Param("kind", "choice", "causal", N_("Which entries to remove: the mask's rule."), choices=MASK_KINDS),
+        Param("mode", "choice", "multiply", N_("multiply: removed entries become 0; fill: they become value."),
               choices=MASK_MODES),
-        FillParam("value", "float", 0.0, "Written where removed in fill mode; -inf before a softmax gives them probability 0.",
+        FillParam("value", "float", 0.0,
+                  N_("Written where removed in fill mode; -inf before a softmax gives them probability 0."),
                   when=(("mode", ("fill",)),)),
-        Param("diagonal", "int", 0, "causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril.",
+        Param("diagonal", "int", 0, N_("causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril."),
               when=_kind("causal")),
-        Param("width", "int", 1, "band: keep entries with |i - j| <= width.", low=0, when=_kind("band")),
+        Param("width", "int", 1, N_("band: keep entries with |i - j| <= width."), low=0, when=_kind("band")),
         Param("lengths", "ints", None,
-              "padding: valid columns, one per row of a 2-D input or one per matrix of a batch.", when=_kind("padding")),
-        Param("p", "float", 0.5, "random: probability of removing each entry (dropout).", low=0.0, high=1.0,
+              N_("padding: valid columns, one per row of a 2-D input or one per matrix of a batch."),
+              when=_kind("padding")),
+        Param("p", "float", 0.5, N_("random: probability of removing each entry (dropout)."), low=0.0, high=1.0,
               high_open=True, when=_kind("random")),
-        Param("seed", "int", 0, "random: seed of the mask; the same seed gives the same mask.", low=0,
+        Param("seed", "int", 0, N_("random: seed of the mask; the same seed gives the same mask."), low=0,
               when=_kind("random")),
-        Param("scale", "bool", True, "random: rescale kept entries by 1/(1-p), as dropout does.", when=_kind("random")),
-        Param("sparsity", "float", 0.5, "magnitude: fraction of smallest-|x| entries removed per matrix.",
+        Param("scale", "bool", True, N_("random: rescale kept entries by 1/(1-p), as dropout does."),
+              when=_kind("random")),
+        Param("sparsity", "float", 0.5, N_("magnitude: fraction of smallest-|x| entries removed per matrix."),
               low=0.0, high=1.0, when=_kind("magnitude")),
-        Param("n", "int", 2, "n_m: entries kept in every block of m.", low=1, when=_kind("n_m")),
-        Param("m", "int", 4, "n_m: block length along the last dim; must divide the columns.", low=1, when=_kind("n_m")),
-        Param("index", "ints", (), "rows / cols: the rows or columns to remove.", when=_kind("rows", "cols")),
-        Param("mask", "tensor", None, "custom: a 0/1 tensor broadcastable to the input (1 = keep).", widget=False,
+        Param("n", "int", 2, N_("n_m: entries kept in every block of m."), low=1, when=_kind("n_m")),
+        Param("m", "int", 4, N_("n_m: block length along the last dim; must divide the columns."), low=1,
+              when=_kind("n_m")),
+        Param("index", "ints", (), N_("rows / cols: the rows or columns to remove."), when=_kind("rows", "cols")),
+        Param("mask", "tensor", None, N_("custom: a 0/1 tensor broadcastable to the input (1 = keep)."), widget=False,
               when=_kind("custom")),
     ),
     pattern="... r c -> ... r c (masked)", reference="x.masked_fill(~mask, value)",
-    summary="Removes entries of every matrix by a rule (causal, band, padding, dropout, pruning, ...): zeroed or filled.",
+    summary=N_("Removes entries of every matrix by a rule (causal, band, padding, dropout, pruning, ...): zeroed or "
+               "filled."),
     stat="none", affine="none", min_ndim=2, order=80,
 ))
