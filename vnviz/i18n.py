@@ -102,11 +102,24 @@ class Msg(str):
     plural: str | None  # plural_msg: the English plural template (template is the singular)
     n: int | None  # plural_msg: the count that picks the form
     joined: str | None  # Msg.join: the English separator; the parts are values["0"], values["1"], ...
+    clause: bool  # without_period: the sentence's final full stop is left out, in every language
+    formatter: Any  # Msg.using: the string.Formatter that fills the fields (None: str.format)
 
     def __new__(cls, template: str, /, **values: Any) -> Msg:
         template = str(template)
         self = super().__new__(cls, template.format(**values) if values else template)
         self.template, self.values, self.plural, self.n, self.joined = template, values, None, None, None
+        self.clause, self.formatter = False, None
+        return self
+
+    @classmethod
+    def using(cls, formatter: Any, template: str, /, **values: Any) -> Msg:
+        """A sentence whose fields ``formatter`` (a ``string.Formatter``) fills, in English and when translated
+        (explain's numbers: ``{mean:o}`` is an operand)."""
+        template = str(template)
+        self = str.__new__(cls, formatter.format(template, **values))
+        self.template, self.values, self.plural, self.n, self.joined = template, values, None, None, None
+        self.clause, self.formatter = False, formatter
         return self
 
     @classmethod
@@ -116,11 +129,21 @@ class Msg(str):
         self = str.__new__(cls, sep.join(str(p) for p in parts))
         self.template = sep.join(f"{{{i}}}" for i in range(len(parts)))
         self.values = {str(i): p for i, p in enumerate(parts)}
-        self.plural, self.n, self.joined = None, None, sep
+        self.plural, self.n, self.joined, self.clause, self.formatter = None, None, sep, False, None
         return self
+
+    def without_period(self) -> Msg:
+        """This sentence as a clause: its final "." (Chinese "。") left out, in English and when translated."""
+        out = _restore(str(self).rstrip("."), dict(self.__dict__))
+        out.clause = True
+        return out
 
     def translate(self, lang: str) -> str:
         """This sentence in ``lang`` (a plain str); English for DEFAULT_LANG and for text the catalog lacks."""
+        text = self._translate(lang)
+        return text.rstrip(".。") if self.clause else text
+
+    def _translate(self, lang: str) -> str:
         if not self.template:
             return ""  # (gettext's "" is the catalog's header)
         values = {k: translate(v, lang) if isinstance(v, Msg) else v for k, v in self.values.items()}
@@ -136,10 +159,11 @@ class Msg(str):
             text = cat.gettext(self.template)
         if not self.values:
             return str(text)
+        fill = self.formatter.format if self.formatter is not None else str.format
         try:
-            return text.format(**values)
+            return fill(text, **values)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError):  # a broken translation: English
-            return english.format(**values)
+            return fill(english, **values)
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickled (Streamlit's caches) without formatting again
         return _restore, (str(self), dict(self.__dict__))

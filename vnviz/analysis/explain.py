@@ -19,7 +19,7 @@ import torch
 from vnviz.analysis.explain_words import TITLES, render
 from vnviz.errors import InputError
 from vnviz.variants.norms import accumulation_dtype, affine_param, check_input, default_eps, params_dtype
-from vnviz.variants.params import quote, scalar
+from vnviz.variants.params import named, quote, scalar
 from vnviz.variants.registry import Reduction, Variant, get_variant, norm_variants
 
 ROUNDING_UNITS = 16  # Explanation.tolerance: (ROUNDING_UNITS + √count) units of rounding of the statistics
@@ -37,12 +37,12 @@ class Step:
 
     @property
     def title(self) -> str:
-        """The step's heading, e.g. "Its mean"."""
+        """The step's heading, e.g. "Its mean" (a Msg)."""
         return TITLES[self.kind]
 
     @property
     def text(self) -> str:
-        """The step in words, numbers filled in (English; ``explain_words`` holds every sentence)."""
+        """The step in words, numbers filled in: a Msg, English as a str (``explain_words`` holds every sentence)."""
         return render(self.key, self.numbers)
 
 
@@ -173,9 +173,9 @@ def _affine_at(v: Variant, red: Reduction, x: torch.Tensor, params: dict[str, An
         if value is None:
             out.append(None)
         elif isinstance(value, (int, float)):
-            out.append(affine_param(value, (), x, f"{v.title}: {name}", dtype))
+            out.append(affine_param(value, (), x, named(v.title, name), dtype))
         else:
-            out.append(affine_param(value, shape, x, f"{v.title}: {name}", dtype)[at].clone())
+            out.append(affine_param(value, shape, x, named(v.title, name), dtype)[at].clone())
     return out[0], out[1]
 
 
