@@ -33,12 +33,12 @@ def pick_device(prefer: str = "auto") -> torch.device:
     Raises InputError when the device asked for is not present.
     """
     if prefer not in DEVICE_CHOICES:
-        raise InputError("The device must be one of {v}; got {prefer!r}.", v=', '.join(DEVICE_CHOICES), prefer=prefer)
+        raise InputError("The device must be one of {choices}; got {prefer!r}.", choices=', '.join(DEVICE_CHOICES), prefer=prefer)
     have = available_devices()
     if prefer == "auto":
         return torch.device(have[0])
     if prefer not in have:
-        raise InputError("This machine has no {v} device; available: {v2}.", v=prefer.upper(), v2=', '.join(have))
+        raise InputError("This machine has no {device} device; available: {have}.", device=prefer.upper(), have=', '.join(have))
     return torch.device(prefer)
 
 

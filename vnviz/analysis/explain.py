@@ -124,12 +124,12 @@ def check_index(index: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
         raise InputError("explain: index must be a tuple of whole numbers, one per dim of shape {shape}; got {got}.",
                          shape=shape, got=quote(raw))
     if len(items) != len(shape):
-        raise InputError("explain: index {raw} gives {n} position(s), but x has shape {shape}, so it needs {n2}.",
-                         raw=quote(raw), n=len(items), shape=shape, n2=len(shape))
+        raise InputError("explain: index {raw} gives {given} position(s), but x has shape {shape}, so it needs {needed}.",
+                         raw=quote(raw), given=len(items), shape=shape, needed=len(shape))
     for d, (i, s) in enumerate(zip(items, shape)):
         if not -s <= i < s:
-            raise InputError("explain: index {raw} is out of range for shape {shape}: dim {d} takes {v} to {v2}.",
-                             raw=quote(raw), shape=shape, d=d, v=-s, v2=s - 1)
+            raise InputError("explain: index {raw} is out of range for shape {shape}: dim {d} takes {low} to {high}.",
+                             raw=quote(raw), shape=shape, d=d, low=-s, high=s - 1)
     return tuple(i % s for i, s in zip(items, shape))
 
 

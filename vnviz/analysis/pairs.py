@@ -32,9 +32,9 @@ def pair_from_arrays(first: dict[str, torch.Tensor], second: dict[str, torch.Ten
             return arrays[want]
         if len(arrays) == 1:
             return next(iter(arrays.values()))
-        raise InputError("{label} holds the arrays {v}; name them x and y, or upload the input and the output as "
+        raise InputError("{label} holds the arrays {arrays}; name them x and y, or upload the input and the output as "
                          "two files.",
-                         label=label, v=', '.join(list(arrays)[:6]))
+                         label=label, arrays=', '.join(list(arrays)[:6]))
 
     if second is None:
         if "x" in first and "y" in first:
@@ -42,15 +42,15 @@ def pair_from_arrays(first: dict[str, torch.Tensor], second: dict[str, torch.Ten
         elif len(first) == 1:
             return None
         else:
-            raise InputError("The {v} file holds the arrays {v2} but not both x and y; name them x and y, or "
+            raise InputError("The {name} file holds the arrays {arrays} but not both x and y; name them x and y, or "
                              "upload the output as a second file.",
-                             v=names[0], v2=', '.join(list(first)[:6]))
+                             name=names[0], arrays=', '.join(list(first)[:6]))
     else:
         x, y = pick(first, "x", f"The {names[0]} file"), pick(second, "y", f"The {names[1]} file")
     if tuple(x.shape) != tuple(y.shape):
-        raise InputError("The input has shape {shape} but the output {shape2}; a normalization keeps the shape, so "
+        raise InputError("The input has shape {shape} but the output {output}; a normalization keeps the shape, so "
                          "give a layer's input and its own output.",
-                         shape=tuple(x.shape), shape2=tuple(y.shape))
+                         shape=tuple(x.shape), output=tuple(y.shape))
     return x, y
 
 
@@ -197,6 +197,6 @@ EXAMPLES: dict[str, Example] = {
 def example_pair(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The (x, y) pair of a built-in example (InputError for an unknown name)."""
     if name not in EXAMPLES:
-        raise InputError("There is no example called {name}; choose one of {v}.",
-                         name=quote(name), v=', '.join(EXAMPLES))
+        raise InputError("There is no example called {name}; choose one of {names}.",
+                         name=quote(name), names=', '.join(EXAMPLES))
     return EXAMPLES[name].build(seed)
