@@ -5,12 +5,9 @@ Every sentence is a ``vnviz.i18n.Msg`` (English as a str, translated when drawn)
 from __future__ import annotations
 
 from vnviz.analysis.infer import AxisReport, Candidate
+from vnviz.analysis.infer_words import affine_kind
 from vnviz.i18n import N_, Msg, plural_msg
 from vnviz.variants.registry import VARIANTS
-
-AFFINE_WORDS = {  # Candidate.affine / AxisReport.affine in words
-    "none": N_("none"), "scalar": N_("scalar"), "per-channel": N_("per-channel"), "per-element": N_("per-element"),
-}
 
 
 def _tuple(items) -> str:
@@ -27,10 +24,6 @@ def _title(name: str | None) -> str:
     return VARIANTS[name].title if name in VARIANTS else (name or "")
 
 
-def _affine(kind: str) -> str:
-    return AFFINE_WORDS.get(kind, kind)
-
-
 def axes_text(axes: tuple[int, ...], letters: tuple[str, ...] | None) -> str:
     """Reduced dims as "N, H, W (dims 0, 2, 3)", or "dims (0, 2, 3)" without letters."""
     if not axes:
@@ -45,7 +38,7 @@ def axes_text(axes: tuple[int, ...], letters: tuple[str, ...] | None) -> str:
 def candidate_label(c: Candidate, letters: tuple[str, ...] | None = None) -> str:
     """One hypothesis of ``infer_axes`` in a few words, e.g. "GroupNorm(2) over C, H, W · per-channel affine"."""
     if not c.axes:
-        return Msg("no normalization: y = a·x + b ({affine})", affine=_affine(c.affine))
+        return Msg("no normalization: y = a·x + b ({affine})", affine=affine_kind(c.affine))
     if letters and len(letters) > max(c.axes):
         over = letters_text(letters[d] for d in c.axes)
     else:
@@ -60,8 +53,8 @@ def candidate_label(c: Candidate, letters: tuple[str, ...] | None = None) -> str
     else:
         head = N_("normalize") if c.centered else N_("RMS")
     if c.variance == "unbiased":
-        return Msg("{head} over {over} · unbiased var · {affine} affine", head=head, over=over, affine=_affine(c.affine))
-    return Msg("{head} over {over} · {affine} affine", head=head, over=over, affine=_affine(c.affine))
+        return Msg("{head} over {over} · unbiased var · {affine} affine", head=head, over=over, affine=affine_kind(c.affine))
+    return Msg("{head} over {over} · {affine} affine", head=head, over=over, affine=affine_kind(c.affine))
 
 
 def report_rows(r: AxisReport, letters: tuple[str, ...] | None = None,
@@ -93,8 +86,8 @@ def report_rows(r: AxisReport, letters: tuple[str, ...] | None = None,
         affine = N_("none")
     else:
         shape_text = tuple(r.affine_shape) if r.affine_shape is not None else "?"
-        affine = (Msg("{affine}, shape {shape}", affine=_affine(r.affine), shape=shape_text) if r.bias is not None
-                  else Msg("{affine}, shape {shape}, no bias", affine=_affine(r.affine), shape=shape_text))
+        affine = (Msg("{affine}, shape {shape}", affine=affine_kind(r.affine), shape=shape_text) if r.bias is not None
+                  else Msg("{affine}, shape {shape}, no bias", affine=affine_kind(r.affine), shape=shape_text))
     if not found:
         eps = "—"
     elif r.eps is None:
