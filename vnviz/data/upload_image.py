@@ -14,6 +14,7 @@ from PIL import Image
 
 from vnviz.data import upload as caps
 from vnviz.errors import InputError
+from vnviz.i18n import Msg
 
 
 def read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
@@ -25,16 +26,16 @@ def read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(
             "The image {label} declares so many pixels that PIL refuses it as a decompression bomb; vnviz reads "
-            "images of at most {MAX_IMAGE_PIXELS:,} pixels.",
-            label=label, MAX_IMAGE_PIXELS=caps.MAX_IMAGE_PIXELS
+            "images of at most {cap:,} pixels.",
+            label=label, cap=caps.MAX_IMAGE_PIXELS,
         ) from None
     except Exception:  # UnidentifiedImageError, OSError, SyntaxError from a damaged header
         raise InputError("The file {label} is not a PNG or JPEG image that PIL can read.", label=label) from None
     if width * height > caps.MAX_IMAGE_PIXELS:
         raise InputError(
-            "The image {label} has {width:,} x {height:,} = {v:,} pixels, more than the cap of "
-            "{MAX_IMAGE_PIXELS:,}; downscale it first.",
-            label=label, width=width, height=height, v=width * height, MAX_IMAGE_PIXELS=caps.MAX_IMAGE_PIXELS
+            "The image {label} has {width:,} x {height:,} = {pixels:,} pixels, more than the cap of {cap:,}; downscale "
+            "it first.",
+            label=label, width=width, height=height, pixels=width * height, cap=caps.MAX_IMAGE_PIXELS,
         )
     try:
         with warnings.catch_warnings():
@@ -51,4 +52,4 @@ def read_image(data: bytes, label: str) -> dict[str, torch.Tensor]:
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     x = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None]  # (1, C, H, W)
-    return {"x": caps.finish(x, f"The image {label}")}
+    return {"x": caps.finish(x, Msg("The image {label}", label=label))}

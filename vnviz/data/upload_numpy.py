@@ -22,6 +22,7 @@ from numpy.lib import format as npy_format
 from vnviz.data import upload as caps
 from vnviz.data.generators import fmt_shape
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ def _numpy_target(dtype: np.dtype, where: str) -> np.dtype:
     if dtype.fields is not None or dtype.subdtype is not None:
         names = ", ".join(caps.quote_name(n, 20) for n in (dtype.names or ())[:4])
         raise InputError(
-            "{where} is a structured array (fields {v}); save one numeric field as a plain array instead.",
-            where=where, v=names or 'none'
+            "{where} is a structured array (fields {fields}); save one numeric field as a plain array instead.",
+            where=where, fields=names or N_("none"),
         )
     if kind in "biu":
         return np.dtype(np.float32)  # whole numbers beyond 2**24 round to the nearest float32
@@ -50,22 +51,22 @@ def _numpy_target(dtype: np.dtype, where: str) -> np.dtype:
         raise InputError(
             "{where} holds Python objects (dtype object), which only unpickling could read, and vnviz never "
             "unpickles; save a numeric array instead.",
-            where=where
+            where=where,
         )
     if kind in "US":
-        raise InputError("{where} holds text (dtype {str}), not numbers; save a numeric array instead.",
-                         where=where, str=dtype.str)
+        raise InputError("{where} holds text (dtype {dtype}), not numbers; save a numeric array instead.",
+                         where=where, dtype=dtype.str)
     if kind == "c":
         raise InputError(
-            "{where} holds complex numbers (dtype {name}); vnviz shows real values, so save x.real, x.imag or "
+            "{where} holds complex numbers (dtype {dtype}); vnviz shows real values, so save x.real, x.imag or "
             "abs(x) instead.",
-            where=where, name=dtype.name
+            where=where, dtype=dtype.name,
         )
     if kind in "Mm":
-        raise InputError("{where} holds dates or time spans (dtype {str}); save them as plain numbers instead.",
-                         where=where, str=dtype.str)
-    raise InputError("{where} has dtype {str!r}, which vnviz cannot read; allowed are bool, integer and float.",
-                     where=where, str=dtype.str)
+        raise InputError("{where} holds dates or time spans (dtype {dtype}); save them as plain numbers instead.",
+                         where=where, dtype=dtype.str)
+    raise InputError("{where} has dtype {dtype!r}, which vnviz cannot read; allowed are bool, integer and float.",
+                     where=where, dtype=dtype.str)
 
 
 def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
@@ -75,13 +76,13 @@ def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
     """
     magic = f.read(len(npy_format.MAGIC_PREFIX))
     if magic != npy_format.MAGIC_PREFIX:
-        raise InputError("{where} is not a .npy file: it does not start with numpy's magic bytes, got {v!r}.",
-                         where=where, v=magic[:8])
+        raise InputError("{where} is not a .npy file: it does not start with numpy's magic bytes, got {magic!r}.",
+                         where=where, magic=magic[:8])
     version = tuple(f.read(2))
     if len(version) == 2 and version not in ((1, 0), (2, 0)):
         raise InputError(
             "{where} uses .npy format version {version}, which vnviz does not read; allowed are (1, 0) and (2, 0).",
-            where=where, version=version
+            where=where, version=version,
         )
     try:
         read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
@@ -95,14 +96,14 @@ def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
     present = size - f.tell()
     if present < expected:
         raise InputError(
-            "{where} is truncated: its header declares {expected:,} bytes of data for shape {v} but only {v2:,} "
-            "follow.",
-            where=where, expected=expected, v=fmt_shape(shape), v2=max(present, 0)
+            "{where} is truncated: its header declares {expected:,} bytes of data for shape {shape} but only "
+            "{present:,} follow.",
+            where=where, expected=expected, shape=fmt_shape(shape), present=max(present, 0),
         )
     if present > expected:
         raise InputError(
-            "{where} is damaged: {v:,} bytes follow the {expected:,} bytes of data its header declares.",
-            where=where, v=present - expected, expected=expected
+            "{where} is damaged: {extra:,} bytes follow the {expected:,} bytes of data its header declares.",
+            where=where, extra=present - expected, expected=expected,
         )
     return _NpyHeader(shape, bool(fortran), dtype, target)
 
@@ -116,8 +117,8 @@ def _npy_tensor(buf: bytes, offset: int, header: _NpyHeader, where: str) -> torc
 
 def read_npy(data: bytes, label: str) -> dict[str, torch.Tensor]:
     f = io.BytesIO(data)
-    header = _npy_header(f, len(data), f"The file {label}")
-    return {"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}
+    header = _npy_header(f, len(data), Msg("The file {label}", label=label))
+    return {"x": _npy_tensor(data, f.tell(), header, Msg("The array in {label}", label=label))}
 
 
 
@@ -149,7 +150,7 @@ def _zip_directory_size(data: bytes) -> int | None:
 
 
 _ZIP_METHODS = {
-    zipfile.ZIP_STORED: "stored (uncompressed)",
+    zipfile.ZIP_STORED: N_("stored (uncompressed)"),
     zipfile.ZIP_DEFLATED: "deflate",
     zipfile.ZIP_BZIP2: "bzip2",
     zipfile.ZIP_LZMA: "lzma",
@@ -170,8 +171,8 @@ def open_zip(
     if directory > caps.MAX_ZIP_DIRECTORY_BYTES:
         raise InputError(
             "The file {label} has a zip directory of {directory:,} bytes, far more than a {kind} file with at most "
-            "{MAX_ARRAYS:,} arrays needs.",
-            label=label, directory=directory, kind=kind, MAX_ARRAYS=caps.MAX_ARRAYS
+            "{cap:,} arrays needs.",
+            label=label, directory=directory, kind=kind, cap=caps.MAX_ARRAYS,
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -180,8 +181,8 @@ def open_zip(
         raise InputError("The file {label} is not a valid {kind} file: its zip structure is damaged.",
                          label=label, kind=kind) from None
     if len(members) > caps.MAX_ARRAYS:
-        raise InputError("The file {label} has {n:,} zip members; vnviz reads at most {MAX_ARRAYS:,}.",
-                         label=label, n=len(members), MAX_ARRAYS=caps.MAX_ARRAYS)
+        raise InputError("The file {label} has {n:,} zip members; vnviz reads at most {cap:,}.",
+                         label=label, n=len(members), cap=caps.MAX_ARRAYS)
     total = 0
     for info in members:
         name = caps.quote_name(info.filename, 40)
@@ -189,37 +190,37 @@ def open_zip(
             raise InputError("The zip member {name} of {label} is encrypted; upload an unencrypted {kind} file.",
                              name=name, label=label, kind=kind)
         if info.compress_type not in methods:
-            method = _ZIP_METHODS.get(info.compress_type, f"method {info.compress_type}")
-            allowed = " or ".join(_ZIP_METHODS[m] for m in methods)
+            method = _ZIP_METHODS.get(info.compress_type, Msg("method {number}", number=info.compress_type))
+            allowed = Msg.join((_ZIP_METHODS[m] for m in methods), " or ")
             raise InputError(
                 "The zip member {name} of {label} uses {method} compression, which vnviz does not read in a {kind} "
                 "file; allowed: {allowed}.",
-                name=name, label=label, method=method, kind=kind, allowed=allowed
+                name=name, label=label, method=method, kind=kind, allowed=allowed,
             )
         if info.file_size > caps.MAX_MEMBER_BYTES:
             raise InputError(
-                "The zip member {name} of {label} would expand to {file_size:,} bytes, more than the "
-                "{MAX_MEMBER_BYTES:,} bytes an array within the cap of {MAX_ELEMENTS:,} elements needs.",
-                name=name, label=label, file_size=info.file_size, MAX_MEMBER_BYTES=caps.MAX_MEMBER_BYTES, MAX_ELEMENTS=caps.MAX_ELEMENTS
+                "The zip member {name} of {label} would expand to {file_size:,} bytes, more than the {most:,} bytes an "
+                "array within the cap of {cap:,} elements needs.",
+                name=name, label=label, file_size=info.file_size, most=caps.MAX_MEMBER_BYTES, cap=caps.MAX_ELEMENTS,
             )
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise InputError(
                 "The zip member {name} of {label} is stored uncompressed but its sizes differ ({compress_size:,} "
                 "and {file_size:,} bytes), so the file is damaged.",
-                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size
+                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size,
             )
         if info.file_size > caps.MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise InputError(
                 "The zip member {name} of {label} would expand from {compress_size:,} to {file_size:,} bytes, a "
                 "ratio no real data reaches, so it looks like a zip bomb.",
-                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size
+                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size,
             )
         total += info.file_size
         if total > caps.MAX_ARCHIVE_BYTES:
             raise InputError(
-                "The members of {label} would expand to more than {MAX_ARCHIVE_BYTES:,} bytes together, more than "
-                "the cap for one file.",
-                label=label, MAX_ARCHIVE_BYTES=caps.MAX_ARCHIVE_BYTES
+                "The members of {label} would expand to more than {cap:,} bytes together, more than the cap for one "
+                "file.",
+                label=label, cap=caps.MAX_ARCHIVE_BYTES,
             )
     return zf, members
 
@@ -234,12 +235,12 @@ def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
         for info in members:  # first pass: every header, so the total is known before any data is read
             if not info.filename.endswith(".npy"):
                 raise InputError(
-                    "The member {v} of {label} is not a .npy array; a .npz file holds only members named like "
+                    "The member {name} of {label} is not a .npy array; a .npz file holds only members named like "
                     "'x.npy', as numpy.savez writes them.",
-                    v=caps.quote_name(info.filename, 40), label=label
+                    name=caps.quote_name(info.filename, 40), label=label,
                 )
             key = info.filename[: -len(".npy")]
-            where = f"The array {caps.quote_name(key, 40)} in {label}"
+            where = Msg("The array {name} in {label}", name=caps.quote_name(key, 40), label=label)
             with _open_member(zf, info, where) as f:
                 header = _npy_header(f, info.file_size, where)
             budget.take(math.prod(header.shape))
@@ -253,7 +254,7 @@ def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
             if len(buf) != expected:
                 raise InputError(
                     "{where} is truncated: {expected:,} bytes of data were declared and {n:,} found.",
-                    where=where, expected=expected, n=len(buf)
+                    where=where, expected=expected, n=len(buf),
                 )
             arrays[key] = _npy_tensor(buf, 0, header, where)
     return arrays
