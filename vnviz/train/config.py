@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from vnviz.device import DEVICE_CHOICES
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import VARIANTS, quote
 
 NONE = "none"  # the norm value for "no normalization layer"
@@ -53,12 +54,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def spec_title(spec: str) -> str:
-    """A spec as people read it: "no norm", "BatchNorm", "ClusterNorm (soft)"."""
+    """A spec as people read it: "no norm", "BatchNorm", "ClusterNorm (soft)" (a Msg)."""
     name, params = parse_spec(spec)
     if name == NONE:
-        return "no norm"
+        return N_("no norm")
     title = VARIANTS[name].title if name in VARIANTS else name
-    return f"{title} ({params['mode']})" if params else title
+    return Msg("{title} ({mode})", title=title, mode=params["mode"]) if params else title
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise InputError("{name} must be one of {v}; got {got}.", name=name, v=', '.join(choices), got=quote(value))
+        raise InputError("{name} must be one of {choices}; got {got}.", name=name, choices=", ".join(choices),
+                         got=quote(value))
     return value
 
 
@@ -172,16 +174,16 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     from vnviz.train.data import DATASETS
 
     if not isinstance(cfg, TrainConfig):
-        raise InputError("train needs a TrainConfig; got {name}.", name=type(cfg).__name__)
+        raise InputError("train needs a TrainConfig; got {type}.", type=type(cfg).__name__)
     _choice(cfg.dataset, "dataset", tuple(DATASETS))
     _choice(cfg.model, "model", MODELS)
     if not isinstance(cfg.hidden, tuple) or not 1 <= len(cfg.hidden) <= MAX_LAYERS or not all(
         isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH[cfg.model] for h in cfg.hidden
     ):
         raise InputError(
-            "hidden must list 1 to {MAX_LAYERS} layer widths, each a whole number from 1 to {v} for the {model}; "
+            "hidden must list 1 to {layers} layer widths, each a whole number from 1 to {width} for the {model}; "
             "got {got}.",
-            MAX_LAYERS=MAX_LAYERS, v=MAX_WIDTH[cfg.model], model=cfg.model, got=quote(cfg.hidden)
+            layers=MAX_LAYERS, width=MAX_WIDTH[cfg.model], model=cfg.model, got=quote(cfg.hidden),
         )
     _choice(cfg.activation, "activation", ACTIVATIONS)
     _choice(cfg.norm, "norm", norm_names())
@@ -195,7 +197,7 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     for name, value, high in (("lr", cfg.lr, MAX_LR), ("momentum", cfg.momentum, 0.999)):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or not (0 < value <= high if name == "lr" else 0 <= value <= high):
-            low = "above 0" if name == "lr" else "from 0"
+            low = N_("above 0") if name == "lr" else N_("from 0")
             raise InputError("{name} must be a number {low} and at most {high:g}; got {got}.",
                              name=name, low=low, high=high, got=quote(value))
     _whole(cfg.seed, "seed", 0, MAX_SEED)
