@@ -487,7 +487,7 @@ class PerClusterBatchNorm(nn.Module):
         self.register_buffer("labels", torch.as_tensor(labels).reshape(-1).long())
         self.weight = nn.Parameter(torch.ones(channels, device=device, dtype=dtype)) if affine else None
         self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype)) if affine else None
-        self.code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
+        self.code = N_("nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
@@ -572,7 +572,7 @@ VARIANT = register(Variant(
         Param("min_cluster_size", "int", 5, N_("HDBSCAN: the smallest group counted as a cluster."), low=2,
               when=(("method", ("hdbscan",)),)),
     ),
-    reference="per-cluster torch.nn.functional.batch_norm",
+    reference=N_("per-cluster torch.nn.functional.batch_norm"),
     summary=N_("Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per "
                "cluster)."),
     rule=reduces, settings=lambda shape: [], groups=cluster_groups, make_module=module, identities=identities,
