@@ -34,9 +34,11 @@ DEFAULT_LANG = "en"  # the language of the code, of str(Msg) and of links withou
 LANGUAGE_NAMES = {"en": "English", "zh": "简体中文"}  # each in its own language, for a switch
 DOMAIN = "vnviz"  # the catalogs' file name: locale/<lang>/LC_MESSAGES/vnviz.mo
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-# What Msg.join puts between parts, per language, for the separators English uses: Chinese sentences end with
-# "。" and follow each other without a space; a list of clauses takes full-width punctuation.
-JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "：", " and ": "和", " or ": "或"}}
+# What Msg.join puts between parts, per language, for the separators English uses (a translator of a new language
+# adds its row): Chinese sentences end with "。" and follow each other without a space, lists take full-width
+# punctuation, and "and" joins nouns (和) otherwise than clauses (Msg.join(..., clauses=True): "，并且").
+JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "：", " and ": "和", " or ": "或",
+                  " and |clauses": "，并且", " or |clauses": "，或者"}}
 
 
 def pick_lang(value: Any) -> str:
@@ -101,7 +103,7 @@ class Msg(str):
     values: dict[str, Any]  # the values of the fields (Msgs among them are translated too)
     plural: str | None  # plural_msg: the English plural template (template is the singular)
     n: int | None  # plural_msg: the count that picks the form
-    joined: str | None  # Msg.join: the English separator; the parts are values["0"], values["1"], ...
+    joined: str | None  # Msg.join: the English separator (+ "|clauses"); the parts are values["0"], values["1"], ...
     clause: bool  # without_period: the sentence's final full stop is left out, in every language
     formatter: Any  # Msg.using: the string.Formatter that fills the fields (None: str.format)
 
@@ -123,13 +125,15 @@ class Msg(str):
         return self
 
     @classmethod
-    def join(cls, parts: Iterable[Any], sep: str = " ") -> Msg:
-        """The parts joined by ``sep`` (English); translated part by part, with the language's separator (JOINERS)."""
+    def join(cls, parts: Iterable[Any], sep: str = " ", clauses: bool = False) -> Msg:
+        """The parts joined by ``sep`` (English); translated part by part, with the language's separator
+        (JOINERS; ``clauses=True``: the parts are clauses, not nouns, which some languages join otherwise)."""
         parts = [p for p in parts]
         self = str.__new__(cls, sep.join(str(p) for p in parts))
         self.template = sep.join(f"{{{i}}}" for i in range(len(parts)))
         self.values = {str(i): p for i, p in enumerate(parts)}
-        self.plural, self.n, self.joined, self.clause, self.formatter = None, None, sep, False, None
+        self.plural, self.n, self.clause, self.formatter = None, None, False, None
+        self.joined = sep + "|clauses" if clauses else sep
         return self
 
     def without_period(self) -> Msg:
@@ -148,7 +152,9 @@ class Msg(str):
             return ""  # (gettext's "" is the catalog's header)
         values = {k: translate(v, lang) if isinstance(v, Msg) else v for k, v in self.values.items()}
         if self.joined is not None:
-            sep = JOINERS.get(pick_lang(lang), {}).get(self.joined, self.joined)
+            english = self.joined.removesuffix("|clauses")
+            row = JOINERS.get(pick_lang(lang), {})
+            sep = row.get(self.joined, row.get(english, english))
             return sep.join(str(values[str(i)]) for i in range(len(values)))
         cat = catalog(lang)
         if self.plural is not None:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 from urllib.parse import urlencode
 
-from vnviz.i18n import N_
+from vnviz.i18n import N_, Msg
 from vnviz.train.experiments import EXPERIMENTS
 from vnviz.train.views import link_query
 
@@ -198,8 +198,8 @@ LESSONS: tuple[Lesson, ...] = (
            "climbed much faster, and the distribution of a sigmoid's input (its 15th, 50th and 85th percentile) stayed "
            "put instead of drifting as the layers below it learned. Here the same 64-100-100-100-10 sigmoid MLP "
            "trains on scikit-learn's 8×8 digits with plain SGD, batch 60, learning rate 1, three seeds."),
-        N_("How many steps does each need to reach 90% held-out accuracy? In the percentile panels, which one keeps "
-           "moving while the network learns, and why would that slow the layer above it down?"),
+        Msg("How many steps does each need to reach 90{pct} held-out accuracy? In the percentile panels, which one keeps "
+            "moving while the network learns, and why would that slow the layer above it down?", pct="%"),
         "/train", link_query(EXPERIMENTS["bn_figure1"]),
         N_("The table: steps to 90% per seed. The accuracy chart, then the percentile bands of hidden 3 (the paper's "
            "Figure 1b, c) and the step × value heatmap. Try lr 0.1: which one still gets there in 3000 steps?"),
@@ -247,8 +247,8 @@ LESSONS: tuple[Lesson, ...] = (
            "samples are grouped, softly, and each group is normalized with its own statistics; the paper reports that "
            "it reaches BatchNorm's best accuracy in fewer updates. Here ClusterNorm (hard groups) and its soft mode "
            "are layers of the Figure 1 MLP, three clusters per layer, three seeds."),
-        N_("Which reaches 90% first, and does either reach BatchNorm's best accuracy in fewer steps? What does "
-           "normalizing each cluster separately remove that a classifier might need?"),
+        Msg("Which reaches 90{pct} first, and does either reach BatchNorm's best accuracy in fewer steps? What does "
+            "normalizing each cluster separately remove that a classifier might need?", pct="%"),
         "/train", link_query(EXPERIMENTS["cluster_norm"]),
         N_("The table: steps to 90% and to BatchNorm's best, per seed. The percentile and heatmap panels show what "
            "each layer's units receive."),

@@ -270,7 +270,7 @@ def _closest(reduced: set[int], letters: tuple[str, ...], shape: tuple[int, ...]
         diff.append(Msg("leaves out {letters}", letters=letters_text(letters[d] for d in missing)))
     return Layer(layer.layer, layer.call, layer.affine,
                  Msg("closest standard layer, not the same: it reduces over ({letters}), which {diff}",
-                     letters=letters_text(letters[d] for d in sorted(dims)), diff=Msg.join(diff, " and ")))
+                     letters=letters_text(letters[d] for d in sorted(dims)), diff=Msg.join(diff, " and ", clauses=True)))
 
 
 # -- the plan ---------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def report_verdict(r: AxisReport, letters: tuple[str, ...] | None = None) -> tup
         problems.append(N_("eps is missing"))
     if problems:
         return "mistake", Msg("{name} over {over}, but {problems}.", name=name or N_("A normalization"), over=over,
-                              problems=Msg.join(problems, " and "))
+                              problems=Msg.join(problems, " and ", clauses=True))
     if not r.variant:
         return "unusual", Msg("A normalization over {over}, which no standard layer reduces over.", over=over)
     return "ok", Msg("{name} over {over}.", name=name, over=over)

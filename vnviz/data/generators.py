@@ -365,7 +365,7 @@ GENERATORS: dict[str, Source] = {
         ),
         _source(
             outliers, N_("Gaussian with outliers"), (64, 8, 16, 16), "N C H W",
-            N_("0.1% of entries replaced by +-50 to 100."),
+            Msg("0.1{pct} of entries replaced by +-50 to 100.", pct="%"),  # "% o" in a msgid reads as %-format
         ),
         _source(
             images,
