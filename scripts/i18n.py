@@ -6,10 +6,12 @@
     python scripts/i18n.py all        # the three, in that order
     python scripts/i18n.py missing zh # the msgids of zh's catalog without a translation (or fuzzy)
 
-The same commands by hand are printed by ``python scripts/i18n.py commands``. See docs/i18n.md.
+The same commands for pybabel by hand: ``python scripts/i18n.py commands``. See docs/i18n.md.
 """
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -21,13 +23,20 @@ MAPPING = ROOT / "babel.cfg"
 # plural_msg(singular, plural, n, ...).
 KEYWORDS = ("N_", "Msg", "InputError", "plural_msg:1,2")
 EXTRACT_OPTIONS = ("--no-default-keywords", "--sort-output", "--add-location=file", "--project=vnviz",
+                   "--copyright-holder=the vnviz contributors",
                    "--add-comments=TRANSLATORS:", "--width=100")
 
 
+def version() -> str:
+    """vnviz.__version__, read from the source (the script runs without importing vnviz and torch)."""
+    text = (ROOT / "vnviz" / "__init__.py").read_text()
+    return re.search(r'^__version__ = "([^"]+)"', text, re.M).group(1)
+
+
 def extract_args(output: Path) -> list[str]:
-    """``pybabel extract`` arguments writing the template to ``output``."""
+    """``pybabel extract`` arguments writing the template to ``output`` (paths relative to the repository)."""
     keys = [f"--keyword={k}" for k in KEYWORDS]
-    return ["extract", "-F", str(MAPPING), *keys, *EXTRACT_OPTIONS, "-o", str(output), "."]  # run from ROOT
+    return ["extract", "-F", str(MAPPING), *keys, *EXTRACT_OPTIONS, f"--version={version()}", "-o", str(output), "."]
 
 
 def update_args() -> list[str]:
@@ -39,9 +48,17 @@ def compile_args() -> list[str]:
 
 
 def pybabel(args: list[str]) -> None:
+    """Run ``pybabel`` with ``args`` from the repository root (the template's locations are relative to it)."""
+    import os
+
     from babel.messages.frontend import CommandLineInterface
 
-    CommandLineInterface().run(["pybabel", *args])
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        CommandLineInterface().run(["pybabel", *args])
+    finally:
+        os.chdir(here)
 
 
 def missing(lang: str) -> list[str]:
@@ -61,9 +78,6 @@ def missing(lang: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    import os
-
-    os.chdir(ROOT)  # the locations in the template are relative to the repository
     todo = argv or ["all"]
     if todo[0] == "missing":
         for mid in missing(todo[1] if len(todo) > 1 else "zh"):
@@ -71,8 +85,7 @@ def main(argv: list[str]) -> int:
         return 0
     if todo[0] == "commands":
         for args in (extract_args(POT.relative_to(ROOT)), update_args(), compile_args()):
-            print("pybabel " + " ".join(a.replace(str(ROOT) + "/", "") if a.startswith(str(ROOT)) else a
-                                        for a in args))
+            print("pybabel " + shlex.join(a.replace(str(ROOT) + "/", "") for a in args))
         return 0
     steps = ["extract", "update", "compile"] if todo == ["all"] else todo
     for step in steps:
