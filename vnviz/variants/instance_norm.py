@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.i18n import N_, Msg
+from vnviz.i18n import N_
 from vnviz.variants.norms import (
     BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, autocast_note,
     channel_part, check_input, dtype_errors, fill_module, finite_result, has_affine, param_dtype, rounded_stats_note,

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.i18n import N_, Msg
+from vnviz.i18n import N_
 from vnviz.variants.params import PARAM_KINDS, Param, as_ints, as_shape, named, quote, scalar  # noqa: F401  (re-exported)
 
 LETTERS = {2: "n c", 3: "n c l", 4: "n c h w", 5: "n c d h w"}  # layout letters used when the caller gives none
