@@ -5,6 +5,7 @@ value) and turns it into, and back from, the text a URL query string holds.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -221,6 +222,10 @@ def as_shape(value: Any, what: str) -> tuple[int, ...]:
     return shape
 
 
+@functools.lru_cache(maxsize=1024, typed=True)  # typed: a plain str and a Msg of the same text stay apart
 def named(where: str, name: str) -> Msg:
-    """"GroupNorm: weight": what a sentence is about, ``where`` translated and the parameter's ``name`` kept."""
+    """"GroupNorm: weight": what a sentence is about, ``where`` translated and the parameter's ``name`` kept.
+
+    Cached: every call of a variant names its parameters before it knows whether a sentence is needed.
+    """
     return Msg("{where}: {name}", where=where, name=name)
