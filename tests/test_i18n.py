@@ -221,7 +221,7 @@ def test_join_uses_each_languages_separators():
     assert sentences.translate("zh") == "没有任何归一化能解释这个输出。CPU（2 个线程）"
     nouns = Msg.join(["weight float32", "bias float16"], " and ")
     clauses = Msg.join([N_("eps is missing"), N_("eps is missing")], " and ", clauses=True)
-    assert nouns.translate("zh") == "weight float32和bias float16"
+    assert nouns.translate("zh") == "weight float32 和 bias float16"
     assert clauses == "eps is missing and eps is missing" and clauses.translate("zh") == "缺少 eps，并且缺少 eps"
     assert Msg.join([]) == "" and Msg.join([]).translate("zh") == ""
 

@@ -37,7 +37,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 # What Msg.join puts between parts, per language, for the separators English uses (a translator of a new language
 # adds its row): Chinese sentences end with "。" and follow each other without a space, lists take full-width
 # punctuation, and "and" joins nouns (和) otherwise than clauses (Msg.join(..., clauses=True): "，并且").
-JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "：", " and ": "和", " or ": "或",
+JOINERS = {"zh": {" ": "", ", ": "，", "; ": "；", ": ": "：", " and ": " 和 ", " or ": " 或 ",
                   " and |clauses": "，并且", " or |clauses": "，或者"}}
 
 
