@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements.txt
+bash scripts/fonts.sh  # a CJK font for lang=zh (Debian's fonts-noto-cjk); only warns when it cannot install one
 exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install (first run) everything the tests need, the system Chromium included, and run them.
+# Install (first run) everything the tests need, the system Chromium and a CJK font included, and run them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
@@ -9,4 +9,5 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
+bash scripts/fonts.sh  # Chinese in the browser tests' screenshots (fonts-noto-cjk)
 exec .venv/bin/python -m pytest "$@"

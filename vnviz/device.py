@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from vnviz.errors import InputError
+from vnviz.i18n import Msg
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
@@ -33,17 +34,19 @@ def pick_device(prefer: str = "auto") -> torch.device:
     Raises InputError when the device asked for is not present.
     """
     if prefer not in DEVICE_CHOICES:
-        raise InputError(f"The device must be one of {', '.join(DEVICE_CHOICES)}; got {prefer!r}.")
+        raise InputError("The device must be one of {choices}; got {prefer!r}.", choices=", ".join(DEVICE_CHOICES),
+                         prefer=prefer)
     have = available_devices()
     if prefer == "auto":
         return torch.device(have[0])
     if prefer not in have:
-        raise InputError(f"This machine has no {prefer.upper()} device; available: {', '.join(have)}.")
+        raise InputError("This machine has no {device} device; available: {have}.", device=prefer.upper(),
+                         have=", ".join(have))
     return torch.device(prefer)
 
 
 def describe_device(device: torch.device | str) -> str:
-    """A human description, e.g. "CUDA: NVIDIA H100 80GB HBM3 (79.1 GiB)" or "CPU (2 threads)"."""
+    """A human description, e.g. "CUDA: NVIDIA H100 80GB HBM3 (79.1 GiB)" or "CPU (2 threads)" (a Msg)."""
     device = torch.device(device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
@@ -51,7 +54,7 @@ def describe_device(device: torch.device | str) -> str:
         return f"CUDA: {props.name} ({props.total_memory / 2**30:.1f} GiB)"
     if device.type == "mps":
         return "MPS: Apple GPU (Metal)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return Msg("CPU ({n} threads)", n=torch.get_num_threads())
 
 
 def synchronize(device: torch.device | str) -> None:

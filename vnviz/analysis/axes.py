@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from vnviz.analysis.infer_words import affine_kind
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg, plural_msg
 from vnviz.variants.registry import VARIANTS, Reduction, Variant, get_variant, norm_variants, quote
 
 LAYOUTS = ("N C H W", "N C L", "N L D", "N C", "N C D H W")  # the layouts a plan is drawn for
@@ -32,6 +34,8 @@ DEFAULT_SHAPES = {  # small shapes a person can read, per layout
 PLAN_VARIANTS = tuple(v.name for v in norm_variants(named=True))  # the layers a plan can be asked for
 MAX_PLAN_ELEMENTS = 4096  # largest tensor a plan draws the group map of
 TITLES = {n: VARIANTS[n].title for n in PLAN_VARIANTS}
+NO_LAYER = N_("no standard layer")  # Layer.layer when torch has no layer for the axes
+NONE = N_("none")  # Layer.affine and AxisPlan.affine_shape without an affine
 
 
 
@@ -101,13 +105,14 @@ def letters_text(letters) -> str:
 def _word(letter: str, letters: tuple[str, ...]) -> str:
     """What one index along ``letter`` is, in words."""
     if letter == "D":
-        return "feature" if letters == ("N", "L", "D") else "depth slice"
-    return {"N": "sample", "C": "channel", "L": "position", "H": "row", "W": "column"}[letter]
+        return N_("feature") if letters == ("N", "L", "D") else N_("depth slice")
+    return {"N": N_("sample"), "C": N_("channel"), "L": N_("position"), "H": N_("row"), "W": N_("column")}[letter]
 
 
 def _check_layout(layout: Any) -> tuple[str, ...]:
     if layout not in LAYOUTS:
-        raise InputError(f"axis_plan: layout must be one of {', '.join(LAYOUTS)}; got {quote(layout)}.")
+        raise InputError("axis_plan: layout must be one of {choices}; got {got}.", choices=", ".join(LAYOUTS),
+                         got=quote(layout))
     return tuple(layout.split())
 
 
@@ -117,11 +122,13 @@ def _check_shape(shape: Any, layout: str, letters: tuple[str, ...]) -> tuple[int
     try:
         shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):
-        raise InputError(f"axis_plan: shape must be a tuple of sizes; got {quote(shape)}.") from None
+        raise InputError("axis_plan: shape must be a tuple of sizes; got {got}.", got=quote(shape)) from None
     if len(shape) != len(letters) or any(s < 1 for s in shape):
-        raise InputError(f"axis_plan: shape must give {len(letters)} positive sizes for {layout}; got {quote(shape)}.")
+        raise InputError("axis_plan: shape must give {n} positive sizes for {layout}; got {got}.",
+                         n=len(letters), layout=layout, got=quote(shape))
     if math.prod(shape) > MAX_PLAN_ELEMENTS:
-        raise InputError(f"axis_plan draws tensors of at most {MAX_PLAN_ELEMENTS:,} elements; got shape {shape}.")
+        raise InputError("axis_plan draws tensors of at most {max:,} elements; got shape {shape}.",
+                         max=MAX_PLAN_ELEMENTS, shape=shape)
     return shape
 
 
@@ -205,24 +212,25 @@ def _generic_recipe(reduced: set[int], letters: tuple[str, ...]) -> Layer:
     r = len(letters)
     red = sorted(reduced)
     if len(red) == r:
-        return Layer("no standard layer", "F.layer_norm(x, x.shape)", "none",
-                     "exact: one mean and variance for the whole tensor, batch included")
+        return Layer(NO_LAYER, "F.layer_norm(x, x.shape)", NONE,
+                     N_("exact: one mean and variance for the whole tensor, batch included"))
     if red == [0]:
         flat = "*".join(letters[1:])
         return Layer(f"nn.BatchNorm1d({flat}) on x.flatten(1)",
                      "F.batch_norm(x.flatten(1), None, None, training=True).view_as(x)", f"({flat},)",
-                     "exact: every element is its own channel, averaged over the batch only")
+                     N_("exact: every element is its own channel, averaged over the batch only"))
     if len(red) == 1:
         j = red[0]
         return Layer(f"nn.LayerNorm({letters[j]}) on x.movedim({j}, -1)",
                      f"F.layer_norm(x.movedim({j}, -1), ({letters[j]},)).movedim(-1, {j})", f"({letters[j]},)",
-                     f"exact: {letters[j]} moved last so LayerNorm sees it as the trailing dim")
+                     Msg("exact: {letter} moved last so LayerNorm sees it as the trailing dim", letter=letters[j]))
     kept = [d for d in range(r) if d not in reduced]
     perm = kept + red
     inv = [perm.index(d) for d in range(r)]
-    return Layer("no standard layer",
+    return Layer(NO_LAYER,
                  f"F.layer_norm(x.permute{_tuple(perm)}, {_tuple(letters[d] for d in red)}).permute{_tuple(inv)}",
-                 "none", f"exact: kept dims moved first, reduced ({letters_text(letters[d] for d in red)}) last")
+                 NONE, Msg("exact: kept dims moved first, reduced ({letters}) last",
+                           letters=letters_text(letters[d] for d in red)))
 
 
 def _standard_sets(letters: tuple[str, ...], shape: tuple[int, ...]) -> list[tuple[str, set[int], Layer]]:
@@ -257,12 +265,12 @@ def _closest(reduced: set[int], letters: tuple[str, ...], shape: tuple[int, ...]
     missing = sorted(reduced - dims)
     diff = []
     if extra:
-        diff.append(f"adds {letters_text(letters[d] for d in extra)}")
+        diff.append(Msg("adds {letters}", letters=letters_text(letters[d] for d in extra)))
     if missing:
-        diff.append(f"leaves out {letters_text(letters[d] for d in missing)}")
+        diff.append(Msg("leaves out {letters}", letters=letters_text(letters[d] for d in missing)))
     return Layer(layer.layer, layer.call, layer.affine,
-                 f"closest standard layer, not the same: it reduces over ({letters_text(letters[d] for d in sorted(dims))}), "
-                 f"which {' and '.join(diff)}")
+                 Msg("closest standard layer, not the same: it reduces over ({letters}), which {diff}",
+                     letters=letters_text(letters[d] for d in sorted(dims)), diff=Msg.join(diff, " and ", clauses=True)))
 
 
 # -- the plan ---------------------------------------------------------------------------------
@@ -273,19 +281,19 @@ def _notes(letters: tuple[str, ...], reduced: set[int], primary: _Match | None) 
     tokens = letters == ("N", "L", "D")
     notes = []
     if primary is not None and tokens and primary.channel_type and not primary.fed:
-        notes.append(f"{primary.layer} fed (N, L, D) tokens as they are takes dim 1, the L positions, for channels: "
-                     "one mean per position over the batch and the features. Usually one per feature is wanted: "
-                     "transpose to (N, D, L) (reduce over N, L) or use LayerNorm(D).")
+        notes.append(Msg("{layer} fed (N, L, D) tokens as they are takes dim 1, the L positions, for channels: one mean "
+                         "per position over the batch and the features. Usually one per feature is wanted: transpose "
+                         "to (N, D, L) (reduce over N, L) or use LayerNorm(D).", layer=primary.layer))
     if primary is not None and tokens and "transpose" in primary.layer:
-        notes.append(f"torch's {primary.variant.title} wants the features in dim 1: feed it x.transpose(1, 2), "
-                     "not the (N, L, D) tokens as they are.")
+        notes.append(Msg("torch's {title} wants the features in dim 1: feed it x.transpose(1, 2), not the (N, L, D) "
+                         "tokens as they are.", title=primary.variant.title))
     if 0 in reduced and len(reduced) < r:
-        notes.append("The statistics mix the samples of the batch: one sample's output depends on the others, and "
-                     "in eval mode a layer switches to running statistics.")
+        notes.append(N_("The statistics mix the samples of the batch: one sample's output depends on the others, and "
+                        "in eval mode a layer switches to running statistics."))
     if primary is not None:
         notes += primary.variant.traps.plan_notes(letters, primary.red)
     if len(reduced) == r:
-        notes.append("One mean and variance for the whole tensor: the batch and every channel share them.")
+        notes.append(N_("One mean and variance for the whole tensor: the batch and every channel share them."))
     return notes
 
 
@@ -295,13 +303,15 @@ def _variant_reduction(v: Variant, letters: tuple[str, ...], shape: tuple[int, .
     r, c = len(letters), _channel(letters)
     if r < v.min_ndim:
         fits = [lay for lay in LAYOUTS if len(lay.split()) >= v.min_ndim and _channel(tuple(lay.split())) == 1]
-        raise InputError(f"axis_plan: {v.title} needs a spatial axis to average over; layout {' '.join(letters)} "
-                         f"has none (choose {', '.join(fits[:-1])} or {fits[-1]}).")
+        raise InputError("axis_plan: {title} needs a spatial axis to average over; layout {layout} has none (choose "
+                         "{fits} or {last}).",
+                         title=v.title, layout=" ".join(letters), fits=", ".join(fits[:-1]), last=fits[-1])
     params = {"num_groups": num_groups} if "num_groups" in v.param_names else {}
     red = v.reduction(shape, c, **params)
     if red.group_size is not None and red.group_size < 2:
-        raise InputError(f"axis_plan: {v.short(**red.params)} on shape {shape} puts one value in each group, so its "
-                         f"variance is 0; choose fewer groups.")
+        raise InputError("axis_plan: {label} on shape {shape} puts one value in each group, so its variance is 0; "
+                         "choose fewer groups.",
+                         label=v.short(**red.params), shape=shape)
     return red
 
 
@@ -341,7 +351,8 @@ def axis_plan(
         raise InputError("axis_plan: give either the axes to reduce over or a variant, not both or neither.")
     if variant is not None:
         if variant not in PLAN_VARIANTS:
-            raise InputError(f"axis_plan: variant must be one of {', '.join(PLAN_VARIANTS)}; got {quote(variant)}.")
+            raise InputError("axis_plan: variant must be one of {choices}; got {got}.",
+                             choices=", ".join(PLAN_VARIANTS), got=quote(variant))
         v = get_variant(variant)
         red = _variant_reduction(v, letters, shape, num_groups)
         symbols = {"num_groups": "G"} if red.blocks is not None else {}
@@ -354,9 +365,10 @@ def axis_plan(
         reduce = tuple(reduce)
         bad = [t for t in reduce if t not in letters]
         if bad:
-            raise InputError(f"axis_plan: the axes to reduce must be letters of {layout}; got {quote(bad[0])}.")
+            raise InputError("axis_plan: the axes to reduce must be letters of {layout}; got {got}.",
+                             layout=layout, got=quote(bad[0]))
         if not reduce:
-            raise InputError(f"axis_plan: tick at least one axis of {layout} to reduce over.")
+            raise InputError("axis_plan: tick at least one axis of {layout} to reduce over.", layout=layout)
         red = Reduction(shape, tuple(sorted({letters.index(t) for t in reduce})))
         matches = _matches(red.key, True, shape, letters)
     reduced = set(red.dims)
@@ -366,10 +378,11 @@ def axis_plan(
         red = primary.red
         layers = [_layer(primary)]
         for m in matches[1:]:
-            same = "same statistics and affine shape" if m.affine_letters == primary.affine_letters else \
-                f"same statistics; its affine is {m.affine} {_tuple(m.affine_letters)}"
+            same = N_("same statistics and affine shape") if m.affine_letters == primary.affine_letters else \
+                Msg("same statistics; its affine is {affine} {shape}", affine=affine_kind(m.affine),
+                    shape=_tuple(m.affine_letters))
             if tokens and m.channel_type and not m.fed:
-                same += ", with the L positions as channels"
+                same = Msg("{same}, with the L positions as channels", same=same)
             layers.append(_layer(m, same))
     else:
         layers = [_generic_recipe(reduced, letters), _closest(reduced, letters, shape)]
@@ -384,26 +397,37 @@ def axis_plan(
     per = math.prod(shape) // count
     centered = red.centered
     kind = "none" if primary is None else primary.affine
-    aff_shape = "none" if primary is None else _tuple(primary.affine_letters)
-    stat = "mean and variance" if centered else "mean square"
-    plural = "s" if count != 1 else ""
+    aff_shape = NONE if primary is None else _tuple(primary.affine_letters)
+    stat = N_("mean and variance") if centered else N_("mean square")
     if blocks is not None:
         c = red.channel
-        what = "features" if tokens else "channels"
+        what = N_("features") if tokens else N_("channels")
         rest = [letters[d] for d in range(1, r) if d != c]
-        summary = (f"{count} statistic group{plural} of {per} values: one {stat} for each sample's block of "
-                   f"{shape[c] // blocks} consecutive {what} ({letters[c]}), taken over the block"
-                   + (f" and {letters_text(rest)}." if rest else "."))
+        values = dict(count=count, per=per, stat=stat, size=shape[c] // blocks, what=what, letter=letters[c])
+        if rest:
+            summary = plural_msg(
+                "{count} statistic group of {per} values: one {stat} for each sample's block of {size} consecutive "
+                "{what} ({letter}), taken over the block and {rest}.",
+                "{count} statistic groups of {per} values: one {stat} for each sample's block of {size} consecutive "
+                "{what} ({letter}), taken over the block and {rest}.", count, rest=letters_text(rest), **values)
+        else:
+            summary = plural_msg(
+                "{count} statistic group of {per} values: one {stat} for each sample's block of {size} consecutive "
+                "{what} ({letter}), taken over the block.",
+                "{count} statistic groups of {per} values: one {stat} for each sample's block of {size} consecutive "
+                "{what} ({letter}), taken over the block.", count, **values)
     else:
         kept = [letters[d] for d in range(r) if d not in reduced]
         if not kept:
-            whom = "the whole tensor"
+            whom = N_("the whole tensor")
         elif len(kept) == 1:
-            whom = f"each {_word(kept[0], letters)} ({kept[0]})"
+            whom = Msg("each {what} ({letter})", what=_word(kept[0], letters), letter=kept[0])
         else:
-            whom = f"each ({', '.join(kept)}) combination"
-        summary = (f"{count} statistic group{plural} of {per} values: one {stat} for {whom}, "
-                   f"taken over {letters_text(reduced_letters)}.")
+            whom = Msg("each ({letters}) combination", letters=", ".join(kept))
+        summary = plural_msg("{count} statistic group of {per} values: one {stat} for {whom}, taken over {reduced}.",
+                             "{count} statistic groups of {per} values: one {stat} for {whom}, taken over {reduced}.",
+                             count, count=count, per=per, stat=stat, whom=whom,
+                             reduced=letters_text(reduced_letters))
     return AxisPlan(
         layout=layout, letters=letters, shape=shape, reduce=reduced_letters, dims=tuple(sorted(reduced)),
         variant=primary.variant.name if primary else None, num_groups=blocks, standard=primary is not None,

@@ -19,6 +19,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS, histogram
 from vnviz.analysis.stats import group_stats
 from vnviz.analysis.verify import Verification, run_checked
 from vnviz.device import synchronize
+from vnviz.i18n import N_, Msg
 from vnviz.variants.cluster import CLUSTER_NORM, cluster_features
 
 MAX_POINTS = 2000  # samples drawn in the scatter (evenly strided when there are more)
@@ -147,7 +148,7 @@ def cluster_view(
     pts, explained = projection(x, int(params.get("seed", 0)))
     keep = strided(n, MAX_POINTS)
     if keep.numel() < n:
-        notes.append(f"The scatter shows {keep.numel()} of the {n} samples, evenly spaced.")
+        notes.append(Msg("The scatter shows {shown} of the {n} samples, evenly spaced.", shown=keep.numel(), n=n))
     keep_d = keep.to(x.device)
     lab_cpu = labels.cpu()
     point_true = None
@@ -164,10 +165,11 @@ def cluster_view(
     # per-(cluster, channel) statistics and histograms, for the panel rows and the first MAX_CHANNELS channels
     counts, rows = _rows(lab_cpu, k)
     if k > MAX_CLUSTERS:
-        notes.append(f"Per-cluster panels show the {MAX_CLUSTERS} largest of the {k} clusters.")
+        notes.append(Msg("Per-cluster panels show the {shown} largest of the {k} clusters.", shown=MAX_CLUSTERS, k=k))
     cs = min(c, MAX_CHANNELS)
     if cs < c:
-        notes.append(f"Per-cluster statistics and histograms cover the first {cs} of the {c} channels.")
+        notes.append(Msg("Per-cluster statistics and histograms cover the first {shown} of the {c} channels.",
+                         shown=cs, c=c))
     r = len(rows)
     row = _row_ids(lab_cpu, rows).to(x.device)  # (N,) panel row, r = not drawn
     shape = (n, cs) + (1,) * (x.ndim - 2)
@@ -194,7 +196,7 @@ def cluster_view(
 
     order = counts.topk(min(k, MAX_SIZES)).indices.sort().values if k else counts
     if k > MAX_SIZES:
-        notes.append(f"The size chart shows the {MAX_SIZES} largest of the {k} clusters.")
+        notes.append(Msg("The size chart shows the {shown} largest of the {k} clusters.", shown=MAX_SIZES, k=k))
     synchronize(x.device)
     return ClusterView(
         points=pts.index_select(0, keep_d).float().cpu(), point_labels=lab_cpu[keep], point_true=point_true,
@@ -208,7 +210,7 @@ def cluster_view(
 
 def row_name(k: int) -> str:
     """A panel row's name: "cluster 2", or "noise" for -1."""
-    return "noise" if k == NOISE else f"cluster {k}"
+    return N_("noise") if k == NOISE else Msg("cluster {k}", k=k)
 
 
 def payload_numbers(view: ClusterView) -> int:

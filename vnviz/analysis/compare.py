@@ -20,6 +20,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS
 from vnviz.analysis.rounding import tolerance
 from vnviz.analysis.view import ExploreView, explore_view
 from vnviz.errors import InputError
+from vnviz.i18n import N_, plural_msg
 from vnviz.variants.registry import VARIANTS, Identity, apply
 
 MAX_DIFF_SIDE = 64  # a diff heatmap has at most this many rows and columns
@@ -36,7 +37,7 @@ class CompareView:
     names: tuple[str, ...]  # registry names, in the order asked for
     params: tuple[dict[str, Any], ...]  # each variant's keyword parameters
     views: tuple[ExploreView | None, ...]  # each variant's summaries; None where it raised
-    errors: tuple[str, ...]  # "" where the variant ran, else its InputError sentence
+    errors: tuple[str, ...]  # "" where the variant ran, else its InputError sentence (the Msg)
     seconds: float  # wall time of all the views
 
     @property
@@ -69,7 +70,7 @@ def compare_views(
             view = explore_view(x, name, p, layout=letters, bins=bins, percentile=percentile)
         except InputError as err:
             views.append(None)
-            errors.append(str(err))
+            errors.append(err.msg)
             continue
         seconds += view.seconds
         views.append(view)
@@ -122,10 +123,10 @@ def diff_map(a: torch.Tensor, b: torch.Tensor, max_side: int = MAX_DIFF_SIDE) ->
     n, c = d.shape[0], d.shape[1] if d.ndim > 1 else 1
     d = d.reshape(n, c, -1)  # (N, C, P)
     if d.shape[2] > 1:
-        z, rows, cols = d.mean(0), "channel", "position (flattened)"  # (C, P)
-        over = f"the {n} sample{'s' if n != 1 else ''}"
+        z, rows, cols = d.mean(0), N_("channel"), N_("position (flattened)")  # (C, P)
+        over = plural_msg("the {n} sample", "the {n} samples", n, n=n)
     else:
-        z, rows, cols, over = d[:, :, 0], "sample", "channel", "nothing (2-D data: every value shown)"  # (N, C)
+        z, rows, cols, over = d[:, :, 0], N_("sample"), N_("channel"), N_("nothing (2-D data: every value shown)")
     r, p = z.shape
     out = (min(r, max_side), min(p, max_side))
     if out != (r, p):

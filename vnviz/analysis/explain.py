@@ -19,7 +19,7 @@ import torch
 from vnviz.analysis.explain_words import TITLES, render
 from vnviz.errors import InputError
 from vnviz.variants.norms import accumulation_dtype, affine_param, check_input, default_eps, params_dtype
-from vnviz.variants.params import quote, scalar
+from vnviz.variants.params import named, quote, scalar
 from vnviz.variants.registry import Reduction, Variant, get_variant, norm_variants
 
 ROUNDING_UNITS = 16  # Explanation.tolerance: (ROUNDING_UNITS + √count) units of rounding of the statistics
@@ -37,12 +37,12 @@ class Step:
 
     @property
     def title(self) -> str:
-        """The step's heading, e.g. "Its mean"."""
+        """The step's heading, e.g. "Its mean" (a Msg)."""
         return TITLES[self.kind]
 
     @property
     def text(self) -> str:
-        """The step in words, numbers filled in (English; ``explain_words`` holds every sentence)."""
+        """The step in words, numbers filled in: a Msg, English as a str (``explain_words`` holds every sentence)."""
         return render(self.key, self.numbers)
 
 
@@ -121,15 +121,15 @@ def check_index(index: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
         items = None
     if items is None or isinstance(index, (str, bytes)) or any(isinstance(v, bool) or not isinstance(v, int)
                                                                for v in items):
-        raise InputError(f"explain: index must be a tuple of whole numbers, one per dim of shape {shape}; "
-                         f"got {quote(raw)}.")
+        raise InputError("explain: index must be a tuple of whole numbers, one per dim of shape {shape}; got {got}.",
+                         shape=shape, got=quote(raw))
     if len(items) != len(shape):
-        raise InputError(f"explain: index {quote(raw)} gives {len(items)} position(s), but x has shape {shape}, "
-                         f"so it needs {len(shape)}.")
+        raise InputError("explain: index {raw} gives {given} position(s), but x has shape {shape}, so it needs {needed}.",
+                         raw=quote(raw), given=len(items), shape=shape, needed=len(shape))
     for d, (i, s) in enumerate(zip(items, shape)):
         if not -s <= i < s:
-            raise InputError(f"explain: index {quote(raw)} is out of range for shape {shape}: dim {d} takes "
-                             f"{-s} to {s - 1}.")
+            raise InputError("explain: index {raw} is out of range for shape {shape}: dim {d} takes {low} to {high}.",
+                             raw=quote(raw), shape=shape, d=d, low=-s, high=s - 1)
     return tuple(i % s for i, s in zip(items, shape))
 
 
@@ -173,9 +173,9 @@ def _affine_at(v: Variant, red: Reduction, x: torch.Tensor, params: dict[str, An
         if value is None:
             out.append(None)
         elif isinstance(value, (int, float)):
-            out.append(affine_param(value, (), x, f"{v.title}: {name}", dtype))
+            out.append(affine_param(value, (), x, named(v.title, name), dtype))
         else:
-            out.append(affine_param(value, shape, x, f"{v.title}: {name}", dtype)[at].clone())
+            out.append(affine_param(value, shape, x, named(v.title, name), dtype)[at].clone())
     return out[0], out[1]
 
 
@@ -318,8 +318,9 @@ def _explain(name: str, x: Any, index: Any, params: dict[str, Any]) -> Found:
     v = get_variant(name)
     if v.rule is None:
         names = ", ".join(n.name for n in norm_variants())
-        raise InputError(f"explain: {v.title} is not a normalization, so no element has a statistic group; "
-                         f"choose one of {names}.")
+        raise InputError("explain: {title} is not a normalization, so no element has a statistic group; choose one "
+                         "of {names}.",
+                         title=v.title, names=names)
     x = check_input(x, v.title, v.min_ndim)
     shape = tuple(x.shape)
     idx = check_index(index, shape)

@@ -105,15 +105,17 @@ def _as_tensor(value: Any, what: str) -> torch.Tensor:
     elif type(value).__module__ == "numpy" and hasattr(value, "dtype") and hasattr(value, "shape"):
         if value.dtype.kind != "f" or value.dtype.itemsize > 8:
             raise InputError(
-                f"infer_axes: {what} must hold floats (float16, float32 or float64); got numpy {value.dtype}."
+                "infer_axes: {what} must hold floats (float16, float32 or float64); got numpy {dtype}.",
+                what=what, dtype=value.dtype
             )
         t = torch.from_numpy(value.copy() if any(s < 0 for s in value.strides) else value)
     else:
-        raise InputError(f"infer_axes: {what} must be a torch.Tensor or a numpy array; got {type(value).__name__}.")
+        raise InputError("infer_axes: {what} must be a torch.Tensor or a numpy array; got {type}.",
+                         what=what, type=type(value).__name__)
     if t.dtype not in FLOAT_DTYPES:
         raise InputError(
-            f"infer_axes: {what} must be a float tensor (float16, bfloat16, float32 or float64); "
-            f"got {str(t.dtype).replace('torch.', '')}."
+            "infer_axes: {what} must be a float tensor (float16, bfloat16, float32 or float64); got {dtype}.",
+            what=what, dtype=str(t.dtype).replace('torch.', '')
         )
     return t
 
@@ -122,28 +124,32 @@ def _check(x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
     x, y = _as_tensor(x, "x"), _as_tensor(y, "y")
     shape = tuple(x.shape)
     if tuple(y.shape) != shape:
-        raise InputError(f"infer_axes: x and y must have the same shape; got {shape} and {tuple(y.shape)}.")
+        raise InputError("infer_axes: x and y must have the same shape; got {shape} and {got}.",
+                         shape=shape, got=tuple(y.shape))
     if x.ndim < 2:
-        raise InputError(f"infer_axes: x needs at least 2 dims (N, C, ...); got shape {shape}.")
+        raise InputError("infer_axes: x needs at least 2 dims (N, C, ...); got shape {shape}.", shape=shape)
     if x.numel() == 0:
-        raise InputError(f"infer_axes: x and y must not be empty; got shape {shape}.")
+        raise InputError("infer_axes: x and y must not be empty; got shape {shape}.", shape=shape)
     if x.numel() > MAX_NUMEL:
         raise InputError(
-            f"infer_axes takes at most {MAX_NUMEL:,} elements; got shape {shape} with {x.numel():,}."
+            "infer_axes takes at most {max:,} elements; got shape {shape} with {numel:,}.",
+            max=MAX_NUMEL, shape=shape, numel=x.numel()
         )
     long_dims = sum(1 for s in shape if s > 1)
     if long_dims > MAX_AXES:
         raise InputError(
-            f"infer_axes handles at most {MAX_AXES} dims longer than 1; got shape {shape} with {long_dims}."
+            "infer_axes handles at most {max} dims longer than 1; got shape {shape} with {long_dims}.",
+            max=MAX_AXES, shape=shape, long_dims=long_dims
         )
     for t, what in ((x, "x"), (y, "y")):
         if not bool(torch.isfinite(t).all()):
             bad = int((~torch.isfinite(t)).sum())
-            raise InputError(f"infer_axes: {what} holds {bad} NaN or Inf value(s); give finite values only.")
+            raise InputError("infer_axes: {what} holds {bad} NaN or Inf value(s); give finite values only.",
+                             what=what, bad=bad)
     if bool((x == x.reshape(-1)[0]).all()):
         raise InputError(
-            f"infer_axes: x is constant, so no normalization can be told apart; got every value "
-            f"{float(x.reshape(-1)[0])!r}."
+            "infer_axes: x is constant, so no normalization can be told apart; got every value {value!r}.",
+            value=float(x.reshape(-1)[0])
         )
     if not bool((y != 0).any()):
         raise InputError("infer_axes: y is all zeros, so there is nothing to explain; give the layer's real output.")

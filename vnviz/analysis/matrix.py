@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.matrix import MASK_MODES, as_keep_mask, check_matrix, matrix_slice
 
 MAX_POINTS = 512  # longest vector returned for a plot (y = A v)
@@ -24,23 +25,23 @@ SUPPORT_EPS = 1e-6  # a probability above this counts towards the support
 # (expression on a contiguous 2-D x, "view" or "copy", why). Every row is checked
 # empirically in tests/test_matrix.py.
 SLICING_FORMS: list[tuple[str, str, str]] = [
-    ("x[1:3, :]", "view", "basic slicing moves the storage offset and shrinks the shape; strides stay"),
-    ("x[..., 1:3]", "view", "slicing the last dim is basic slicing too: rows keep their stride"),
-    ("x[:, ::2]", "view", "a step multiplies the stride (here the column stride becomes 2)"),
-    ("x[1]", "view", "an integer index drops that dim and moves the offset; the rest is still x's memory"),
-    ("x[[0, 2]]", "copy", "a list is advanced indexing: the rows are gathered into new memory"),
-    ("x.index_select(0, torch.tensor([0, 2]))", "copy", "index_select gathers like a list index"),
-    ("x[x > 0]", "copy", "a boolean mask picks a data-dependent set of elements: a new 1-D tensor"),
-    ("x[1:3].reshape(-1)", "view", "whole contiguous rows can be flattened by changing strides alone"),
-    ("x[:, ::2].reshape(-1)", "copy", "a strided view cannot be flattened with strides, so reshape copies"),
-    ("x.contiguous()", "view", "x is already contiguous, so contiguous() returns x itself"),
-    ("x.T.contiguous()", "copy", "x.T is not contiguous, so contiguous() copies it into row-major order"),
-    ("x.T", "view", "transposing swaps the strides; no element moves"),
-    ("x.narrow(1, 1, 2)", "view", "narrow(dim, start, length) is basic slicing x[:, 1:3]"),
-    ("x.select(0, 1)", "view", "select(dim, i) is the integer index x[1]"),
-    ("x.unsqueeze(0).expand(3, -1, -1)", "view", "expand repeats with stride 0: three 'copies' in one memory"),
-    ("x.flip(0)", "copy", "torch has no negative strides, so reversing must copy"),
-    ("x.clone()", "copy", "clone always copies"),
+    ("x[1:3, :]", N_("view"), N_("basic slicing moves the storage offset and shrinks the shape; strides stay")),
+    ("x[..., 1:3]", N_("view"), N_("slicing the last dim is basic slicing too: rows keep their stride")),
+    ("x[:, ::2]", N_("view"), N_("a step multiplies the stride (here the column stride becomes 2)")),
+    ("x[1]", N_("view"), N_("an integer index drops that dim and moves the offset; the rest is still x's memory")),
+    ("x[[0, 2]]", N_("copy"), N_("a list is advanced indexing: the rows are gathered into new memory")),
+    ("x.index_select(0, torch.tensor([0, 2]))", N_("copy"), N_("index_select gathers like a list index")),
+    ("x[x > 0]", N_("copy"), N_("a boolean mask picks a data-dependent set of elements: a new 1-D tensor")),
+    ("x[1:3].reshape(-1)", N_("view"), N_("whole contiguous rows can be flattened by changing strides alone")),
+    ("x[:, ::2].reshape(-1)", N_("copy"), N_("a strided view cannot be flattened with strides, so reshape copies")),
+    ("x.contiguous()", N_("view"), N_("x is already contiguous, so contiguous() returns x itself")),
+    ("x.T.contiguous()", N_("copy"), N_("x.T is not contiguous, so contiguous() copies it into row-major order")),
+    ("x.T", N_("view"), N_("transposing swaps the strides; no element moves")),
+    ("x.narrow(1, 1, 2)", N_("view"), N_("narrow(dim, start, length) is basic slicing x[:, 1:3]")),
+    ("x.select(0, 1)", N_("view"), N_("select(dim, i) is the integer index x[1]")),
+    ("x.unsqueeze(0).expand(3, -1, -1)", N_("view"), N_("expand repeats with stride 0: three 'copies' in one memory")),
+    ("x.flip(0)", N_("copy"), N_("torch has no negative strides, so reversing must copy")),
+    ("x.clone()", N_("copy"), N_("clone always copies")),
 ]
 
 
@@ -79,17 +80,18 @@ def slice_facts(x: torch.Tensor, y: torch.Tensor) -> SliceFacts:
     """Shape, strides, storage offset, contiguity and memory sharing of ``y = f(x)``."""
     for name, t in (("x", x), ("y", y)):
         if not isinstance(t, torch.Tensor):
-            raise InputError(f"slice_facts takes torch tensors; got {type(t).__name__} for {name}.")
+            raise InputError("slice_facts takes torch tensors; got {type} for {name}.",
+                             type=type(t).__name__, name=name)
     shared = shares_memory(x, y)
     is_view = shared and (y is x or y._base is not None)
     strides = tuple(y.stride())
     if is_view:
-        note = (f"y is a view: it reads x's memory from offset {y.storage_offset()} with strides {strides}, "
-                "so writing to y changes x.")
+        note = Msg("y is a view: it reads x's memory from offset {offset} with strides {strides}, so writing to y "
+                   "changes x.", offset=y.storage_offset(), strides=strides)
     elif shared:
-        note = "y shares x's memory without being tracked as a view of it, so writing to y changes x."
+        note = N_("y shares x's memory without being tracked as a view of it, so writing to y changes x.")
     else:
-        note = "y is a copy in its own memory: writing to y leaves x unchanged."
+        note = N_("y is a copy in its own memory: writing to y leaves x unchanged.")
     return SliceFacts(
         shape=tuple(y.shape), strides=strides, storage_offset=y.storage_offset(),
         is_contiguous=y.is_contiguous(), shares_memory=shared, is_view=is_view,
@@ -220,18 +222,20 @@ def mask_effects(
     x = check_matrix(x, "mask_effects", floating=True)
     if not bool(torch.isfinite(x).all()):
         raise InputError(
-            "mask_effects needs a finite x (the unmasked input, not the output of mode='fill'); "
-            f"got {int((~torch.isfinite(x)).sum())} NaN or Inf value(s)."
+            "mask_effects needs a finite x (the unmasked input, not the output of mode='fill'); got {bad} NaN or Inf "
+            "value(s).",
+            bad=int((~torch.isfinite(x)).sum())
         )
     if mode not in MASK_MODES:
-        raise InputError(f"mask_effects: mode must be one of {', '.join(MASK_MODES)}; got {mode!r}.")
+        raise InputError("mask_effects: mode must be one of {choices}; got {mode!r}.", choices=', '.join(MASK_MODES), mode=mode)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise InputError(f"mask_effects: value must be a number, -inf or inf (not NaN); got {value!r}.")
+        raise InputError("mask_effects: value must be a number, -inf or inf (not NaN); got {value!r}.", value=value)
     shape = tuple(x.shape)
     r, c = shape[-2:]
     count = math.prod(shape[:-2])
     if isinstance(batch_index, bool) or not isinstance(batch_index, int) or not 0 <= batch_index < count:
-        raise InputError(f"mask_effects: batch_index must be a whole number from 0 to {count - 1}; got {batch_index!r}.")
+        raise InputError("mask_effects: batch_index must be a whole number from 0 to {last}; got {batch_index!r}.",
+                         last=count - 1, batch_index=batch_index)
     keep = as_keep_mask(mask, shape, x.device, "mask_effects: mask").reshape(-1, r, c)[batch_index]  # (R, C)
     dtype = torch.promote_types(x.dtype, torch.float32)
     a = x.detach().reshape(-1, r, c)[batch_index].to(dtype)  # (R, C)
@@ -243,7 +247,8 @@ def mask_effects(
         v = torch.randn(c, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     v = torch.as_tensor(v)
     if v.is_complex() or v.dtype == torch.bool or v.numel() != c or v.ndim > 2 or (v.ndim == 2 and 1 not in v.shape):
-        raise InputError(f"mask_effects: v must be a real vector of length C={c}; got shape {tuple(v.shape)}.")
+        raise InputError("mask_effects: v must be a real vector of length C={c}; got shape {shape}.",
+                         c=c, shape=tuple(v.shape))
     v = v.reshape(c).to(device=x.device, dtype=dtype)
     if not bool(torch.isfinite(v).all()):
         raise InputError("mask_effects: v must hold finite values only.")

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from vnviz.analysis.matrix import MaskEffects, SliceFacts, demo_write, mask_effects, slice_facts
-from vnviz.variants.matrix import build_mask, parse_index
+from vnviz.variants.matrix import SLICE_TITLE, build_mask, parse_index
+from vnviz.variants.params import named
 from vnviz.variants.registry import apply
 
 MAX_SIDE = 128  # largest side of a heatmap sent to the browser (blocks are averaged beyond it)
@@ -154,8 +155,8 @@ def slice_view(x: torch.Tensor, rows: str = ":", cols: str = ":", batch: int = 0
     """
     y = apply("matrix_slice", x, rows=rows, cols=cols)
     r, c = x.shape[-2:]
-    kept_r = selected(rows, r, "Matrix Slice: rows")
-    kept_c = selected(cols, c, "Matrix Slice: cols")
+    kept_r = selected(rows, r, named(SLICE_TITLE, "rows"))
+    kept_c = selected(cols, c, named(SLICE_TITLE, "cols"))
     wb, wa = demo_write(x, rows, cols)  # (R, C) each, x[0] of a clone
     return SliceView(
         before=heatmap(_matrix(x, batch)), after=heatmap(_matrix(y, batch), rows=kept_r, cols=kept_c),

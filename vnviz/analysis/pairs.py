@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_
 from vnviz.variants.params import quote
 
 
@@ -32,8 +33,9 @@ def pair_from_arrays(first: dict[str, torch.Tensor], second: dict[str, torch.Ten
             return arrays[want]
         if len(arrays) == 1:
             return next(iter(arrays.values()))
-        raise InputError(f"{label} holds the arrays {', '.join(list(arrays)[:6])}; name them x and y, or upload "
-                         "the input and the output as two files.")
+        raise InputError("{label} holds the arrays {arrays}; name them x and y, or upload the input and the output as "
+                         "two files.",
+                         label=label, arrays=', '.join(list(arrays)[:6]))
 
     if second is None:
         if "x" in first and "y" in first:
@@ -41,13 +43,15 @@ def pair_from_arrays(first: dict[str, torch.Tensor], second: dict[str, torch.Ten
         elif len(first) == 1:
             return None
         else:
-            raise InputError(f"The {names[0]} file holds the arrays {', '.join(list(first)[:6])} but not both x and y; "
-                             "name them x and y, or upload the output as a second file.")
+            raise InputError("The {name} file holds the arrays {arrays} but not both x and y; name them x and y, or "
+                             "upload the output as a second file.",
+                             name=names[0], arrays=', '.join(list(first)[:6]))
     else:
         x, y = pick(first, "x", f"The {names[0]} file"), pick(second, "y", f"The {names[1]} file")
     if tuple(x.shape) != tuple(y.shape):
-        raise InputError(f"The input has shape {tuple(x.shape)} but the output {tuple(y.shape)}; a normalization "
-                         "keeps the shape, so give a layer's input and its own output.")
+        raise InputError("The input has shape {shape} but the output {output}; a normalization keeps the shape, so "
+                         "give a layer's input and its own output.",
+                         shape=tuple(x.shape), output=tuple(y.shape))
     return x, y
 
 
@@ -58,8 +62,8 @@ def pair_from_arrays(first: dict[str, torch.Tensor], second: dict[str, torch.Ten
 class Example:
     """A built-in (input, output) pair for the "check my layer" part."""
 
-    title: str  # a few words
-    description: str  # one sentence: what made y
+    title: str  # a few words (N_)
+    description: str  # one sentence: what made y (N_)
     layout: str  # what x's dims mean
     build: Callable[[int], tuple[torch.Tensor, torch.Tensor]]  # seed -> (x, y), float32 on the CPU
 
@@ -149,44 +153,45 @@ def _scale_shift(seed: int):
 
 EXAMPLES: dict[str, Example] = {
     "bn1d_tokens": Example(
-        "Mistake: BatchNorm1d fed tokens",
-        "nn.BatchNorm1d(10) applied to (N, L, D) = (8, 10, 16) tokens as they are, so the 10 positions act as channels.",
+        N_("Mistake: BatchNorm1d fed tokens"),
+        N_("nn.BatchNorm1d(10) applied to (N, L, D) = (8, 10, 16) tokens as they are, so the 10 positions act as "
+           "channels."),
         "N L D", _bn1d_tokens),
     "instance_over_batch": Example(
-        "Mistake: InstanceNorm that averages over the batch",
-        "A hand-written InstanceNorm whose mean and variance are taken over (N, H, W) instead of (H, W).",
+        N_("Mistake: InstanceNorm that averages over the batch"),
+        N_("A hand-written InstanceNorm whose mean and variance are taken over (N, H, W) instead of (H, W)."),
         "N C H W", _instance_over_batch),
     "unbiased_var": Example(
-        "Mistake: unbiased variance",
-        "A hand-written InstanceNorm that divides by sqrt(x.var(...) + eps), and x.var is unbiased by default.",
+        N_("Mistake: unbiased variance"),
+        N_("A hand-written InstanceNorm that divides by sqrt(x.var(...) + eps), and x.var is unbiased by default."),
         "N C H W", _unbiased_var),
     "missing_eps": Example(
-        "Mistake: eps missing",
-        "A hand-written InstanceNorm with no eps, on channels whose scales run from 1e-3 to 1.",
+        N_("Mistake: eps missing"),
+        N_("A hand-written InstanceNorm with no eps, on channels whose scales run from 1e-3 to 1."),
         "N C H W", _missing_eps),
     "layer_norm_tokens": Example(
-        "LayerNorm on tokens",
-        "nn.LayerNorm(16) with a trained-looking affine on (N, L, D) = (4, 7, 16) tokens.",
+        N_("LayerNorm on tokens"),
+        N_("nn.LayerNorm(16) with a trained-looking affine on (N, L, D) = (4, 7, 16) tokens."),
         "N L D", _layer_norm_tokens),
     "group_norm": Example(
-        "GroupNorm(2, 6)",
-        "nn.GroupNorm(2, 6) with a trained-looking per-channel affine on (4, 6, 5, 5) images.",
+        N_("GroupNorm(2, 6)"),
+        N_("nn.GroupNorm(2, 6) with a trained-looking per-channel affine on (4, 6, 5, 5) images."),
         "N C H W", _group_norm),
     "batch_norm2d_affine": Example(
-        "BatchNorm2d with affine",
-        "nn.BatchNorm2d(4) in training mode with a random per-channel affine on (6, 4, 5, 5) images.",
+        N_("BatchNorm2d with affine"),
+        N_("nn.BatchNorm2d(4) in training mode with a random per-channel affine on (6, 4, 5, 5) images."),
         "N C H W", _batch_norm2d_affine),
     "rms_norm": Example(
-        "RMSNorm on tokens",
-        "nn.RMSNorm(16) with a random weight on (N, L, D) = (4, 7, 16) tokens.",
+        N_("RMSNorm on tokens"),
+        N_("nn.RMSNorm(16) with a random weight on (N, L, D) = (4, 7, 16) tokens."),
         "N L D", _rms_norm),
     "softmax": Example(
-        "Not a normalization: softmax",
-        "x.softmax(-1): it sums to 1 along the last dim, but no mean and variance are taken.",
+        N_("Not a normalization: softmax"),
+        N_("x.softmax(-1): it sums to 1 along the last dim, but no mean and variance are taken."),
         "N C H W", _softmax),
     "scale_shift": Example(
-        "Not a normalization: y = 2x + 1",
-        "A fixed affine map of x that needs no statistics at all.",
+        N_("Not a normalization: y = 2x + 1"),
+        N_("A fixed affine map of x that needs no statistics at all."),
         "N C H W", _scale_shift),
 }
 
@@ -194,5 +199,6 @@ EXAMPLES: dict[str, Example] = {
 def example_pair(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """The (x, y) pair of a built-in example (InputError for an unknown name)."""
     if name not in EXAMPLES:
-        raise InputError(f"There is no example called {quote(name)}; choose one of {', '.join(EXAMPLES)}.")
+        raise InputError("There is no example called {name}; choose one of {names}.",
+                         name=quote(name), names=', '.join(EXAMPLES))
     return EXAMPLES[name].build(seed)

@@ -27,6 +27,7 @@ from vnviz.analysis.rounding import significant_bits, tolerance, ulp
 from vnviz.analysis.stats import acc_dtype, group_stats
 from vnviz.analysis.verify import _eps, _formula64, _mixture64, _noise_rows_batch64, reference64
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.norms import FLOAT_DTYPES, accumulation_dtype, check_input, dtype_name
 from vnviz.variants.params import Param, quote
 from vnviz.variants.registry import get_variant, norm_variants
@@ -34,7 +35,7 @@ from vnviz.variants.registry import get_variant, norm_variants
 COMPUTE_CHOICES = ("data", "float16", "bfloat16", "float32", "float64")  # "data": as the data is
 COMPUTE_IN = Param(
     "compute_in", "choice", "data",
-    "Run the layer in this dtype (the data is cast first); 'data' keeps the data's own dtype.",
+    N_("Run the layer in this dtype (the data is cast first); 'data' keeps the data's own dtype."),
     choices=COMPUTE_CHOICES,
 )  # the Explore link key of the "compute in" control
 MAX_GROUPS = 4096  # per-group errors longer than this are kept as maxima over blocks of consecutive groups
@@ -86,12 +87,14 @@ def dtype_for(choice: str | torch.dtype | None, data_dtype: torch.dtype) -> torc
     """The dtype a "compute in" choice stands for: "data" (or None) is the data's own dtype."""
     if isinstance(choice, torch.dtype):
         if choice not in FLOAT_DTYPES:
-            raise InputError(f"compute_in must be one of {', '.join(COMPUTE_CHOICES)}; got {dtype_name(choice)}.")
+            raise InputError("compute_in must be one of {choices}; got {dtype}.",
+                             choices=", ".join(COMPUTE_CHOICES), dtype=dtype_name(choice))
         return choice
     if choice is None or choice == "data":
         return data_dtype
     if choice not in COMPUTE_CHOICES:
-        raise InputError(f"compute_in must be one of {', '.join(COMPUTE_CHOICES)}; got {quote(choice)}.")
+        raise InputError("compute_in must be one of {choices}; got {got}.", choices=", ".join(COMPUTE_CHOICES),
+                         got=quote(choice))
     return getattr(torch, choice)
 
 
@@ -112,9 +115,9 @@ def _overflow(x: torch.Tensor, dtype: torch.dtype) -> None:
     biggest = float(x.detach().abs().max())
     limit = torch.finfo(dtype).max
     if math.isfinite(biggest) and biggest > limit:
-        raise InputError(f"The data holds values up to {biggest:.4g}, beyond {dtype_name(dtype)}'s largest "
-                         f"{limit:.6g}: computing in {dtype_name(dtype)} would turn them into Inf; rescale it or "
-                         "compute in a wider dtype.")
+        raise InputError("The data holds values up to {biggest:.4g}, beyond {dtype}'s largest {limit:.6g}: "
+                         "computing in {dtype} would turn them into Inf; rescale it or compute in a wider dtype.",
+                         biggest=biggest, dtype=dtype_name(dtype), limit=limit)
 
 
 def precision_report(name: str, x: Any, compute_dtype: str | torch.dtype | None = None,
@@ -144,7 +147,8 @@ def precision_report(name: str, x: Any, compute_dtype: str | torch.dtype | None 
     v = get_variant(name)
     if v.rule is None:
         names = ", ".join(n.name for n in norm_variants())
-        raise InputError(f"precision_report: {v.title} is not a normalization; choose one of {names}.")
+        raise InputError("precision_report: {title} is not a normalization; choose one of {names}.",
+                         title=v.title, names=names)
     x = check_input(x, v.title, v.min_ndim)
     dtype = dtype_for(compute_dtype, x.dtype)
     params = v.check_params(params)
@@ -288,18 +292,24 @@ def general_traps(x: torch.Tensor, dtype: torch.dtype, stats: Any, eps: float, c
     biggest = float(x.detach().abs().max())
     square_limit = math.sqrt(fi.max)
     if biggest > square_limit:
-        out.append(f"|x| reaches {biggest:.4g}, and x² overflows {name} above √{fi.max:.6g} = {square_limit:.4g}"
-                   + (" (256 is the first float16 whose square is Inf; 255.875 is the last that is finite)"
-                      if dtype == torch.float16 else "")
-                   + f": torch's kernels square in {dtype_name(accumulation_dtype(dtype))}, but a hand-written norm "
-                   f"that computes x.pow(2).mean() in {name} gets Inf, and its output NaN.")
+        values = dict(biggest=biggest, dtype=name, max=fi.max, limit=square_limit,
+                      acc=dtype_name(accumulation_dtype(dtype)))
+        if dtype == torch.float16:
+            out.append(Msg("|x| reaches {biggest:.4g}, and x² overflows {dtype} above √{max:.6g} = {limit:.4g} (256 is "
+                           "the first float16 whose square is Inf; 255.875 is the last that is finite): torch's kernels "
+                           "square in {acc}, but a hand-written norm that computes x.pow(2).mean() in {dtype} gets "
+                           "Inf, and its output NaN.", **values))
+        else:
+            out.append(Msg("|x| reaches {biggest:.4g}, and x² overflows {dtype} above √{max:.6g} = {limit:.4g}: torch's "
+                           "kernels square in {acc}, but a hand-written norm that computes x.pow(2).mean() in {dtype} "
+                           "gets Inf, and its output NaN.", **values))
     elif dtype == torch.float16 and stats.count.numel():
         n = int(stats.count.max())
         ms = float((stats.var + stats.mean**2).max())  # the largest group mean square
         if n * ms > fi.max:
-            out.append(f"A group's sum of squares reaches {n * ms:.4g}, past float16's largest {fi.max:.6g}: a "
-                       "hand-written norm that sums x² in float16 before dividing by n gets Inf; torch's kernels sum "
-                       "in float32.")
+            out.append(Msg("A group's sum of squares reaches {sum:.4g}, past float16's largest {max:.6g}: a "
+                           "hand-written norm that sums x² in float16 before dividing by n gets Inf; torch's kernels "
+                           "sum in float32.", sum=n * ms, max=fi.max))
     used = stats.count > 0
     if bool(used.any()):
         var = (stats.var if centered else stats.var + stats.mean**2)[used]  # what eps is added to
@@ -307,22 +317,26 @@ def general_traps(x: torch.Tensor, dtype: torch.dtype, stats: Any, eps: float, c
         if bool(lost.any()):
             k = int(lost.nonzero()[0, 0])
             v0 = float(var[k])
-            out.append(f"eps = {eps:.3g} is below half the spacing of {name} numbers near the "
-                       f"{'variance' if centered else 'mean square'} {v0:.4g} (spacing {float(ulp(var[k], dtype)):.3g}, "
-                       f"{significant_bits(dtype)} significant bits) in {int(lost.sum())} of {int(used.sum())} "
-                       f"group(s): var + eps rounds back to var in {name}, so eps does nothing there; torch's kernels "
-                       f"add it in {dtype_name(accumulation_dtype(dtype))}, a norm written in {name} loses it.")
+            out.append(Msg("eps = {eps:.3g} is below half the spacing of {dtype} numbers near the {stat} {value:.4g} "
+                           "(spacing {spacing:.3g}, {bits} significant bits) in {lost} of {groups} group(s): var + eps "
+                           "rounds back to var in {dtype}, so eps does nothing there; torch's kernels add it in {acc}, "
+                           "a norm written in {dtype} loses it.",
+                           eps=eps, dtype=name, stat=N_("variance") if centered else N_("mean square"), value=v0,
+                           spacing=float(ulp(var[k], dtype)), bits=significant_bits(dtype), lost=int(lost.sum()),
+                           groups=int(used.sum()), acc=dtype_name(accumulation_dtype(dtype))))
         if centered:
             r = float((stats.mean[used].abs() / torch.sqrt(stats.var[used] + eps)).max())
             if math.isfinite(r) and r >= 2**CANCELLATION_BITS:
                 bits = significant_bits(dtype)
                 left = bits - math.log2(r)
-                kept = (f"keeps only about {left:.1f} of {name}'s {bits} significant bits" if left > 0 else
-                        f"keeps none of {name}'s {bits} significant bits (the std is below the spacing of {name} "
-                        "numbers near the mean)")
-                out.append(f"Cancellation: a group's |mean| is {r:.3g} times its std, so x − mean {kept} once x "
-                           f"is rounded to {name}, and a "
-                           f"one-pass E[x²] − E[x]² loses about {2 * math.log2(r):.0f} bits more (torch's kernels "
-                           f"subtract the mean first, in {dtype_name(accumulation_dtype(dtype))}); centre the data "
-                           f"before a {title} in {name}.")
+                kept = (Msg("keeps only about {left:.1f} of {dtype}'s {bits} significant bits", left=left, dtype=name,
+                            bits=bits) if left > 0 else
+                        Msg("keeps none of {dtype}'s {bits} significant bits (the std is below the spacing of {dtype} "
+                            "numbers near the mean)", dtype=name, bits=bits))
+                out.append(Msg("Cancellation: a group's |mean| is {r:.3g} times its std, so x − mean {kept} once x is "
+                               "rounded to {dtype}, and a one-pass E[x²] − E[x]² loses about {more:.0f} bits more "
+                               "(torch's kernels subtract the mean first, in {acc}); centre the data before a {title} "
+                               "in {dtype}.",
+                               r=r, kept=kept, dtype=name, more=2 * math.log2(r),
+                               acc=dtype_name(accumulation_dtype(dtype)), title=title))
     return out

@@ -10,14 +10,15 @@ from typing import Any
 
 import torch
 
+from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import VARIANTS, get_variant
 
 GENERAL_TRAPS: tuple[str, ...] = (
-    ("torch normalizes with the biased variance (divide by n), but x.var() and x.std() default to the unbiased one "
-     "(n - 1), so a hand-written norm built on them is off by sqrt(n / (n - 1)); only BatchNorm's running_var uses the "
-     "unbiased one."),
-    ("eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps); without it a constant group "
-     "divides by zero."),
+    N_("torch normalizes with the biased variance (divide by n), but x.var() and x.std() default to the unbiased one "
+       "(n - 1), so a hand-written norm built on them is off by sqrt(n / (n - 1)); only BatchNorm's running_var uses "
+       "the unbiased one."),
+    N_("eps goes inside the square root: (x - mean) / sqrt(var + eps), not / (std + eps); without it a constant group "
+       "divides by zero."),
 )
 
 
@@ -40,7 +41,8 @@ def traps(name: str, x: torch.Tensor, params: dict[str, Any], layout: str | None
         if not (math.isfinite(lo) and math.isfinite(hi)):
             nonfinite = int((~torch.isfinite(x)).sum())
     if nonfinite:
-        out.append(f"The input holds {nonfinite} NaN/Inf value(s); a single one turns its whole statistic group into NaN.")
+        out.append(Msg("The input holds {n} NaN/Inf value(s); a single one turns its whole statistic group into NaN.",
+                       n=nonfinite))
     if variant.family != "norm" or x.ndim < 2:
         return out
     return out + variant.traps.warnings(x, params, layout)

@@ -30,6 +30,7 @@ from vnviz.analysis.rounding import TOLERANCE, tolerance  # noqa: F401  (TOLERAN
 from vnviz.analysis.stats import GroupStats, acc_dtype, group_stats
 from vnviz.device import synchronize
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.norms import affine_param, default_eps, params_dtype, trailing_shape
 from vnviz.variants.registry import Reduction, apply, get_variant, module_code
 
@@ -51,7 +52,7 @@ class Verification:
     reference: str  # the torch module compared against, as code
     device: str  # where the variant ran
     seconds: float  # wall time of the variant alone, device synchronised
-    note: str  # why a check was skipped, or "" when none was
+    note: str  # why a check was skipped, or "" when none was (a Msg: translated when drawn)
     undefined: int = 0  # groups whose output is 0/0 (eps = 0 and variance 0): not compared, and ok is False
 
 
@@ -102,7 +103,7 @@ def torch_module(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[nn
         dtype = params_dtype(x, params, get_variant(name).title)
         mod = get_variant(name).module(tuple(x.shape), device=x.device, dtype=dtype, **params)
     except InputError as err:
-        return None, str(err).rstrip(".")
+        return None, err.msg.without_period()
     return mod, module_code(mod)
 
 
@@ -234,7 +235,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     checked = True
     if w is not None and bool((w == 0).any()):
         checked = False
-        notes.append("a weight is 0, so the affine cannot be undone and the group check is skipped")
+        notes.append(N_("a weight is 0, so the affine cannot be undone and the group check is skipped"))
 
     def undo_affine(v: torch.Tensor) -> torch.Tensor:
         if shift is not None:
@@ -242,7 +243,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         return v / scale_by if scale_by is not None else v
     if variant.running(before):
         checked = False
-        notes.append("eval mode normalizes with running statistics, so output groups are not mean 0 / variance 1")
+        notes.append(N_("eval mode normalizes with running statistics, so output groups are not mean 0 / variance 1"))
     ngroups = int(groups.max()) + 1
     mean_max = var_dev = var_eps = math.nan
     x_stats = group_stats(x, groups, ngroups)
@@ -311,7 +312,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
     return y, Verification(
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
-        tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
+        tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note=Msg.join(notes, "; "),
         undefined=undefined,
     ), Checked(groups, None, x_stats, out if out is not None and w is None and b is None else None)
 
@@ -354,7 +355,7 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
         u = u - _broadcast(b.to(dt), name, shape)
     notes = []
     if w is not None and bool((w == 0).any()):
-        notes.append("a weight is 0, so the affine cannot be undone")
+        notes.append(N_("a weight is 0, so the affine cannot be undone"))
         w = None
     elif w is not None:
         u = u / _broadcast(w.to(dt), name, shape)
@@ -374,14 +375,14 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
             var_dev = float((out.var[used] - 1).abs().max())
             var_eps = float((out.var[used] - expected[used]).abs().max())
         else:
-            notes.append("every sample is noise, so the output is plain BatchNorm of the whole batch")
+            notes.append(N_("every sample is noise, so the output is plain BatchNorm of the whole batch"))
         mod, code = torch_module(name, x, {"labels": res.labels, "mode": "hard", "eps": eps})
         with torch.no_grad():
             torch_err = max_abs_diff(u, mod(x.detach())) if mod is not None else math.nan
         y64 = _noise_rows_batch64(name, x, eps, res.labels, reference64(name, x, {"eps": eps}, groups))
         ref_err = max_abs_diff(u, y64)
     else:
-        notes.append("soft mode mixes the components' statistics, so no group is standardized on its own")
+        notes.append(N_("soft mode mixes the components' statistics, so no group is standardized on its own"))
         tau = res.posteriors
         keep = res.labels >= 0
         y64 = _noise_rows_batch64(name, x, eps, res.labels, reference64(name, x, {"eps": eps}, groups))
@@ -389,7 +390,7 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
             rows = keep.nonzero().flatten().to(x.device)
             y64[rows] = _mixture64(x.index_select(0, rows), tau[keep.to(tau.device)].to(x.device), eps)
         ref_err = max_abs_diff(u, y64)
-        code = "float64 Mixture Normalization formula from the posteriors"
+        code = N_("float64 Mixture Normalization formula from the posteriors")
     scale = max(1.0, float(y64.abs().max()))
     errs = [e for e in (torch_err, ref_err) if not math.isnan(e)]
     ok = all(e <= tol * scale for e in errs)
@@ -398,5 +399,5 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
     return y, Verification(
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=None, tolerance=tol, ok=ok,
-        reference=code, device=str(x.device), seconds=seconds, note="; ".join(notes),
+        reference=code, device=str(x.device), seconds=seconds, note=Msg.join(notes, "; "),
     )

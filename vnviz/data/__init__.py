@@ -34,7 +34,8 @@ def make_source(name: str, shape: tuple[int, ...] | None = None, seed: int = 0) 
     """
     source = SOURCES.get(name) if isinstance(name, str) else None
     if source is None:
-        raise InputError(f"There is no data source named {name!r:.40}; choose one of {', '.join(SOURCES)}.")
+        raise InputError("There is no data source named {name!r:.40}; choose one of {names}.",
+                         name=name, names=', '.join(SOURCES))
     check_seed(seed)
     return source.make(source.default_shape if shape is None else shape, seed)
 

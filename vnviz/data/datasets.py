@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from vnviz.data.generators import Sample, Source, check_seed, check_shape_arg, fmt_shape
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg, plural_msg
 
 PHOTOS_SHAPE = (2, 3, 107, 160)  # default: the two 427x640 photos, area-downscaled 4x
 
@@ -54,18 +55,20 @@ def _check_dataset_shape(
     """Check that ``shape`` differs from ``natural`` only in ``free_dims``, each in 1..limit."""
     if shape is None:
         return natural
-    shape = check_shape_arg(shape, f"dataset {name!r}")
+    shape = check_shape_arg(shape, Msg("dataset {name!r}", name=name))
     ok = len(shape) == len(natural) and all(
         (1 <= shape[i] <= limits[free_dims.index(i)]) if i in free_dims else shape[i] == natural[i]
         for i in range(len(natural))
     )
     if not ok:
         if free_dims == (0,):
-            allowed = f"only its sample count N may change (1 to {limits[0]})"
+            allowed = Msg("only its sample count N may change (1 to {n})", n=limits[0])
         else:
-            allowed = f"only N (1 to {limits[0]}), H (1 to {limits[1]}) and W (1 to {limits[2]}) may change"
+            allowed = Msg("only N (1 to {n}), H (1 to {h}) and W (1 to {w}) may change",
+                          n=limits[0], h=limits[1], w=limits[2])
         raise InputError(
-            f"Dataset {name!r} has shape {fmt_shape(natural)} and {allowed}, got {fmt_shape(shape)}."
+            "Dataset {name!r} has shape {natural} and {allowed}, got {shape}.",
+            name=name, natural=fmt_shape(natural), allowed=allowed, shape=fmt_shape(shape),
         )
     return shape
 
@@ -80,7 +83,7 @@ def _table_maker(name: str, natural: tuple[int, ...], layout: str, sentence: str
             x=torch.tensor(x[:n]).reshape(shape),
             labels=torch.tensor(labels[:n]),
             layout=layout,
-            description=sentence.format(n=n, shape=fmt_shape(shape)),
+            description=Msg(sentence, n=n, shape=fmt_shape(shape)),
             channel_names=names if named else None,
         )
 
@@ -108,9 +111,11 @@ def photos(shape: tuple[int, ...] | None = None, seed: int = 0) -> Sample:
         x=x.clone().contiguous(),
         labels=torch.arange(n, dtype=torch.int64),
         layout="N C H W",
-        description=f"{n} colour {'photo' if n == 1 else 'photos'} from scikit-learn (a temple in China, a flower), "
-        f"RGB values in [0, 1], shape {fmt_shape(shape)}.",
-        channel_names=("red", "green", "blue"),
+        description=plural_msg("{n} colour photo from scikit-learn (a temple in China, a flower), RGB values in [0, 1], "
+                               "shape {shape}.",
+                               "{n} colour photos from scikit-learn (a temple in China, a flower), RGB values in "
+                               "[0, 1], shape {shape}.", n, n=n, shape=fmt_shape(shape)),
+        channel_names=(N_("red"), N_("green"), N_("blue")),
     )
 
 
@@ -118,29 +123,30 @@ digits = _table_maker(
     "digits",
     (1797, 1, 8, 8),
     "N C H W",
-    "{n} handwritten digits from scikit-learn as 8x8 grey images with levels 0 to 16, shape {shape}, labels 0 to 9.",
+    N_("{n} handwritten digits from scikit-learn as 8x8 grey images with levels 0 to 16, shape {shape}, labels 0 to "
+       "9."),
     named=False,
 )
 iris = _table_maker(
     "iris",
     (150, 4),
     "N C",
-    "{n} iris flowers with 4 measurements in cm (sepal and petal length and width), shape {shape}, 3 species.",
+    N_("{n} iris flowers with 4 measurements in cm (sepal and petal length and width), shape {shape}, 3 species."),
     named=True,
 )
 wine = _table_maker(
     "wine",
     (178, 13),
     "N C",
-    "{n} wines with 13 chemical measurements on very different scales, shape {shape}, 3 cultivars.",
+    N_("{n} wines with 13 chemical measurements on very different scales, shape {shape}, 3 cultivars."),
     named=True,
 )
 breast_cancer = _table_maker(
     "breast_cancer",
     (569, 30),
     "N C",
-    "{n} breast tumour scans with 30 features on wildly different scales (feature means from 0.004 to 880), "
-    "shape {shape}, labels malignant 0 or benign 1.",
+    N_("{n} breast tumour scans with 30 features on wildly different scales (feature means from 0.004 to 880), "
+       "shape {shape}, labels malignant 0 or benign 1."),
     named=True,
 )
 
@@ -152,16 +158,17 @@ def _dataset(make: Callable[..., Sample], title: str, shape: tuple[int, ...], la
 DATASETS: dict[str, Source] = {
     s.name: s
     for s in (
-        _dataset(digits, "Handwritten digits", (1797, 1, 8, 8), "N C H W", "1,797 8x8 grey digit images, labels 0-9."),
-        _dataset(iris, "Iris flowers", (150, 4), "N C", "150 flowers, 4 measurements, 3 species."),
-        _dataset(wine, "Wine", (178, 13), "N C", "178 wines, 13 chemical measurements on different scales."),
+        _dataset(digits, N_("Handwritten digits"), (1797, 1, 8, 8), "N C H W",
+                 N_("1,797 8x8 grey digit images, labels 0-9.")),
+        _dataset(iris, N_("Iris flowers"), (150, 4), "N C", N_("150 flowers, 4 measurements, 3 species.")),
+        _dataset(wine, N_("Wine"), (178, 13), "N C", N_("178 wines, 13 chemical measurements on different scales.")),
         _dataset(
             breast_cancer,
-            "Breast cancer",
+            N_("Breast cancer"),
             (569, 30),
             "N C",
-            "569 tumours, 30 features whose means range from 0.004 to 880.",
+            N_("569 tumours, 30 features whose means range from 0.004 to 880."),
         ),
-        _dataset(photos, "Photos", PHOTOS_SHAPE, "N C H W", "Two colour photos (2, 3, H, W) in [0, 1]."),
+        _dataset(photos, N_("Photos"), PHOTOS_SHAPE, "N C H W", N_("Two colour photos (2, 3, H, W) in [0, 1].")),
     )
 }

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg, plural_msg
 
 MAX_ELEMENTS = 16_777_216  # cap on elements of any generated or uploaded tensor
 MAX_SEED = 2**63 - 1  # largest seed torch.Generator.manual_seed takes as a signed int64
@@ -28,7 +29,7 @@ class Sample:
     x: torch.Tensor  # float32, on CPU, channel-first (N, C, *) or as described by layout
     labels: torch.Tensor | None  # int64 (N,) true class/cluster per sample, or None
     layout: str  # axis names, e.g. "N C H W", "N C L", "N C", "N L D"
-    description: str  # one sentence for the UI: what this data is and its shape
+    description: str  # one sentence for the UI: what this data is and its shape (a Msg)
     channel_names: tuple[str, ...] | None = None  # a name per channel (e.g. iris features), or None
 
 
@@ -37,11 +38,11 @@ class Source:
     """A named generator or bundled dataset the user can pick."""
 
     name: str  # key used in links, e.g. "gaussian", "digits"
-    title: str  # human title
+    title: str  # human title (N_)
     kind: str  # "generator" or "dataset"
     default_shape: tuple[int, ...]  # shape used when the user gives none (datasets: their natural shape)
     layout: str  # default layout string
-    help: str  # one line for a tooltip
+    help: str  # one line for a tooltip (N_)
     shape_editable: bool  # generators True; datasets False (they only accept a smaller N, photos a new H, W)
     make: Callable[..., Sample]  # make(shape, seed) -> Sample
 
@@ -64,26 +65,30 @@ def _is_int(value: object) -> bool:
 def check_shape_arg(shape: object, what: str) -> tuple[int, ...]:
     """Return ``shape`` as a tuple of Python ints, or raise if it is not a tuple of ints >= 1."""
     if not isinstance(shape, (tuple, list, torch.Size)) or not all(_is_int(d) for d in shape):
-        raise InputError(f"The shape for {what} must be a tuple of whole numbers, got {shape!r:.80}.")
+        raise InputError("The shape for {what} must be a tuple of whole numbers, got {shape!r:.80}.",
+                         what=what, shape=shape)
     shape = tuple(int(d) for d in shape)
     if any(d < 1 for d in shape):
-        raise InputError(f"Every dimension of the shape for {what} must be at least 1, got {fmt_shape(shape)}.")
+        raise InputError("Every dimension of the shape for {what} must be at least 1, got {shape}.",
+                         what=what, shape=fmt_shape(shape))
     return shape
 
 
 def check_seed(seed: object) -> int:
     """Return ``seed`` as an int, or raise if it is not an integer in [0, 2**63 - 1]."""
     if not _is_int(seed) or not 0 <= int(seed) <= MAX_SEED:
-        raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r:.40}.")
+        raise InputError("The seed must be a whole number from 0 to {max}, got {seed!r:.40}.",
+                         max=MAX_SEED, seed=seed)
     return int(seed)
 
 
 def _check_generator_shape(name: str, shape: object, ndims: tuple[int, ...], axes: str) -> tuple[int, ...]:
-    shape = check_shape_arg(shape, f"generator {name!r}")
+    shape = check_shape_arg(shape, Msg("generator {name!r}", name=name))
     if len(shape) not in ndims:
-        allowed = f"{ndims[0]}-d" if len(ndims) == 1 else f"{ndims[0]}-d to {ndims[-1]}-d"
+        allowed = f"{ndims[0]}-d" if len(ndims) == 1 else Msg("{low}-d to {high}-d", low=ndims[0], high=ndims[-1])
         raise InputError(
-            f"Generator {name!r} needs a {allowed} shape ({axes}), got {fmt_shape(shape)} with {len(shape)} dims."
+            "Generator {name!r} needs a {allowed} shape ({axes}), got {shape} with {n} dims.",
+            name=name, allowed=allowed, axes=axes, shape=fmt_shape(shape), n=len(shape),
         )
     check_element_cap(shape)
     return shape
@@ -94,8 +99,8 @@ def check_element_cap(shape: tuple[int, ...]) -> None:
     numel = math.prod(shape)
     if numel > MAX_ELEMENTS:
         raise InputError(
-            f"The shape {fmt_shape(shape)} has {numel:,} elements, more than the cap of {MAX_ELEMENTS:,}; "
-            "use a smaller shape."
+            "The shape {shape} has {numel:,} elements, more than the cap of {cap:,}; use a smaller shape.",
+            shape=fmt_shape(shape), numel=numel, cap=MAX_ELEMENTS,
         )
 
 
@@ -133,7 +138,7 @@ def gaussian(shape: tuple[int, ...], seed: int = 0) -> Sample:
     """
     shape = _check_generator_shape("gaussian", shape, _ANY_NDIM, _ANY_AXES)
     x = torch.randn(shape, generator=_generator(check_seed(seed)))
-    return Sample(x, None, _layout(len(shape)), f"Standard normal noise of shape {fmt_shape(shape)}.")
+    return Sample(x, None, _layout(len(shape)), Msg("Standard normal noise of shape {shape}.", shape=fmt_shape(shape)))
 
 
 def shifted_channels(shape: tuple[int, ...], seed: int = 0) -> Sample:
@@ -157,8 +162,8 @@ def shifted_channels(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x,
         None,
         _layout(len(shape)),
-        f"Normal noise of shape {fmt_shape(shape)} whose {c} channels have means from -5 to 5 "
-        "and standard deviations from 0.1 to 10.",
+        Msg("Normal noise of shape {shape} whose {c} channels have means from -5 to 5 and standard deviations from 0.1 "
+            "to 10.", shape=fmt_shape(shape), c=c),
     )
 
 
@@ -189,8 +194,8 @@ def mixture(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x,
         labels.to(torch.int64),
         _layout(len(shape)),
-        f"A mixture of {k} Gaussian clusters over {n} samples, shape {fmt_shape(shape)}, each cluster with "
-        "its own per-channel means and scales, so BatchNorm mixes them and ClusterNorm keeps them apart.",
+        Msg("A mixture of {k} Gaussian clusters over {n} samples, shape {shape}, each cluster with its own per-channel "
+            "means and scales, so BatchNorm mixes them and ClusterNorm keeps them apart.", k=k, n=n, shape=fmt_shape(shape)),
     )
 
 
@@ -213,7 +218,8 @@ def heavy_tailed(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x,
         None,
         _layout(len(shape)),
-        f"Heavy-tailed Student-t noise with 2 degrees of freedom (infinite variance), shape {fmt_shape(shape)}.",
+        Msg("Heavy-tailed Student-t noise with 2 degrees of freedom (infinite variance), shape {shape}.",
+            shape=fmt_shape(shape)),
     )
 
 
@@ -227,7 +233,8 @@ def skewed(shape: tuple[int, ...], seed: int = 0) -> Sample:
     shape = _check_generator_shape("skewed", shape, _ANY_NDIM, _ANY_AXES)
     x = torch.randn(shape, generator=_generator(check_seed(seed))).exp_()
     return Sample(
-        x, None, _layout(len(shape)), f"Right-skewed log-normal noise exp(z), all positive, shape {fmt_shape(shape)}."
+        x, None, _layout(len(shape)),
+        Msg("Right-skewed log-normal noise exp(z), all positive, shape {shape}.", shape=fmt_shape(shape)),
     )
 
 
@@ -252,7 +259,8 @@ def outliers(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x,
         None,
         _layout(len(shape)),
-        f"Standard normal noise of shape {fmt_shape(shape)} with {count:,} entries (0.1%) replaced by +-50 to 100.",
+        Msg("Standard normal noise of shape {shape} with {count:,} entries (0.1%) replaced by +-50 to 100.",
+            shape=fmt_shape(shape), count=count),
     )
 
 
@@ -285,8 +293,8 @@ def images(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x.contiguous(),
         None,
         "N C H W",
-        f"{n} smooth image-like fields of shape {fmt_shape(shape)}, each with its own brightness and contrast, "
-        "which InstanceNorm removes.",
+        Msg("{n} smooth image-like fields of shape {shape}, each with its own brightness and contrast, which "
+            "InstanceNorm removes.", n=n, shape=fmt_shape(shape)),
     )
 
 
@@ -313,8 +321,11 @@ def tokens(shape: tuple[int, ...], seed: int = 0) -> Sample:
         x,
         None,
         "N L D",
-        f"Token embeddings of shape {fmt_shape(shape)} (batch, tokens, features) with {count} outlier feature "
-        f"{'dimension' if count == 1 else 'dimensions'} ({listed}) 20 to 60 times larger, as in large language models.",
+        plural_msg("Token embeddings of shape {shape} (batch, tokens, features) with {count} outlier feature dimension "
+                   "({listed}) 20 to 60 times larger, as in large language models.",
+                   "Token embeddings of shape {shape} (batch, tokens, features) with {count} outlier feature dimensions "
+                   "({listed}) 20 to 60 times larger, as in large language models.",
+                   count, shape=fmt_shape(shape), count=count, listed=listed),
     )
 
 
@@ -325,47 +336,50 @@ def _source(make: Callable[..., Sample], title: str, shape: tuple[int, ...], lay
 GENERATORS: dict[str, Source] = {
     s.name: s
     for s in (
-        _source(gaussian, "Gaussian noise", (64, 8, 16, 16), "N C H W", "Standard normal noise: mean 0, variance 1."),
+        _source(gaussian, N_("Gaussian noise"), (64, 8, 16, 16), "N C H W",
+                N_("Standard normal noise: mean 0, variance 1.")),
         _source(
             shifted_channels,
-            "Shifted channels",
+            N_("Shifted channels"),
             (64, 8, 16, 16),
             "N C H W",
-            "Each channel has its own mean (-5 to 5) and scale (0.1 to 10).",
+            N_("Each channel has its own mean (-5 to 5) and scale (0.1 to 10)."),
         ),
         _source(
             mixture,
-            "Gaussian mixture",
+            N_("Gaussian mixture"),
             (96, 4, 8, 8),
             "N C H W",
-            "Samples from 3 separated clusters, with the true cluster labels.",
+            N_("Samples from 3 separated clusters, with the true cluster labels."),
         ),
         _source(
             heavy_tailed,
-            "Heavy-tailed (Student-t)",
+            N_("Heavy-tailed (Student-t)"),
             (64, 8, 16, 16),
             "N C H W",
-            "Student-t with 2 degrees of freedom: rare huge values, infinite variance.",
+            N_("Student-t with 2 degrees of freedom: rare huge values, infinite variance."),
         ),
         _source(
-            skewed, "Skewed (log-normal)", (64, 8, 16, 16), "N C H W", "exp of normal noise: positive, long right tail."
+            skewed, N_("Skewed (log-normal)"), (64, 8, 16, 16), "N C H W",
+            N_("exp of normal noise: positive, long right tail."),
         ),
         _source(
-            outliers, "Gaussian with outliers", (64, 8, 16, 16), "N C H W", "0.1% of entries replaced by +-50 to 100."
+            outliers, N_("Gaussian with outliers"), (64, 8, 16, 16), "N C H W",
+            Msg("0.1{pct} of entries replaced by +-50 to 100.", pct="%"),  # "% o" in a msgid reads as %-format
         ),
         _source(
             images,
-            "Image-like fields",
+            N_("Image-like fields"),
             (16, 3, 32, 32),
             "N C H W",
-            "Smooth fields with per-image brightness and contrast; needs (N, C, H, W).",
+            N_("Smooth fields with per-image brightness and contrast; needs (N, C, H, W)."),
         ),
         _source(
             tokens,
-            "Token embeddings",
+            N_("Token embeddings"),
             (8, 64, 128),
             "N L D",
-            "Transformer-style (N, L, D) with a few huge outlier feature dimensions.",
+            N_("Transformer-style (N, L, D) with a few huge outlier feature dimensions."),
         ),
     )
 }

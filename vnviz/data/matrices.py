@@ -17,6 +17,7 @@ import torch
 from vnviz.data.generators import check_element_cap, check_seed, check_shape_arg, fmt_shape
 from vnviz.data.upload import load_arrays
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg, plural_msg
 
 HEAD_DIM = 16  # d of the attention source's q and k
 POSITION_WEIGHT = 1.5  # strength of the shared sinusoidal position code in q and k (makes attention local)
@@ -29,7 +30,7 @@ class MatrixSample:
     """A matrix (or a batch of them) to slice and mask."""
 
     x: torch.Tensor  # float32 on the CPU, (R, C) or (B, R, C)
-    description: str  # one sentence for the UI: what this matrix is
+    description: str  # one sentence for the UI: what this matrix is (a Msg)
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,19 @@ class MatrixSource:
     """A named matrix generator the user can pick."""
 
     name: str  # key used in links, e.g. "attention"
-    title: str  # human title
+    title: str  # human title (N_)
     default_shape: tuple[int, ...]  # shape used when the user gives none
-    help: str  # one line for a tooltip
+    help: str  # one line for a tooltip (N_)
     make: Callable[[tuple[int, ...], int], MatrixSample]  # make(shape, seed) -> MatrixSample
 
 
 def check_matrix_shape(shape: object, name: str) -> tuple[int, ...]:
     """``shape`` as a tuple of ints: 2-D ``(R, C)`` or 3-D ``(B, R, C)``, at most MAX_ELEMENTS elements."""
-    shape = check_shape_arg(shape, f"matrix source {name!r}")
+    shape = check_shape_arg(shape, Msg("matrix source {name!r}", name=name))
     if len(shape) not in (2, 3):
         raise InputError(
-            f"Matrix source {name!r} needs a 2-d shape (R, C) or a 3-d batch (B, R, C), "
-            f"got {fmt_shape(shape)} with {len(shape)} dims."
+            "Matrix source {name!r} needs a 2-d shape (R, C) or a 3-d batch (B, R, C), got {shape} with {n} dims.",
+            name=name, shape=fmt_shape(shape), n=len(shape),
         )
     check_element_cap(shape)
     return shape
@@ -80,7 +81,7 @@ def gaussian(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
     """
     shape = check_matrix_shape(shape, "gaussian")
     x = torch.randn(shape, generator=_generator(seed))
-    return MatrixSample(x, f"Standard normal matrix of shape {fmt_shape(shape)}.")
+    return MatrixSample(x, Msg("Standard normal matrix of shape {shape}.", shape=fmt_shape(shape)))
 
 
 def weight(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
@@ -106,8 +107,9 @@ def weight(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
         x[i, :, cols] *= _uniform((1, kc), *OUTLIER_SCALE, g)
     return MatrixSample(
         x.reshape(shape),
-        f"Weight-like matrix of shape {fmt_shape(shape)}: Kaiming normal N(0, 2/{c}) with {kr} "
-        f"{'row' if kr == 1 else 'rows'} and {kc} {'column' if kc == 1 else 'columns'} 4 to 8 times larger.",
+        Msg("Weight-like matrix of shape {shape}: Kaiming normal N(0, 2/{c}) with {rows} and {cols} 4 to 8 times "
+            "larger.", shape=fmt_shape(shape), c=c, rows=plural_msg("{n} row", "{n} rows", kr, n=kr),
+            cols=plural_msg("{n} column", "{n} columns", kc, n=kc)),
     )
 
 
@@ -140,12 +142,14 @@ def attention(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
     q = torch.randn((b, r, d), generator=g) + POSITION_WEIGHT * _positions(r, d)  # (B, R, d)
     k = torch.randn((b, c, d), generator=g) + POSITION_WEIGHT * _positions(c, d)  # (B, C, d)
     x = q @ k.transpose(-2, -1) / math.sqrt(d)  # (B, R, C)
-    heads = "" if len(shape) == 2 else f" for {b} heads"
-    return MatrixSample(
-        x.reshape(shape),
-        f"Attention logits q·kᵀ/√{d}{heads}, shape {fmt_shape(shape)}: {r} queries by {c} keys, "
-        "with a position code that makes nearby keys score higher.",
-    )
+    values = dict(d=d, shape=fmt_shape(shape), r=r, c=c)
+    if len(shape) == 2:
+        text = Msg("Attention logits q·kᵀ/√{d}, shape {shape}: {r} queries by {c} keys, with a position code that makes "
+                   "nearby keys score higher.", **values)
+    else:
+        text = Msg("Attention logits q·kᵀ/√{d} for {b} heads, shape {shape}: {r} queries by {c} keys, with a position "
+                   "code that makes nearby keys score higher.", b=b, **values)
+    return MatrixSample(x.reshape(shape), text)
 
 
 def low_rank(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
@@ -162,18 +166,20 @@ def low_rank(shape: tuple[int, ...], seed: int = 0) -> MatrixSample:
     u = torch.randn((b, r, rank), generator=g)  # (B, R, r)
     v = torch.randn((b, c, rank), generator=g)  # (B, C, r)
     x = u @ v.transpose(-2, -1) / math.sqrt(rank) + NOISE * torch.randn((b, r, c), generator=g)  # (B, R, C)
-    return MatrixSample(x.reshape(shape), f"Rank-{rank} matrix plus noise (std {NOISE}), shape {fmt_shape(shape)}.")
+    return MatrixSample(x.reshape(shape), Msg("Rank-{rank} matrix plus noise (std {noise}), shape {shape}.",
+                                              rank=rank, noise=NOISE, shape=fmt_shape(shape)))
 
 
 MATRIX_SOURCES: dict[str, MatrixSource] = {
     s.name: s
     for s in (
-        MatrixSource("gaussian", "Gaussian matrix", (16, 16), "Standard normal entries.", gaussian),
-        MatrixSource("weight", "Weight matrix", (64, 96),
-                     "Kaiming-scaled normal (out, in) with a few much larger rows and columns.", weight),
-        MatrixSource("attention", "Attention logits", (4, 24, 24),
-                     "q·kᵀ/√d of seeded queries and keys; (B, L, L) is a batch of heads.", attention),
-        MatrixSource("low_rank", "Low-rank + noise", (48, 64), "Rank min(R, C)//8 plus a little noise.", low_rank),
+        MatrixSource("gaussian", N_("Gaussian matrix"), (16, 16), N_("Standard normal entries."), gaussian),
+        MatrixSource("weight", N_("Weight matrix"), (64, 96),
+                     N_("Kaiming-scaled normal (out, in) with a few much larger rows and columns."), weight),
+        MatrixSource("attention", N_("Attention logits"), (4, 24, 24),
+                     N_("q·kᵀ/√d of seeded queries and keys; (B, L, L) is a batch of heads."), attention),
+        MatrixSource("low_rank", N_("Low-rank + noise"), (48, 64), N_("Rank min(R, C)//8 plus a little noise."),
+                     low_rank),
     )
 }
 
@@ -191,7 +197,8 @@ def make_matrix(name: str, shape: tuple[int, ...] | None = None, seed: int = 0) 
     """
     source = MATRIX_SOURCES.get(name) if isinstance(name, str) else None
     if source is None:
-        raise InputError(f"There is no matrix source named {name!r:.40}; choose one of {', '.join(MATRIX_SOURCES)}.")
+        raise InputError("There is no matrix source named {name!r:.40}; choose one of {names}.",
+                         name=name, names=', '.join(MATRIX_SOURCES))
     check_seed(seed)
     return source.make(source.default_shape if shape is None else shape, seed)
 
@@ -200,12 +207,14 @@ def as_matrices(t: torch.Tensor, where: str) -> torch.Tensor:
     """``t`` if it is a usable (batch of) matrices: >= 2 dims and finite; else InputError."""
     if t.ndim < 2:
         raise InputError(
-            f"{where} is 1-d with shape {fmt_shape(tuple(t.shape))}, but this page needs a matrix (R, C) "
-            "or a batch of them (..., R, C); save it as a 2-d array."
+            "{where} is 1-d with shape {shape}, but this page needs a matrix (R, C) or a batch of them (..., R, C); "
+            "save it as a 2-d array.",
+            where=where, shape=fmt_shape(tuple(t.shape)),
         )
     bad = int((~torch.isfinite(t)).sum())
     if bad:
-        raise InputError(f"{where} holds {bad:,} NaN or infinite values; this page needs finite numbers.")
+        raise InputError("{where} holds {bad:,} NaN or infinite values; this page needs finite numbers.",
+                         where=where, bad=bad)
     return t
 
 
@@ -220,7 +229,7 @@ def load_matrices(data: bytes, filename: str) -> dict[str, torch.Tensor]:
     usable: dict[str, torch.Tensor] = {}
     first_error: InputError | None = None
     for name, t in arrays.items():
-        where = "The upload" if len(arrays) == 1 else f"Array {name!r:.40} of the upload"
+        where = N_("The upload") if len(arrays) == 1 else Msg("Array {name!r:.40} of the upload", name=name)
         try:
             usable[name] = as_matrices(t, where)
         except InputError as err:

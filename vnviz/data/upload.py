@@ -34,6 +34,7 @@ import torch
 
 from vnviz.data.generators import MAX_ELEMENTS, fmt_shape
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 MAX_UPLOAD_BYTES = 200 * 2**20  # cap on an uploaded file's size
 MAX_DIMS = 6  # most dimensions an uploaded array may have
@@ -46,7 +47,7 @@ MAX_COMPRESSION_RATIO = 1100  # deflate never exceeds about 1032 to 1; more mean
 MAX_IMAGE_PIXELS = MAX_ELEMENTS // 3  # so an RGB image stays within MAX_ELEMENTS
 
 EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".pt", ".pth", ".png", ".jpg", ".jpeg")
-_ALLOWED = ", ".join(EXTENSIONS[:-1]) + " or " + EXTENSIONS[-1]
+_ALLOWED = Msg("{extensions} or {last}", extensions=", ".join(EXTENSIONS[:-1]), last=EXTENSIONS[-1])
 
 
 # --------------------------------------------------------------------------- public
@@ -94,19 +95,21 @@ def load_arrays(data: bytes, filename: str) -> Arrays:
     """
     label = quote_name(os.path.basename(filename) if isinstance(filename, str) else filename)
     if not isinstance(filename, str):
-        raise InputError(f"The file name must be a string, got {label}.")
+        raise InputError("The file name must be a string, got {label}.", label=label)
     ext = os.path.splitext(filename)[1].lower()
     if ext not in EXTENSIONS:
-        got = f"the extension {quote_name(ext)}" if ext else "no extension"
-        raise InputError(f"The file {label} has {got}, which vnviz cannot read; upload a {_ALLOWED} file.")
+        got = Msg("the extension {ext}", ext=quote_name(ext)) if ext else N_("no extension")
+        raise InputError("The file {label} has {got}, which vnviz cannot read; upload a {allowed} file.",
+                         label=label, got=got, allowed=_ALLOWED)
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"The contents of {label} must be bytes, got {type(data).__name__}.")
+        raise InputError("The contents of {label} must be bytes, got {type}.", label=label, type=type(data).__name__)
     if len(data) > MAX_UPLOAD_BYTES:
         raise InputError(
-            f"The file {label} has {len(data):,} bytes, more than the upload cap of {MAX_UPLOAD_BYTES:,} bytes."
+            "The file {label} has {n:,} bytes, more than the upload cap of {cap:,} bytes.",
+            label=label, n=len(data), cap=MAX_UPLOAD_BYTES,
         )
     if len(data) == 0:
-        raise InputError(f"The file {label} is empty (0 bytes); upload a file that holds an array.")
+        raise InputError("The file {label} is empty (0 bytes); upload a file that holds an array.", label=label)
     data = bytes(data)
     from vnviz.data.upload_formats import READERS  # the parsers import this module's caps and checks
 
@@ -139,27 +142,33 @@ def check_shape(shape: tuple[int, ...], where: str) -> None:
     """Refuse 0-d, more than MAX_DIMS dims, a 0 or negative dim, or more than MAX_ELEMENTS elements."""
     if len(shape) == 0:
         raise InputError(
-            f"{where} is a single number (a 0-d scalar, shape ()); vnviz needs an array with 1 to {MAX_DIMS} dims."
+            "{where} is a single number (a 0-d scalar, shape ()); vnviz needs an array with 1 to {most} dims.",
+            where=where, most=MAX_DIMS,
         )
     if len(shape) > MAX_DIMS:
         raise InputError(
-            f"{where} has {len(shape)} dims (shape {fmt_shape(shape)}); vnviz reads arrays with at most {MAX_DIMS}."
+            "{where} has {n} dims (shape {shape}); vnviz reads arrays with at most {most}.",
+            where=where, n=len(shape), shape=fmt_shape(shape), most=MAX_DIMS,
         )
     if any(d < 0 for d in shape):
-        raise InputError(f"{where} declares a negative dimension (shape {fmt_shape(shape)}), so the file is damaged.")
+        raise InputError("{where} declares a negative dimension (shape {shape}), so the file is damaged.",
+                         where=where, shape=fmt_shape(shape))
     if 0 in shape:
-        raise InputError(f"{where} is empty (shape {fmt_shape(shape)}); every dimension needs at least 1 element.")
+        raise InputError("{where} is empty (shape {shape}); every dimension needs at least 1 element.",
+                         where=where, shape=fmt_shape(shape))
     numel = math.prod(shape)
     if numel > MAX_ELEMENTS:
         raise InputError(
-            f"{where} has {numel:,} elements (shape {fmt_shape(shape)}), more than the cap of {MAX_ELEMENTS:,}."
+            "{where} has {numel:,} elements (shape {shape}), more than the cap of {cap:,}.",
+            where=where, numel=numel, shape=fmt_shape(shape), cap=MAX_ELEMENTS,
         )
 
 
 def finish(t: torch.Tensor, where: str) -> torch.Tensor:
     """Refuse an array without a single finite value; return it contiguous."""
     if not bool(torch.isfinite(t).any()):
-        raise InputError(f"{where} has no finite value: every one of its {t.numel():,} entries is NaN or infinite.")
+        raise InputError("{where} has no finite value: every one of its {n:,} entries is NaN or infinite.",
+                         where=where, n=t.numel())
     return t.contiguous()
 
 
@@ -174,10 +183,11 @@ class Budget:
         self.arrays += 1
         if self.arrays > MAX_ARRAYS:
             raise InputError(
-                f"The file {self.label} holds more than {MAX_ARRAYS:,} arrays, the most vnviz reads from one file."
+                "The file {label} holds more than {cap:,} arrays, the most vnviz reads from one file.",
+                label=self.label, cap=MAX_ARRAYS,
             )
         if self.used > MAX_ARCHIVE_ELEMENTS:
             raise InputError(
-                f"The arrays in {self.label} have more than {MAX_ARCHIVE_ELEMENTS:,} elements together, "
-                "the cap for one file."
+                "The arrays in {label} have more than {cap:,} elements together, the cap for one file.",
+                label=self.label, cap=MAX_ARCHIVE_ELEMENTS,
             )

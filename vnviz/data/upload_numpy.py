@@ -22,6 +22,7 @@ from numpy.lib import format as npy_format
 from vnviz.data import upload as caps
 from vnviz.data.generators import fmt_shape
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ def _numpy_target(dtype: np.dtype, where: str) -> np.dtype:
     if dtype.fields is not None or dtype.subdtype is not None:
         names = ", ".join(caps.quote_name(n, 20) for n in (dtype.names or ())[:4])
         raise InputError(
-            f"{where} is a structured array (fields {names or 'none'}); save one numeric field as a plain array "
-            "instead."
+            "{where} is a structured array (fields {fields}); save one numeric field as a plain array instead.",
+            where=where, fields=names or N_("none"),
         )
     if kind in "biu":
         return np.dtype(np.float32)  # whole numbers beyond 2**24 round to the nearest float32
@@ -48,19 +49,24 @@ def _numpy_target(dtype: np.dtype, where: str) -> np.dtype:
         return np.dtype({2: np.float16, 4: np.float32}.get(dtype.itemsize, np.float64))
     if kind == "O":
         raise InputError(
-            f"{where} holds Python objects (dtype object), which only unpickling could read, and vnviz never "
-            "unpickles; save a numeric array instead."
+            "{where} holds Python objects (dtype object), which only unpickling could read, and vnviz never "
+            "unpickles; save a numeric array instead.",
+            where=where,
         )
     if kind in "US":
-        raise InputError(f"{where} holds text (dtype {dtype.str}), not numbers; save a numeric array instead.")
+        raise InputError("{where} holds text (dtype {dtype}), not numbers; save a numeric array instead.",
+                         where=where, dtype=dtype.str)
     if kind == "c":
         raise InputError(
-            f"{where} holds complex numbers (dtype {dtype.name}); vnviz shows real values, so save x.real, x.imag "
-            "or abs(x) instead."
+            "{where} holds complex numbers (dtype {dtype}); vnviz shows real values, so save x.real, x.imag or "
+            "abs(x) instead.",
+            where=where, dtype=dtype.name,
         )
     if kind in "Mm":
-        raise InputError(f"{where} holds dates or time spans (dtype {dtype.str}); save them as plain numbers instead.")
-    raise InputError(f"{where} has dtype {dtype.str!r}, which vnviz cannot read; allowed are bool, integer and float.")
+        raise InputError("{where} holds dates or time spans (dtype {dtype}); save them as plain numbers instead.",
+                         where=where, dtype=dtype.str)
+    raise InputError("{where} has dtype {dtype!r}, which vnviz cannot read; allowed are bool, integer and float.",
+                     where=where, dtype=dtype.str)
 
 
 def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
@@ -70,17 +76,19 @@ def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
     """
     magic = f.read(len(npy_format.MAGIC_PREFIX))
     if magic != npy_format.MAGIC_PREFIX:
-        raise InputError(f"{where} is not a .npy file: it does not start with numpy's magic bytes, got {magic[:8]!r}.")
+        raise InputError("{where} is not a .npy file: it does not start with numpy's magic bytes, got {magic!r}.",
+                         where=where, magic=magic[:8])
     version = tuple(f.read(2))
     if len(version) == 2 and version not in ((1, 0), (2, 0)):
         raise InputError(
-            f"{where} uses .npy format version {version}, which vnviz does not read; allowed are (1, 0) and (2, 0)."
+            "{where} uses .npy format version {version}, which vnviz does not read; allowed are (1, 0) and (2, 0).",
+            where=where, version=version,
         )
     try:
         read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
         shape, fortran, dtype = read_header(f)
     except Exception:  # numpy raises ValueError, ast SyntaxError, ... for a damaged or truncated header
-        raise InputError(f"{where} has a damaged .npy header that numpy cannot parse.") from None
+        raise InputError("{where} has a damaged .npy header that numpy cannot parse.", where=where) from None
     target = _numpy_target(dtype, where)
     shape = tuple(shape)
     caps.check_shape(shape, where)
@@ -88,13 +96,14 @@ def _npy_header(f: IO[bytes], size: int, where: str) -> _NpyHeader:
     present = size - f.tell()
     if present < expected:
         raise InputError(
-            f"{where} is truncated: its header declares {expected:,} bytes of data for shape {fmt_shape(shape)} "
-            f"but only {max(present, 0):,} follow."
+            "{where} is truncated: its header declares {expected:,} bytes of data for shape {shape} but only "
+            "{present:,} follow.",
+            where=where, expected=expected, shape=fmt_shape(shape), present=max(present, 0),
         )
     if present > expected:
         raise InputError(
-            f"{where} is damaged: {present - expected:,} bytes follow the {expected:,} bytes of data its header "
-            "declares."
+            "{where} is damaged: {extra:,} bytes follow the {expected:,} bytes of data its header declares.",
+            where=where, extra=present - expected, expected=expected,
         )
     return _NpyHeader(shape, bool(fortran), dtype, target)
 
@@ -108,8 +117,9 @@ def _npy_tensor(buf: bytes, offset: int, header: _NpyHeader, where: str) -> torc
 
 def read_npy(data: bytes, label: str) -> dict[str, torch.Tensor]:
     f = io.BytesIO(data)
-    header = _npy_header(f, len(data), f"The file {label}")
-    return caps.Arrays({"x": _npy_tensor(data, f.tell(), header, f"The array in {label}")}, {"x": header.dtype.name})
+    header = _npy_header(f, len(data), Msg("The file {label}", label=label))
+    return caps.Arrays({"x": _npy_tensor(data, f.tell(), header, Msg("The array in {label}", label=label))},
+                       {"x": header.dtype.name})
 
 
 
@@ -141,7 +151,7 @@ def _zip_directory_size(data: bytes) -> int | None:
 
 
 _ZIP_METHODS = {
-    zipfile.ZIP_STORED: "stored (uncompressed)",
+    zipfile.ZIP_STORED: N_("stored (uncompressed)"),
     zipfile.ZIP_DEFLATED: "deflate",
     zipfile.ZIP_BZIP2: "bzip2",
     zipfile.ZIP_LZMA: "lzma",
@@ -157,51 +167,61 @@ def open_zip(
     """
     directory = _zip_directory_size(data)
     if directory is None:
-        raise InputError(f"The file {label} is not a valid {kind} file: it is not a zip archive.")
+        raise InputError("The file {label} is not a valid {kind} file: it is not a zip archive.",
+                         label=label, kind=kind)
     if directory > caps.MAX_ZIP_DIRECTORY_BYTES:
         raise InputError(
-            f"The file {label} has a zip directory of {directory:,} bytes, far more than a {kind} file with at most "
-            f"{caps.MAX_ARRAYS:,} arrays needs."
+            "The file {label} has a zip directory of {directory:,} bytes, far more than a {kind} file with at most "
+            "{cap:,} arrays needs.",
+            label=label, directory=directory, kind=kind, cap=caps.MAX_ARRAYS,
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = [info for info in zf.infolist() if not info.is_dir()]
     except Exception:  # BadZipFile, struct.error, UnicodeDecodeError, ... on a damaged zip
-        raise InputError(f"The file {label} is not a valid {kind} file: its zip structure is damaged.") from None
+        raise InputError("The file {label} is not a valid {kind} file: its zip structure is damaged.",
+                         label=label, kind=kind) from None
     if len(members) > caps.MAX_ARRAYS:
-        raise InputError(f"The file {label} has {len(members):,} zip members; vnviz reads at most {caps.MAX_ARRAYS:,}.")
+        raise InputError("The file {label} has {n:,} zip members; vnviz reads at most {cap:,}.",
+                         label=label, n=len(members), cap=caps.MAX_ARRAYS)
     total = 0
     for info in members:
         name = caps.quote_name(info.filename, 40)
         if info.flag_bits & 0x1:
-            raise InputError(f"The zip member {name} of {label} is encrypted; upload an unencrypted {kind} file.")
+            raise InputError("The zip member {name} of {label} is encrypted; upload an unencrypted {kind} file.",
+                             name=name, label=label, kind=kind)
         if info.compress_type not in methods:
-            method = _ZIP_METHODS.get(info.compress_type, f"method {info.compress_type}")
-            allowed = " or ".join(_ZIP_METHODS[m] for m in methods)
+            method = _ZIP_METHODS.get(info.compress_type, Msg("method {number}", number=info.compress_type))
+            allowed = Msg.join((_ZIP_METHODS[m] for m in methods), " or ")
             raise InputError(
-                f"The zip member {name} of {label} uses {method} compression, which vnviz does not read in a {kind} "
-                f"file; allowed: {allowed}."
+                "The zip member {name} of {label} uses {method} compression, which vnviz does not read in a {kind} "
+                "file; allowed: {allowed}.",
+                name=name, label=label, method=method, kind=kind, allowed=allowed,
             )
         if info.file_size > caps.MAX_MEMBER_BYTES:
             raise InputError(
-                f"The zip member {name} of {label} would expand to {info.file_size:,} bytes, more than the "
-                f"{caps.MAX_MEMBER_BYTES:,} bytes an array within the cap of {caps.MAX_ELEMENTS:,} elements needs."
+                "The zip member {name} of {label} would expand to {file_size:,} bytes, more than the {most:,} bytes an "
+                "array within the cap of {cap:,} elements needs.",
+                name=name, label=label, file_size=info.file_size, most=caps.MAX_MEMBER_BYTES, cap=caps.MAX_ELEMENTS,
             )
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise InputError(
-                f"The zip member {name} of {label} is stored uncompressed but its sizes differ "
-                f"({info.compress_size:,} and {info.file_size:,} bytes), so the file is damaged."
+                "The zip member {name} of {label} is stored uncompressed but its sizes differ ({compress_size:,} "
+                "and {file_size:,} bytes), so the file is damaged.",
+                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size,
             )
         if info.file_size > caps.MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
             raise InputError(
-                f"The zip member {name} of {label} would expand from {info.compress_size:,} to {info.file_size:,} "
-                "bytes, a ratio no real data reaches, so it looks like a zip bomb."
+                "The zip member {name} of {label} would expand from {compress_size:,} to {file_size:,} bytes, a "
+                "ratio no real data reaches, so it looks like a zip bomb.",
+                name=name, label=label, compress_size=info.compress_size, file_size=info.file_size,
             )
         total += info.file_size
         if total > caps.MAX_ARCHIVE_BYTES:
             raise InputError(
-                f"The members of {label} would expand to more than {caps.MAX_ARCHIVE_BYTES:,} bytes together, "
-                "more than the cap for one file."
+                "The members of {label} would expand to more than {cap:,} bytes together, more than the cap for one "
+                "file.",
+                label=label, cap=caps.MAX_ARCHIVE_BYTES,
             )
     return zf, members
 
@@ -209,18 +229,19 @@ def open_zip(
 def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
     zf, members = open_zip(data, label, ".npz", (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
     if not members:
-        raise InputError(f"The file {label} is an empty .npz archive with no arrays in it.")
+        raise InputError("The file {label} is an empty .npz archive with no arrays in it.", label=label)
     budget = caps.Budget(label)
     checked: list[tuple[zipfile.ZipInfo, str, str]] = []
     with zf:
         for info in members:  # first pass: every header, so the total is known before any data is read
             if not info.filename.endswith(".npy"):
                 raise InputError(
-                    f"The member {caps.quote_name(info.filename, 40)} of {label} is not a .npy array; a .npz file holds only "
-                    "members named like 'x.npy', as numpy.savez writes them."
+                    "The member {name} of {label} is not a .npy array; a .npz file holds only members named like "
+                    "'x.npy', as numpy.savez writes them.",
+                    name=caps.quote_name(info.filename, 40), label=label,
                 )
             key = info.filename[: -len(".npy")]
-            where = f"The array {caps.quote_name(key, 40)} in {label}"
+            where = Msg("The array {name} in {label}", name=caps.quote_name(key, 40), label=label)
             with _open_member(zf, info, where) as f:
                 header = _npy_header(f, info.file_size, where)
             budget.take(math.prod(header.shape))
@@ -234,7 +255,8 @@ def read_npz(data: bytes, label: str) -> dict[str, torch.Tensor]:
                 buf = f.read(expected + 1)
             if len(buf) != expected:
                 raise InputError(
-                    f"{where} is truncated: {expected:,} bytes of data were declared and {len(buf):,} found."
+                    "{where} is truncated: {expected:,} bytes of data were declared and {n:,} found.",
+                    where=where, expected=expected, n=len(buf),
                 )
             arrays[key] = _npy_tensor(buf, 0, header, where)
             stored[key] = header.dtype.name
@@ -245,7 +267,7 @@ def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> _Gua
     try:
         return _GuardedStream(zf.open(info), where)
     except Exception:  # BadZipFile on a bad local header, NotImplementedError, ...
-        raise InputError(f"{where} cannot be opened: its zip entry is damaged.") from None
+        raise InputError("{where} cannot be opened: its zip entry is damaged.", where=where) from None
 
 
 class _GuardedStream:
@@ -258,7 +280,7 @@ class _GuardedStream:
         try:
             return self._f.read(n)
         except Exception:  # zlib.error, BadZipFile (bad CRC), EOFError on damaged deflate data
-            raise InputError(f"{self._where} cannot be decompressed: its zip data is damaged.") from None
+            raise InputError("{where} cannot be decompressed: its zip data is damaged.", where=self._where) from None
 
     def tell(self) -> int:
         return self._f.tell()

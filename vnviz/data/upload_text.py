@@ -15,6 +15,7 @@ import torch
 
 from vnviz.data import upload as caps
 from vnviz.errors import InputError
+from vnviz.i18n import Msg, plural_msg
 
 
 def read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[str, torch.Tensor]:
@@ -23,11 +24,12 @@ def read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[str
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise InputError(
-            f"The file {label} is not UTF-8 text: the byte {data[e.start]:#04x} at offset {e.start:,} cannot be "
-            "decoded; save the table as UTF-8."
+            "The file {label} is not UTF-8 text: the byte {byte:#04x} at offset {start:,} cannot be decoded; save the "
+            "table as UTF-8.",
+            label=label, byte=data[e.start], start=e.start,
         ) from None
     if "\x00" in text:
-        raise InputError(f"The file {label} contains NUL bytes, so it is binary data, not a text table.")
+        raise InputError("The file {label} contains NUL bytes, so it is binary data, not a text table.", label=label)
     delimiter = delimiter or _delimiter(text, label)
     values = array.array("d")  # flat, row after row: 8 bytes a cell
     ncols, first_line, nrows = 0, 0, 0
@@ -45,30 +47,34 @@ def read_text(data: bytes, label: str, delimiter: str | None = None) -> dict[str
                 continue
         elif len(cells) != ncols:
             raise InputError(
-                f"Line {line_no} of {label} has {_cells(len(cells))} but line {first_line} has {ncols}; "
-                "every row needs the same number of columns."
+                "Line {line_no} of {label} has {cells} but line {first_line} has {ncols}; every row needs the same "
+                "number of columns.",
+                line_no=line_no, label=label, cells=_cells(len(cells)), first_line=first_line, ncols=ncols,
             )
         if len(values) + ncols > caps.MAX_ELEMENTS:
-            raise InputError(f"The table in {label} has more than {caps.MAX_ELEMENTS:,} cells, the cap for one array.")
+            raise InputError("The table in {label} has more than {cap:,} cells, the cap for one array.",
+                             label=label, cap=caps.MAX_ELEMENTS)
         for j, cell in enumerate(cells):
             try:
                 values.append(float(cell))
             except ValueError:
                 raise InputError(
-                    f"Line {line_no}, column {j + 1} of {label} holds {caps.quote_name(cell, 40)}, which is not a number; "
-                    "every cell after an optional header row must be a number such as 1.5, -2e3 or nan."
+                    "Line {line_no}, column {column} of {label} holds {cell}, which is not a number; every cell after an "
+                    "optional header row must be a number such as 1.5, -2e3 or nan.",
+                    line_no=line_no, column=j + 1, label=label, cell=caps.quote_name(cell, 40),
                 ) from None
         nrows += 1
     if not nrows and not header:
-        raise InputError(f"The file {label} holds no rows of numbers, only blank or comment lines.")
+        raise InputError("The file {label} holds no rows of numbers, only blank or comment lines.", label=label)
     if not nrows:
         word = next(c for c in header if not _is_number(c))
         raise InputError(
-            f"The file {label} has no rows of numbers: its only row holds {caps.quote_name(word, 40)}, which is not a number, "
-            "so it was taken as a header."
+            "The file {label} has no rows of numbers: its only row holds {cell}, which is not a number, so it was "
+            "taken as a header.",
+            label=label, cell=caps.quote_name(word, 40),
         )
     table = np.frombuffer(values, dtype=np.float64).reshape(nrows, ncols)  # (rows, cols)
-    return {"x": caps.finish(torch.from_numpy(table.astype(np.float32)), f"The table in {label}")}
+    return {"x": caps.finish(torch.from_numpy(table.astype(np.float32)), Msg("The table in {label}", label=label))}
 
 
 def read_tsv(data: bytes, label: str) -> dict[str, torch.Tensor]:
@@ -76,7 +82,7 @@ def read_tsv(data: bytes, label: str) -> dict[str, torch.Tensor]:
 
 
 def _cells(n: int) -> str:
-    return "1 cell" if n == 1 else f"{n:,} cells"
+    return plural_msg("{n:,} cell", "{n:,} cells", n, n=n)
 
 
 def _is_number(cell: str) -> bool:
@@ -95,7 +101,7 @@ def _delimiter(text: str, label: str) -> str | None:
                 if d in line:
                     return d
             return None
-    raise InputError(f"The file {label} holds no rows of numbers, only blank or comment lines.")
+    raise InputError("The file {label} holds no rows of numbers, only blank or comment lines.", label=label)
 
 
 def _line_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -122,7 +128,8 @@ def _text_rows(text: str, delimiter: str | None, label: str) -> Iterator[tuple[i
             else:
                 bound = text.count(" ", start, end) + text.count("\t", start, end)
             if bound >= caps.MAX_ELEMENTS:  # a row this wide would exceed the cap: refuse it before splitting it
-                raise InputError(f"Line {no} of {label} has more than {caps.MAX_ELEMENTS:,} cells, the cap for one array.")
+                raise InputError("Line {no} of {label} has more than {cap:,} cells, the cap for one array.",
+                                 no=no, label=label, cap=caps.MAX_ELEMENTS)
             yield text[start:end]
 
     if delimiter is None:
@@ -134,4 +141,5 @@ def _text_rows(text: str, delimiter: str | None, label: str) -> Iterator[tuple[i
         for cells in reader:
             yield reader.line_num, cells
     except csv.Error as e:
-        raise InputError(f"Line {reader.line_num} of {label} is not valid CSV ({str(e).rstrip('.')}).") from None
+        raise InputError("Line {line_num} of {label} is not valid CSV ({error}).",
+                         line_num=reader.line_num, label=label, error=str(e).rstrip(".")) from None

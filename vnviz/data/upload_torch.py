@@ -16,6 +16,7 @@ import torch
 from vnviz.data import upload as caps
 from vnviz.data.upload_numpy import open_zip
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 
 def read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
@@ -28,11 +29,12 @@ def read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
     except Exception as e:
         if isinstance(e, pickle.UnpicklingError) and "weights only" in str(e).lower():
             raise InputError(
-                f"The file {label} holds Python objects, not only tensors, and vnviz never unpickles those; "
-                "save a tensor or a dict, list or tuple of tensors instead."
+                "The file {label} holds Python objects, not only tensors, and vnviz never unpickles those; save a "
+                "tensor or a dict, list or tuple of tensors instead.",
+                label=label,
             ) from None
         raise InputError(
-            f"The file {label} could not be read by torch.load: it is damaged or not a torch.save file."
+            "The file {label} could not be read by torch.load: it is damaged or not a torch.save file.", label=label
         ) from None
     if isinstance(obj, torch.Tensor):
         items = [("x", obj)]
@@ -42,19 +44,23 @@ def read_torch(data: bytes, label: str) -> dict[str, torch.Tensor]:
         items = [(str(i), v) for i, v in enumerate(obj)]
     else:
         raise InputError(
-            f"The file {label} holds a value of type {type(obj).__name__}, not a tensor; save a tensor or a dict, "
-            "list or tuple of tensors."
+            "The file {label} holds a value of type {type}, not a tensor; save a tensor or a dict, list or tuple "
+            "of tensors.",
+            label=label, type=type(obj).__name__,
         )
     if not items:
-        raise InputError(f"The file {label} holds an empty {type(obj).__name__} with no tensors in it.")
+        raise InputError("The file {label} holds an empty {type} with no tensors in it.",
+                         label=label, type=type(obj).__name__)
     budget = caps.Budget(label)
     checked: list[tuple[str, torch.Tensor, str]] = []
     for key, value in items:  # check all before converting any
-        where = f"The file {label}" if isinstance(obj, torch.Tensor) else f"The entry {caps.quote_name(key, 40)} of {label}"
+        where = (Msg("The file {label}", label=label) if isinstance(obj, torch.Tensor)
+                 else Msg("The entry {name} of {label}", name=caps.quote_name(key, 40), label=label))
         if not isinstance(value, torch.Tensor):
             raise InputError(
-                f"{where} is a value of type {type(value).__name__}, not a tensor; save a tensor or a flat dict, list "
-                "or tuple of tensors."
+                "{where} is a value of type {type}, not a tensor; save a tensor or a flat dict, list or tuple of "
+                "tensors.",
+                where=where, type=type(value).__name__,
             )
         _check_torch(value, where)
         budget.take(value.numel())
@@ -71,19 +77,24 @@ _TORCH_BOOL_AND_INTS = (
 def _check_torch(t: torch.Tensor, where: str) -> None:
     """Check a loaded tensor's kind, dtype and shape before touching its data."""
     if t.layout != torch.strided or t.is_nested:
-        kind = "nested" if t.is_nested else str(t.layout).removeprefix("torch.")
-        raise InputError(f"{where} is a {kind} tensor; save a dense one (t.to_dense()) instead.")
+        kind = N_("nested") if t.is_nested else str(t.layout).removeprefix("torch.")
+        raise InputError("{where} is a {kind} tensor; save a dense one (t.to_dense()) instead.",
+                         where=where, kind=kind)
     if t.device.type != "cpu":
-        raise InputError(f"{where} is on the {t.device.type} device, which holds no data; save a CPU tensor instead.")
+        raise InputError("{where} is on the {device} device, which holds no data; save a CPU tensor instead.",
+                         where=where, device=t.device.type)
     if t.is_quantized:
-        raise InputError(f"{where} is a quantized tensor ({t.dtype}); save it dequantized (t.dequantize()) instead.")
+        raise InputError("{where} is a quantized tensor ({dtype}); save it dequantized (t.dequantize()) instead.",
+                         where=where, dtype=t.dtype)
     if t.is_complex():
         raise InputError(
-            f"{where} holds complex numbers (dtype {t.dtype}); vnviz shows real values, so save t.real, t.imag "
-            "or t.abs() instead."
+            "{where} holds complex numbers (dtype {dtype}); vnviz shows real values, so save t.real, t.imag or "
+            "t.abs() instead.",
+            where=where, dtype=t.dtype,
         )
     if not (t.is_floating_point() or t.dtype in _TORCH_BOOL_AND_INTS):
-        raise InputError(f"{where} has dtype {t.dtype}, which vnviz cannot read; allowed are bool, integer and float.")
+        raise InputError("{where} has dtype {dtype}, which vnviz cannot read; allowed are bool, integer and float.",
+                         where=where, dtype=t.dtype)
     caps.check_shape(tuple(t.shape), where)  # before any copy: a stride-0 view can declare a huge shape
 
 

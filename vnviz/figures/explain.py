@@ -66,7 +66,8 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     """
     steps = pic.explanation.steps
     if step is not None and not (isinstance(step, int) and 1 <= step <= len(steps)):
-        raise InputError(f"element_figure: step must be a whole number from 1 to {len(steps)}; got {step!r}.")
+        raise InputError("element_figure: step must be a whole number from 1 to {n}; got {step!r}.",
+                         n=len(steps), step=step)
     current = steps[step - 1] if step is not None else None
     uses = current.uses if current is not None else ("group", "element")
     r, p = pic.values.shape

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from vnviz.device import DEVICE_CHOICES
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import VARIANTS, quote
 
 NONE = "none"  # the norm value for "no normalization layer"
@@ -53,12 +54,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def spec_title(spec: str) -> str:
-    """A spec as people read it: "no norm", "BatchNorm", "ClusterNorm (soft)"."""
+    """A spec as people read it: "no norm", "BatchNorm", "ClusterNorm (soft)" (a Msg)."""
     name, params = parse_spec(spec)
     if name == NONE:
-        return "no norm"
+        return N_("no norm")
     title = VARIANTS[name].title if name in VARIANTS else name
-    return f"{title} ({params['mode']})" if params else title
+    return Msg("{title} ({mode})", title=title, mode=params["mode"]) if params else title
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class TrainConfig:
         elif isinstance(params, (list, tuple)) and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
             params = tuple(sorted((str(k), v) for k, v in params))
         else:
-            raise InputError(f"norm_params must be a dict of the norm's parameters; got {quote(params)}.")
+            raise InputError("norm_params must be a dict of the norm's parameters; got {got}.", got=quote(params))
         object.__setattr__(self, "norm_params", params)
         if isinstance(self.hidden, int) and not isinstance(self.hidden, bool):
             object.__setattr__(self, "hidden", (self.hidden,))
@@ -150,13 +151,15 @@ class TrainConfig:
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low:,} to {high:,}; got {quote(value)}.")
+        raise InputError("{name} must be a whole number from {low:,} to {high:,}; got {got}.",
+                         name=name, low=low, high=high, got=quote(value))
     return value
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}; got {quote(value)}.")
+        raise InputError("{name} must be one of {choices}; got {got}.", name=name, choices=", ".join(choices),
+                         got=quote(value))
     return value
 
 
@@ -171,30 +174,32 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
     from vnviz.train.data import DATASETS
 
     if not isinstance(cfg, TrainConfig):
-        raise InputError(f"train needs a TrainConfig; got {type(cfg).__name__}.")
+        raise InputError("train needs a TrainConfig; got {type}.", type=type(cfg).__name__)
     _choice(cfg.dataset, "dataset", tuple(DATASETS))
     _choice(cfg.model, "model", MODELS)
     if not isinstance(cfg.hidden, tuple) or not 1 <= len(cfg.hidden) <= MAX_LAYERS or not all(
         isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH[cfg.model] for h in cfg.hidden
     ):
         raise InputError(
-            f"hidden must list 1 to {MAX_LAYERS} layer widths, each a whole number from 1 to "
-            f"{MAX_WIDTH[cfg.model]} for the {cfg.model}; got {quote(cfg.hidden)}."
+            "hidden must list 1 to {layers} layer widths, each a whole number from 1 to {width} for the {model}; "
+            "got {got}.",
+            layers=MAX_LAYERS, width=MAX_WIDTH[cfg.model], model=cfg.model, got=quote(cfg.hidden),
         )
     _choice(cfg.activation, "activation", ACTIVATIONS)
     _choice(cfg.norm, "norm", norm_names())
     if cfg.norm == NONE and cfg.norm_params:
-        raise InputError(f"norm_params must be empty without a norm; got {quote(cfg.params)}.")
+        raise InputError("norm_params must be empty without a norm; got {got}.", got=quote(cfg.params))
     if not isinstance(cfg.affine, bool):
-        raise InputError(f"affine must be True or False; got {quote(cfg.affine)}.")
+        raise InputError("affine must be True or False; got {got}.", got=quote(cfg.affine))
     _whole(cfg.batch_size, "batch_size", 1, 100_000)
     _whole(cfg.steps, "steps", 1, MAX_STEPS)
     _choice(cfg.optimizer, "optimizer", OPTIMIZERS)
     for name, value, high in (("lr", cfg.lr, MAX_LR), ("momentum", cfg.momentum, 0.999)):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or not (0 < value <= high if name == "lr" else 0 <= value <= high):
-            low = "above 0" if name == "lr" else "from 0"
-            raise InputError(f"{name} must be a number {low} and at most {high:g}; got {quote(value)}.")
+            low = N_("above 0") if name == "lr" else N_("from 0")
+            raise InputError("{name} must be a number {low} and at most {high:g}; got {got}.",
+                             name=name, low=low, high=high, got=quote(value))
     _whole(cfg.seed, "seed", 0, MAX_SEED)
     _whole(cfg.eval_every, "eval_every", 1, MAX_STEPS)
     _whole(cfg.landscape_every, "landscape_every", 0, MAX_STEPS)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from vnviz.data import make_source
+from vnviz.i18n import N_, Msg
 
 TEST_FRACTION = 0.25  # held out, stratified by class
 SPLIT_SEED = 0  # the split never changes with the config's seed
@@ -23,11 +24,11 @@ MIXTURE_SHAPE = (600, 8)  # the mixture generator's samples: 3 Gaussian clusters
 
 # name -> (data source, shape or None for the natural one, images?, title)
 DATASETS: dict[str, tuple[str, tuple[int, ...] | None, bool, str]] = {
-    "digits": ("digits", None, True, "Handwritten digits (8×8, 10 classes)"),
-    "iris": ("iris", None, False, "Iris (4 features, 3 classes)"),
-    "wine": ("wine", None, False, "Wine (13 features, 3 classes)"),
-    "breast_cancer": ("breast_cancer", None, False, "Breast cancer (30 features, 2 classes)"),
-    "mixture": ("mixture", MIXTURE_SHAPE, False, "Gaussian mixture (8 features, 3 clusters)"),
+    "digits": ("digits", None, True, N_("Handwritten digits (8×8, 10 classes)")),
+    "iris": ("iris", None, False, N_("Iris (4 features, 3 classes)")),
+    "wine": ("wine", None, False, N_("Wine (13 features, 3 classes)")),
+    "breast_cancer": ("breast_cancer", None, False, N_("Breast cancer (30 features, 2 classes)")),
+    "mixture": ("mixture", MIXTURE_SHAPE, False, N_("Gaussian mixture (8 features, 3 clusters)")),
 }
 
 
@@ -41,7 +42,7 @@ class Split:
     y_test: torch.Tensor  # int64 (n_test,)
     classes: int  # number of classes
     images: bool  # True when the samples are (C, H, W) images (the cnn needs them)
-    description: str  # one sentence for the app
+    description: str  # one sentence for the app (a Msg)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -77,5 +78,6 @@ def load_split(name: str) -> Split:
     classes = int(y.max()) + 1
     return Split(
         xtr.contiguous(), y[train].contiguous(), xte.contiguous(), y[test].contiguous(), classes, images,
-        f"{title}: {train.numel()} training and {test.numel()} held-out samples (a fixed stratified split).",
+        Msg("{title}: {train} training and {test} held-out samples (a fixed stratified split).",
+            title=title, train=train.numel(), test=test.numel()),
     )

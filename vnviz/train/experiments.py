@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from vnviz.i18n import N_, Msg
 from vnviz.train.config import TrainConfig, parse_spec
 from vnviz.train.data import load_split
 from vnviz.train.history import History
@@ -26,7 +27,7 @@ class Experiment:
     """One preset of the lab: what to train and what to compare."""
 
     slug: str  # short id, the page's ``preset`` and the lesson's name
-    title: str
+    title: str  # one line (N_)
     config: TrainConfig  # the base run (its norm is replaced by each of ``norms``)
     norms: tuple[str, ...]  # the norms compared side by side, as specs ("batch_norm", "cluster_norm:soft")
     seeds: tuple[int, ...] = (0,)  # every norm trains once per seed
@@ -120,24 +121,26 @@ FIG1 = TrainConfig(dataset="digits", model="mlp", hidden=(100, 100, 100), activa
                    steps=3000, optimizer="sgd", lr=1.0, eval_every=50)
 
 EXPERIMENTS: dict[str, Experiment] = {e.slug: e for e in (
-    Experiment("bn_figure1", "BatchNorm, Figure 1: faster training and stable inputs to the sigmoids",
+    Experiment("bn_figure1", N_("BatchNorm, Figure 1: faster training and stable inputs to the sigmoids"),
                FIG1, ("none", "batch_norm"), seeds=(0, 1, 2)),
-    Experiment("batch_size", "Batch size: BatchNorm against GroupNorm and LayerNorm at tiny batches",
+    Experiment("batch_size", N_("Batch size: BatchNorm against GroupNorm and LayerNorm at tiny batches"),
                FIG1.with_(activation="relu", batch_size=32, lr=0.1, steps=300, eval_every=30), ("batch_norm", "group_norm", "layer_norm"),
                norm_params={"group_norm": {"num_groups": 4}}, sweep="batch_size", values=(32, 16, 8, 4, 2), scale_lr=True, same_samples=True),
-    Experiment("lr_robustness", "Learning-rate robustness: which norms diverge",
+    Experiment("lr_robustness", N_("Learning-rate robustness: which norms diverge"),
                FIG1.with_(activation="relu", steps=500), ("none", "batch_norm", "layer_norm", "group_norm", "rms_norm"),
                sweep="lr", values=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)),
-    Experiment("landscape", "Loss landscape: BatchNorm makes the loss and its gradient smoother along the gradient",
+    Experiment("landscape", N_("Loss landscape: BatchNorm makes the loss and its gradient smoother along the "
+                               "gradient"),
                FIG1.with_(activation="relu", lr=0.1, steps=1000, landscape_every=50), ("none", "batch_norm")),
-    Experiment("cluster_norm", "ClusterNorm and Mixture Normalization as layers, against BatchNorm",
+    Experiment("cluster_norm", N_("ClusterNorm and Mixture Normalization as layers, against BatchNorm"),
                FIG1.with_(steps=1000), ("batch_norm", "cluster_norm", "cluster_norm:soft"), seeds=(0, 1, 2)),
 )}
 
 
 def run_table(results: Sequence[tuple[str, float, int, History]], target: float = TARGET) -> list[dict[str, object]]:
     """One row per run: steps to ``target`` (None: never), best and final accuracies, speed; for a comparison
-    of several norms also the steps each took to reach the first norm's best held-out accuracy (same seed)."""
+    of several norms also the steps each took to reach the first norm's best held-out accuracy (same seed).
+    The column names are Msgs (English as str; translated when drawn)."""
     from vnviz.train.config import spec_title
 
     first = results[0][0] if results else None
@@ -145,22 +148,22 @@ def run_table(results: Sequence[tuple[str, float, int, History]], target: float 
     several = len({n for n, *_ in results}) > 1
     rows = []
     for norm, value, seed, h in results:
-        row: dict[str, object] = {"norm": spec_title(norm), "seed": seed}
+        row: dict[str, object] = {N_("norm"): spec_title(norm), N_("seed"): seed}
         if not math.isnan(value):
-            row["value"] = value
+            row[N_("value")] = value
         reached = h.steps_to(target)
-        row[f"steps to {target:.0%}"] = reached  # None: never
+        row[Msg("steps to {target:.0%}", target=target)] = reached  # None: never
         if several:
             ref = best_of_first.get((value, seed))
             hit = None if ref is None or math.isnan(ref) else h.steps_to(ref)
-            row[f"steps to {spec_title(first)}'s best"] = hit
-        row["best held-out"] = round(h.best_accuracy(), 4)
-        row["final held-out"] = round(h.test_accuracy[-1], 4) if h.test_accuracy else None
-        row["final training batches"] = round(h.train_accuracy[-1], 4) if len(h.train_accuracy) > 1 else None
+            row[Msg("steps to {norm}'s best", norm=spec_title(first))] = hit
+        row[N_("best held-out")] = round(h.best_accuracy(), 4)
+        row[N_("final held-out")] = round(h.test_accuracy[-1], 4) if h.test_accuracy else None
+        row[N_("final training batches")] = round(h.train_accuracy[-1], 4) if len(h.train_accuracy) > 1 else None
         bs = h.batch_stats_accuracy
-        row["held-out, batch statistics"] = None if bs is None or math.isnan(bs) else round(bs, 4)
-        row["steps/s"] = round(h.steps_per_second)
-        row["notes"] = " ".join(h.notes)
+        row[N_("held-out, batch statistics")] = None if bs is None or math.isnan(bs) else round(bs, 4)
+        row[N_("steps/s")] = round(h.steps_per_second)
+        row[N_("notes")] = Msg.join(h.notes, " ")
         rows.append(row)
     return rows
 

@@ -37,9 +37,11 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_
 from vnviz.variants.cluster_layer import LAYER_FEATURES, LAYER_PARAMS, ClusteredNorm  # noqa: F401  (re-exported)
 from vnviz.variants.registry import VARIANTS, Param, Variant, quote
 
+THIS_LAYER = N_("this layer")  # what a layer is called in its sentences when its place is not given
 OWNED = ("training", "normalized_shape", "weight", "bias", "running_mean", "running_var", "num_batches_tracked",
          "labels", "seed")  # parameters the layer sets itself; the rest pass through
 
@@ -66,8 +68,9 @@ def pass_through(variant: Variant, params: dict[str, Any]) -> dict[str, Any]:
     for name in params:
         if name in OWNED and name in variant.param_names:
             raise InputError(
-                f"{variant.title}'s {name} is set by the training layer itself (its mode, buffers and affine), "
-                f"so norm_params cannot hold it; got {name}={quote(params[name])}."
+                "{title}'s {name} is set by the training layer itself (its mode, buffers and affine), so "
+                "norm_params cannot hold it; got {name}={value}.",
+                title=variant.title, name=name, value=quote(params[name]),
             )
     return variant.check_params(params)
 
@@ -78,8 +81,9 @@ def _fits(variant: Variant, feature_shape: tuple[int, ...], where: str) -> None:
     if ndim < variant.min_ndim:
         shape = "(N, " + ", ".join(map(str, feature_shape)) + ")"
         raise InputError(
-            f"{variant.title} needs inputs with at least {variant.min_ndim} dims (N, C, positions), but {where} "
-            f"gives activations of shape {shape}; choose the cnn model or another norm."
+            "{title} needs inputs with at least {min_ndim} dims (N, C, positions), but {where} gives activations "
+            "of shape {shape}; choose the cnn model or another norm.",
+            title=variant.title, min_ndim=variant.min_ndim, where=where, shape=shape,
         )
 
 
@@ -145,7 +149,7 @@ class NormLayer(nn.Module):
 
 
 def norm_layer(name: str, feature_shape: tuple[int, ...], params: dict[str, Any] | None = None, affine: bool = True,
-               seed: int = 0, where: str = "this layer") -> nn.Module:
+               seed: int = 0, where: str = THIS_LAYER) -> nn.Module:
     """The norm variant ``name`` as a layer for activations ``(N, *feature_shape)``; "none" is the identity.
 
     Raises InputError (one sentence) when the variant cannot follow such a

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
+from vnviz.i18n import Msg
 from vnviz.train.config import TrainConfig, check_config
 from vnviz.train.data import Split, load_split
 from vnviz.train.history import HIST_BINS, HIST_RANGE, LANDSCAPE_SCALES, PERCENTILES, History
@@ -48,11 +49,13 @@ def check(cfg: TrainConfig) -> Split:
     check_config(cfg)
     split = load_split(cfg.dataset)
     if cfg.model == "cnn" and not split.images:
-        raise InputError(f"The cnn needs image data (digits); {cfg.dataset} is a table of features, so use the mlp.")
+        raise InputError("The cnn needs image data (digits); {dataset} is a table of features, so use the mlp.",
+                         dataset=cfg.dataset)
     n = split.x_train.shape[0]
     if cfg.batch_size > n:
         raise InputError(
-            f"batch_size must be at most the {n} training samples of {cfg.dataset}; got {cfg.batch_size}."
+            "batch_size must be at most the {n} training samples of {dataset}; got {batch_size}.",
+            n=n, dataset=cfg.dataset, batch_size=cfg.batch_size,
         )
     model = build_model(cfg, split.sample_shape, split.classes)
     first = _batches(n, cfg.batch_size, torch.Generator().manual_seed(cfg.seed + BATCH_SEED_OFFSET))[0]
@@ -103,7 +106,8 @@ def train(cfg: TrainConfig, on_eval: OnEval | None = None) -> History:
             torch.cuda.empty_cache()
             torch.set_num_threads(CPU_THREADS)
             h = _run(cfg, split, torch.device("cpu"), on_eval)
-            h.notes.insert(0, f"{describe_device(device)} ran out of memory; trained on the CPU instead.")
+            h.notes.insert(0, Msg("{device} ran out of memory; trained on the CPU instead.",
+                                  device=describe_device(device)))
             return h
     finally:
         torch.set_num_threads(threads)
@@ -145,7 +149,7 @@ def _run(cfg: TrainConfig, split: Split, device: torch.device, on_eval: OnEval |
                 _probe_landscape(model, params, xb, yb, h, step)
         except InputError as err:  # a norm refused NaN/Inf activations: the run diverged
             h.diverged = True
-            h.notes.append(f"Training diverged at step {step}: {err}")
+            h.notes.append(Msg("Training diverged at step {step}: {error}", step=step, error=err.msg))
             break
         opt.step()
         loss_sum += loss.detach()
@@ -179,7 +183,7 @@ def _evaluate(model: Net, h: History, step: int, xte: torch.Tensor, yte: torch.T
     except InputError as err:
         model.train()
         h.diverged = True
-        h.notes.append(f"Training diverged by step {step}: {err}")
+        h.notes.append(Msg("Training diverged by step {step}: {error}", step=step, error=err.msg))
         return True
     model.train()
     q = torch.tensor(PERCENTILES, device=xte.device, dtype=logits.dtype)
@@ -214,7 +218,7 @@ def _evaluate(model: Net, h: History, step: int, xte: torch.Tensor, yte: torch.T
             _grow(h.cluster_counts, name, counts.cpu())
     if not all(math.isfinite(v) for v in head[:2].tolist() + ([float(head[2])] if since else [])):
         h.diverged = True
-        h.notes.append(f"Training diverged by step {step}: the loss is NaN or Inf.")
+        h.notes.append(Msg("Training diverged by step {step}: the loss is NaN or Inf.", step=step))
     h.seconds = time.perf_counter() - start  # so far: a run interrupted inside on_eval keeps its speed
     if on_eval is not None and on_eval(h) is False:
         h.stopped = True

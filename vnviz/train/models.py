@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from vnviz.i18n import Msg
 from vnviz.train.config import TrainConfig
 from vnviz.train.layers import norm_layer
 
@@ -41,7 +42,7 @@ class Net(nn.Module):
                 self.linears.append(nn.Conv2d(width, h, 3, padding=1))
             else:
                 self.linears.append(nn.Linear(width, h))
-            where = f"hidden layer {i + 1} of the {cfg.model}"
+            where = Msg("hidden layer {i} of the {model}", i=i + 1, model=cfg.model)
             self.norms.append(norm_layer(cfg.norm, (h,) + spatial, cfg.params, cfg.affine, cfg.seed, where))
             self.acts.append(ACTIVATION_MODULES[cfg.activation]())
             width = h

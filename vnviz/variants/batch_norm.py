@@ -8,13 +8,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.norms import (
     BIAS, EPS, MOMENTUM, RUNNING_MEAN, RUNNING_VAR, SPATIAL_DIM, TRAINING, WEIGHT, affine_param, autocast_note,
     channel_part, check_input, counter, dtype_errors, fill_module, finite_result, has_affine, momentum_factor,
     param_dtype, rounded_stats_note, running_stat, spatial, tokens_trap, values_per_channel,
 )
-from vnviz.variants.params import Param, quote
+from vnviz.variants.params import Param, named, quote
 from vnviz.variants.registry import Code, Identity, Reduction, Traps, Variant, register
+
+TITLE = N_("BatchNorm")
+
 
 def batch_norm(
     x: torch.Tensor,
@@ -61,23 +65,24 @@ def batch_norm(
     Shape: input ``(N, C, *)``, output the same.
     Raises InputError in training with a single value per channel.
     """
-    x = check_input(x, "BatchNorm")
-    pdt = param_dtype(x, "BatchNorm", weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    x = check_input(x, TITLE)
+    pdt = param_dtype(x, TITLE, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
     c = x.shape[1]
     if training and x.numel() // c < 2:
         raise InputError(
-            f"BatchNorm in training mode needs more than one value per channel to compute a variance; "
-            f"input shape {tuple(x.shape)} has one; use a batch of 2 or more, or eval mode."
+            "BatchNorm in training mode needs more than one value per channel to compute a variance; input shape "
+            "{shape} has one; use a batch of 2 or more, or eval mode.",
+            shape=tuple(x.shape),
         )
     if training and eps <= 0:
-        raise InputError(f"BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={quote(eps)}.")
-    w = affine_param(weight, (c,), x, "BatchNorm: weight", pdt)
-    b = affine_param(bias, (c,), x, "BatchNorm: bias", pdt)
-    rm = running_stat(running_mean, c, x, "BatchNorm: running_mean", pdt)
-    rv = running_stat(running_var, c, x, "BatchNorm: running_var", pdt)
+        raise InputError("BatchNorm in training mode needs eps > 0 (torch refuses 0); got eps={eps}.", eps=quote(eps))
+    w = affine_param(weight, (c,), x, named(TITLE, "weight"), pdt)
+    b = affine_param(bias, (c,), x, named(TITLE, "bias"), pdt)
+    rm = running_stat(running_mean, c, x, named(TITLE, "running_mean"), pdt)
+    rv = running_stat(running_var, c, x, named(TITLE, "running_var"), pdt)
     if (rm is None) != (rv is None):
         raise InputError("BatchNorm: give both running_mean and running_var, or neither.")
-    num_batches_tracked = counter(num_batches_tracked, "BatchNorm: num_batches_tracked", x)
+    num_batches_tracked = counter(num_batches_tracked, named(TITLE, "num_batches_tracked"), x)
     if not training and rm is None:
         rm = torch.zeros(c, dtype=pdt, device=x.device)
         rv = torch.ones(c, dtype=pdt, device=x.device)
@@ -88,10 +93,10 @@ def batch_norm(
         # statistics, which the finiteness check reads instead of scanning y: 1.09x F.batch_norm's time this way,
         # 1.27x with F.batch_norm and a scan of y (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.batch_norm alone)
         y, mean, invstd = torch.native_batch_norm(x, w, b, rm, rv, training, factor, eps)
-        return finite_result(y, x, "BatchNorm", (mean, invstd), group, w, b)
-    with dtype_errors("BatchNorm", x, pdt):
+        return finite_result(y, x, TITLE, (mean, invstd), group, w, b)
+    with dtype_errors(TITLE, x, pdt):
         y = F.batch_norm(x, rm, rv, w, b, training, factor, eps)  # cuDNN where present
-    return finite_result(y, x, "BatchNorm")
+    return finite_result(y, x, TITLE)
 
 
 # -- the declaration ------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, de
     """``nn.BatchNorm1d/2d/3d(C)`` with the running statistics it is given (fresh ones in eval mode without)."""
     k = SPATIAL_DIM.get(len(shape))
     if k is None:
-        raise InputError(f"no batch-norm module for {len(shape)}-d input")
+        raise InputError("no batch-norm module for {n}-d input", n=len(shape))
     cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[k]
     track = running_mean is not None or not training if running is None else running
     mod = cls(shape[1], eps=eps, momentum=momentum, affine=has_affine(affine, weight, bias),
@@ -127,77 +132,81 @@ def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> lis
     training = params.get("training", True)
     per_channel = x.numel() // x.shape[1]
     if not training and params.get("running_mean") is None:
-        out.append("Eval mode with untouched running statistics (mean 0, variance 1) divides by sqrt(1 + eps) and "
-                   "nothing else: the output is the input.")
+        out.append(N_("Eval mode with untouched running statistics (mean 0, variance 1) divides by sqrt(1 + eps) and "
+                      "nothing else: the output is the input."))
     elif training and per_channel < 16:
-        out.append(f"BatchNorm estimates each channel's statistics from only {per_channel} values here; "
-                   "with tiny batches they are noisy and training and eval outputs differ a lot.")
-    tokens = tokens_trap("BatchNorm", tuple(x.shape), layout)
+        out.append(Msg("BatchNorm estimates each channel's statistics from only {n} values here; with tiny batches "
+                       "they are noisy and training and eval outputs differ a lot.", n=per_channel))
+    tokens = tokens_trap(TITLE, tuple(x.shape), layout)
     if tokens:
         out += tokens
     elif x.ndim == 3 and x.shape[1] > 4 * x.shape[2] and layout is None:
-        out.append(f"Dim 1 ({x.shape[1]}) is much longer than dim 2 ({x.shape[2]}): if this is (N, L, D) token data, "
-                   "BatchNorm1d is normalizing over positions instead of features.")
+        out.append(Msg("Dim 1 ({dim1}) is much longer than dim 2 ({dim2}): if this is (N, L, D) token data, "
+                       "BatchNorm1d is normalizing over positions instead of features.",
+                       dim1=x.shape[1], dim2=x.shape[2]))
     return out
 
 
 def infer_notes(shape: tuple[int, ...], axes: tuple[int, ...], affine: str) -> list[str]:
     if len(shape) == 3:
-        return ["If x holds (N, L, D) tokens, this is BatchNorm1d fed tokens: it reduces over dims (0, 2), "
-                "so it normalizes each position over the batch and features, not each feature over dims (0, 1)."]
+        return [N_("If x holds (N, L, D) tokens, this is BatchNorm1d fed tokens: it reduces over dims (0, 2), "
+                   "so it normalizes each position over the batch and features, not each feature over dims (0, 1).")]
     if len(shape) >= 4 and affine in ("none", "scalar"):
         dims = tuple(range(2, len(shape)))
-        return [f"If this was meant as InstanceNorm, it also averages over the batch (dim 0); "
-                f"InstanceNorm reduces over {f'dim {dims[0]}' if len(dims) == 1 else f'dims {dims}'} only."]
+        where = Msg("dim {dim}", dim=dims[0]) if len(dims) == 1 else Msg("dims {dims}", dims=dims)
+        return [Msg("If this was meant as InstanceNorm, it also averages over the batch (dim 0); InstanceNorm reduces "
+                    "over {dims} only.", dims=where)]
     return []
 
 
 def mistakes(letters: tuple[str, ...] | None, axes: tuple[int, ...]) -> list[str]:
     if letters == ("N", "L", "D") and axes == (0, 2):
-        return ["it is BatchNorm1d fed (N, L, D) tokens, so it keeps one statistic per position instead of one per "
-                "feature"]
+        return [N_("it is BatchNorm1d fed (N, L, D) tokens, so it keeps one statistic per position instead of one per "
+                   "feature")]
     return []
 
 
 def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> list[Identity]:
     if values_per_channel(x) < 2:
-        return [Identity("BatchNorm on one sample: eval mode ≠ training mode", ("batch_norm", {}), ("batch_norm", {}),
-                         False, "", order=40, unavailable=(
-                             f"BatchNorm on one sample needs positions too: with shape {tuple(x.shape)}, one sample "
-                             "gives each channel a single value, and BatchNorm cannot train on that (torch raises)."))]
+        return [Identity(ONE_SAMPLE, ("batch_norm", {}), ("batch_norm", {}), False, "", order=40, unavailable=Msg(
+            "BatchNorm on one sample needs positions too: with shape {shape}, one sample gives each channel a single "
+            "value, and BatchNorm cannot train on that (torch raises).", shape=tuple(x.shape)))]
     return [Identity(
-        "BatchNorm on one sample: eval mode ≠ training mode",
+        ONE_SAMPLE,
         ("batch_norm", {"training": False}), ("batch_norm", {"training": True}), False,
-        "In eval mode BatchNorm uses its running statistics, which in a fresh module are mean 0 and variance 1, "
-        "so it returns x/√(1+eps), the input practically unchanged; in training it uses the batch's statistics, "
-        "and a batch of one sample normalizes each channel over that sample's positions alone (InstanceNorm).",
+        N_("In eval mode BatchNorm uses its running statistics, which in a fresh module are mean 0 and variance 1, "
+           "so it returns x/√(1+eps), the input practically unchanged; in training it uses the batch's statistics, "
+           "and a batch of one sample normalizes each channel over that sample's positions alone (InstanceNorm)."),
         order=40, take=lambda t: t[:1])]
+
+
+ONE_SAMPLE = N_("BatchNorm on one sample: eval mode ≠ training mode")
 
 
 def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
     """What BatchNorm's kernels do in a half dtype: statistics rounded on the CPU; autocast leaves it alone."""
-    return rounded_stats_note("BatchNorm", "channel", params, dtype) + autocast_note("BatchNorm", "batch_norm", dtype)
+    return rounded_stats_note(TITLE, N_("channel"), params, dtype) + autocast_note(TITLE, "batch_norm", dtype)
 
 
 TRAPS = Traps(
     known=(
-        ("nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
-         "features; transpose to (N, D, L) first, or use nn.LayerNorm(D)."),
-        ("BatchNorm in eval mode uses its running statistics: a freshly built model in eval mode returns about x, "
-         "and in training it needs more than one value per channel."),
-        ("BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; "
-         "LayerNorm, InstanceNorm, GroupNorm and RMSNorm look at one sample only."),
+        N_("nn.BatchNorm1d on (N, L, D) tokens takes the L positions for channels and averages over the batch and the "
+           "features; transpose to (N, D, L) first, or use nn.LayerNorm(D)."),
+        N_("BatchNorm in eval mode uses its running statistics: a freshly built model in eval mode returns about x, "
+           "and in training it needs more than one value per channel."),
+        N_("BatchNorm's statistics come from the whole batch, so a sample's output changes with its batch mates; "
+           "LayerNorm, InstanceNorm, GroupNorm and RMSNorm look at one sample only."),
     ),
     precision=precision_notes, run=warnings, infer=infer_notes, verdict=mistakes,
 )
 
 register(Variant(
-    name="batch_norm", title="BatchNorm", family="norm", fn=batch_norm,
+    name="batch_norm", title=TITLE, family="norm", fn=batch_norm,
     params=(EPS, MOMENTUM, TRAINING, WEIGHT, BIAS, RUNNING_MEAN, RUNNING_VAR,
-            Param("num_batches_tracked", "tensor", None, "Batch counter for momentum=None.", widget=False)),
-    summary="One mean and variance per channel, shared by every sample and position of the batch.",
+            Param("num_batches_tracked", "tensor", None, N_("Batch counter for momentum=None."), widget=False)),
+    summary=N_("One mean and variance per channel, shared by every sample and position of the batch."),
     rule=reduces, make_module=module, code=code, traps=TRAPS, identities=identities,
     uses_running=lambda p: not p.get("training", True),
-    alone=lambda x, p, sel: channel_part(x, p, sel, "BatchNorm"),
-    grid_labels=("", "channel"), precedence=0, order=10,
+    alone=lambda x, p, sel: channel_part(x, p, sel, TITLE),
+    grid_labels=("", N_("channel")), precedence=0, order=10,
 ))

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.clustering import (
     FEATURES, METHODS, MODES, SEED_MAX, _kmeans, cluster_features, renumber, sklearn_cluster, torch_gmm_posteriors,
 )
@@ -29,8 +30,10 @@ from vnviz.variants.norms import (
     BIAS, EPS, WEIGHT, HALF_DTYPES, accumulation_dtype, affine_param, check_input, dtype_name, fill_module, has_affine,
     param_dtype, values_per_channel,
 )
-from vnviz.variants.params import Param
+from vnviz.variants.params import Param, named
 from vnviz.variants.registry import Identity, Reduction, Variant, register
+
+TITLE = N_("ClusterNorm")
 
 
 @dataclass(frozen=True)
@@ -75,17 +78,20 @@ def _as_labels(labels: Any, n: int, what: str) -> torch.Tensor:
             t = torch.tensor(labels)
         except (TypeError, ValueError, RuntimeError):
             raise InputError(
-                f"{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}."
+                "{what} must be a list of whole numbers, one cluster id per sample; got {labels!r:.80}.",
+                what=what, labels=labels,
             ) from None
     else:
-        raise InputError(f"{what} must be a tensor, array or list of whole numbers; got {type(labels).__name__}.")
+        raise InputError("{what} must be a tensor, array or list of whole numbers; got {type}.",
+                         what=what, type=type(labels).__name__)
     if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
         raise InputError(
-            f"{what} must hold whole numbers (one cluster id per sample, -1 = noise); "
-            f"got dtype {str(t.dtype).replace('torch.', '')}."
+            "{what} must hold whole numbers (one cluster id per sample, -1 = noise); got dtype {dtype}.",
+            what=what, dtype=str(t.dtype).replace("torch.", ""),
         )
     if t.ndim != 1 or t.shape[0] != n:
-        raise InputError(f"{what} must have shape ({n},), one cluster id per sample; got shape {tuple(t.shape)}.")
+        raise InputError("{what} must have shape ({n},), one cluster id per sample; got shape {shape}.",
+                         what=what, n=n, shape=tuple(t.shape))
     return t.long()
 
 
@@ -99,8 +105,9 @@ def _finite_input(x: torch.Tensor) -> torch.Tensor:
     if not _all_finite(x):
         bad = int((~torch.isfinite(x)).sum())
         raise InputError(
-            f"ClusterNorm got an input with {bad} NaN or Inf value(s), which would spread through their whole "
-            "cluster; replace or drop them first."
+            "ClusterNorm got an input with {bad} NaN or Inf value(s), which would spread through their whole "
+            "cluster; replace or drop them first.",
+            bad=bad,
         )
     return x
 
@@ -110,9 +117,10 @@ def _finite_output(y: torch.Tensor, eps: float) -> torch.Tensor:
     if _all_finite(y):
         return y
     raise InputError(
-        f"ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
-        f"cluster) and eps={eps:g} is too small, or the values overflow {dtype_name(y.dtype)} (largest "
-        f"{torch.finfo(y.dtype).max:.6g}); raise eps or rescale the input."
+        "ClusterNorm produced NaN or Inf: a (cluster, channel) group has zero variance (e.g. a sample alone in its "
+        "cluster) and eps={eps:g} is too small, or the values overflow {dtype} (largest {max:.6g}); raise eps or "
+        "rescale the input.",
+        eps=eps, dtype=dtype_name(y.dtype), max=torch.finfo(y.dtype).max,
     )
 
 
@@ -284,12 +292,12 @@ def cluster_norm_details(
         max_iter=max_iter, tol=tol, em_iter=em_iter, dbscan_eps=dbscan_eps, min_samples=min_samples,
         min_cluster_size=min_cluster_size,
     ))
-    x = _finite_input(check_input(x, "ClusterNorm"))
+    x = _finite_input(check_input(x, TITLE))
     n, c = x.shape[:2]
-    pdt = param_dtype(x, "ClusterNorm", weight=weight, bias=bias)
+    pdt = param_dtype(x, TITLE, weight=weight, bias=bias)
     op = accumulation_dtype(x.dtype)  # float32 for float16/bfloat16: the copy everything below works on
-    w = affine_param(weight, (c,), x, "ClusterNorm: weight", pdt)
-    b = affine_param(bias, (c,), x, "ClusterNorm: bias", pdt)
+    w = affine_param(weight, (c,), x, named(TITLE, "weight"), pdt)
+    b = affine_param(bias, (c,), x, named(TITLE, "bias"), pdt)
     w, b = (None if t is None else t.to(op) for t in (w, b))
     work = x.detach().to(op) if x.dtype in HALF_DTYPES else x
     notes: list[str] = []
@@ -315,15 +323,17 @@ def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) 
     method, k_asked = p["method"], p["n_clusters"]
     post = f = None
     if labels is not None:
-        lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").to(x.device))
+        lab, k = renumber(_as_labels(labels, n, named(TITLE, "labels")).to(x.device))
         return lab, k, "labels", None, None
     uses_k, cap, why = METHODS[method]
     if uses_k and k_asked > n:
-        raise InputError(f"ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.")
+        raise InputError("ClusterNorm: n_clusters must be at most the number of samples N={n}; got {k_asked}.",
+                         n=n, k_asked=k_asked)
     if cap is not None and n > cap:
         raise InputError(
-            f"ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; "
-            "use torch_kmeans or minibatch_kmeans for large batches."
+            "ClusterNorm: method={method!r} handles at most {cap} samples ({why}); got {n}; use torch_kmeans or "
+            "minibatch_kmeans for large batches.",
+            method=method, cap=cap, why=why, n=n,
         )
     if uses_k and k_asked == 1:
         raw = torch.zeros(n, dtype=torch.long, device=x.device)  # one cluster: nothing to cluster
@@ -332,12 +342,13 @@ def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) 
     else:
         f = cluster_features(x, p["features"], p["pca_dim"], p["seed"])
         if p["features"] == "pca" and f.shape[1] < p["pca_dim"]:
-            notes.append(f"PCA kept {f.shape[1]} dims, not pca_dim={p['pca_dim']}: the flattened samples have no more.")
+            notes.append(Msg("PCA kept {kept} dims, not pca_dim={pca_dim}: the flattened samples have no more.",
+                             kept=f.shape[1], pca_dim=p["pca_dim"]))
         if method == "torch_kmeans":
             raw, distinct = _kmeans(f, k_asked, p["seed"], p["max_iter"], p["tol"])
             if distinct < k_asked:
-                notes.append(f"The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
-                             f"so k-means++ stopped at {distinct} cluster(s).")
+                notes.append(Msg("The samples hold only {distinct} distinct point(s), fewer than n_clusters={k_asked}, "
+                                 "so k-means++ stopped at {distinct} cluster(s).", distinct=distinct, k_asked=k_asked))
         else:
             raw, post, more = sklearn_cluster(
                 method, f, k_asked, p["seed"], p["max_iter"], p["tol"], soft=p["mode"] == "soft",
@@ -346,21 +357,28 @@ def _cluster(x: torch.Tensor, labels: Any, p: dict[str, Any], notes: list[str]) 
             notes += more
     lab, k = renumber(raw)
     if uses_k and post is None and 0 < k < k_asked:
-        notes.append(f"{method} found {k} cluster(s) instead of the {k_asked} asked for; "
-                     f"the empty ones were dropped and the labels renumbered 0..{k - 1}.")
+        notes.append(Msg("{method} found {k} cluster(s) instead of the {k_asked} asked for; the empty ones were dropped "
+                         "and the labels renumbered 0..{last}.", method=method, k=k, k_asked=k_asked, last=k - 1))
     return lab, k, method, post, f
 
 
 def _noise_notes(n: int, n_noise: int, method: str, mode: str) -> list[str]:
     """What happens to noise samples (label -1), in words."""
     if n_noise == n:
-        hint = " (raise dbscan_eps or lower min_samples)" if method == "dbscan" else (
-            " (lower min_cluster_size)" if method == "hdbscan" else "")
-        return [f"All {n} samples are noise (label -1), so the whole batch is normalized with its own "
-                f"statistics, as plain BatchNorm{hint}."]
+        if method == "dbscan":
+            return [Msg("All {n} samples are noise (label -1), so the whole batch is normalized with its own "
+                        "statistics, as plain BatchNorm (raise dbscan_eps or lower min_samples).", n=n)]
+        if method == "hdbscan":
+            return [Msg("All {n} samples are noise (label -1), so the whole batch is normalized with its own "
+                        "statistics, as plain BatchNorm (lower min_cluster_size).", n=n)]
+        return [Msg("All {n} samples are noise (label -1), so the whole batch is normalized with its own statistics, "
+                    "as plain BatchNorm.", n=n)]
+    if n_noise and mode == "soft":
+        return [Msg("{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
+                    "whole batch (plain BatchNorm), taking no part in the mixture.", n_noise=n_noise, n=n)]
     if n_noise:
-        return [f"{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
-                "whole batch (plain BatchNorm)" + (", taking no part in the mixture." if mode == "soft" else ".")]
+        return [Msg("{n_noise} of {n} samples are noise (label -1) and are normalized with the statistics of the "
+                    "whole batch (plain BatchNorm).", n_noise=n_noise, n=n)]
     return []
 
 
@@ -369,16 +387,16 @@ def _hard_notes(var: torch.Tensor, counts: torch.Tensor, s: int) -> list[str]:
     out = []
     singles = int((counts == 1).sum())
     if singles and s == 1:
-        out.append(f"{singles} sample(s) sit alone in their cluster: with no spatial dims each has one value per "
-                   "channel, so its variance is 0, only eps keeps it finite, and its output is the bias (0 without "
-                   "affine).")
+        out.append(Msg("{singles} sample(s) sit alone in their cluster: with no spatial dims each has one value per "
+                       "channel, so its variance is 0, only eps keeps it finite, and its output is the bias (0 without "
+                       "affine).", singles=singles))
     elif singles:
-        out.append(f"{singles} sample(s) sit alone in their cluster, so their statistics come from their own "
-                   f"{s} positions per channel, as in InstanceNorm.")
+        out.append(Msg("{singles} sample(s) sit alone in their cluster, so their statistics come from their own {s} "
+                       "positions per channel, as in InstanceNorm.", singles=singles, s=s))
     flat = (var == 0) & (counts > 1)[:, None]
     if bool(flat.any()):
-        out.append(f"{int(flat.sum())} (cluster, channel) group(s) of several values are constant (variance 0): "
-                   "only eps keeps them finite and their output is the bias.")
+        out.append(Msg("{groups} (cluster, channel) group(s) of several values are constant (variance 0): only eps "
+                       "keeps them finite and their output is the bias.", groups=int(flat.sum())))
     return out
 
 
@@ -402,8 +420,8 @@ def _mixture(xs: torch.Tensor, lab: torch.Tensor, k: int, post: torch.Tensor | N
         tau = torch_gmm_posteriors(f_keep, lab[keep], k, p["em_iter"]).to(xs.dtype)
     alive = tau.sum(0) > 1e-8  # components with posterior mass
     if not bool(alive.all()):
-        notes.append(f"{int((~alive).sum())} mixture component(s) received no posterior mass and were dropped; "
-                     f"{int(alive.sum())} remain.")
+        notes.append(Msg("{dropped} mixture component(s) received no posterior mass and were dropped; {left} remain.",
+                         dropped=int((~alive).sum()), left=int(alive.sum())))
         tau = tau[:, alive] / tau[:, alive].sum(1, keepdim=True)
     k = tau.shape[1]
     y_keep, means, var = _soft(xs[keep] if n_noise else xs, tau, p["eps"])
@@ -443,7 +461,7 @@ def cluster_groups(shape: tuple[int, ...], labels: Any = None, **_: Any) -> torc
             "(one cluster id per sample, e.g. cluster_norm_details(x).labels); got labels=None."
         )
     n, c = shape[0], shape[1]
-    lab, k = renumber(_as_labels(labels, n, "ClusterNorm: labels").cpu())
+    lab, k = renumber(_as_labels(labels, n, named(TITLE, "labels")).cpu())
     ids = lab.masked_fill(lab < 0, k)[:, None] * c + torch.arange(c)  # (N, C)
     return ids.reshape((n, c) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
 
@@ -469,7 +487,7 @@ class PerClusterBatchNorm(nn.Module):
         self.register_buffer("labels", torch.as_tensor(labels).reshape(-1).long())
         self.weight = nn.Parameter(torch.ones(channels, device=device, dtype=dtype)) if affine else None
         self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype)) if affine else None
-        self.code = "nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples"
+        self.code = N_("nn.BatchNorm1d(C, affine=False, track_running_stats=False) on each cluster's samples")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
@@ -509,49 +527,54 @@ def module(shape: tuple[int, ...], affine: bool | None, running: bool | None, de
 
 
 def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> list[Identity]:
-    spec = ("ClusterNorm with one cluster = BatchNorm", ("cluster_norm", {"n_clusters": 1, "mode": "hard"}),
+    spec = (N_("ClusterNorm with one cluster = BatchNorm"), ("cluster_norm", {"n_clusters": 1, "mode": "hard"}),
             ("batch_norm", {}), True)
     if x.shape[0] * values_per_channel(x) < 2:
         return [Identity(*spec, "", order=50,
-                         unavailable="ClusterNorm with one cluster = BatchNorm needs more than one value per channel.")]
-    return [Identity(*spec, "With a single cluster every sample is in the same group, so each channel is normalized "
-                            "with the statistics of the whole batch: that is BatchNorm in training mode.", order=50)]
+                         unavailable=N_("ClusterNorm with one cluster = BatchNorm needs more than one value per "
+                                        "channel."))]
+    return [Identity(*spec, N_("With a single cluster every sample is in the same group, so each channel is "
+                               "normalized with the statistics of the whole batch: that is BatchNorm in training mode."),
+                     order=50)]
 
 
 VARIANT = register(Variant(
-    name="cluster_norm", title="ClusterNorm", family="norm", fn=cluster_norm,
+    name="cluster_norm", title=TITLE, family="norm", fn=cluster_norm,
     params=(
         Param("method", "choice", "torch_kmeans",
-              "How samples are clustered: torch_kmeans runs on the device; the others are scikit-learn on the CPU "
-              "(spectral and agglomerative take at most 5000 samples, dbscan and hdbscan 20000).",
+              N_("How samples are clustered: torch_kmeans runs on the device; the others are scikit-learn on the CPU "
+                 "(spectral and agglomerative take at most 5000 samples, dbscan and hdbscan 20000)."),
               choices=tuple(METHODS)),
-        Param("n_clusters", "int", 3, "Number of clusters K (not used by dbscan, hdbscan or given labels).", low=1,
+        Param("n_clusters", "int", 3, N_("Number of clusters K (not used by dbscan, hdbscan or given labels)."), low=1,
               when=(("method", tuple(m for m, spec in METHODS.items() if spec[0])),)),  # not dbscan, hdbscan
-        Param("mode", "choice", "hard", "hard: BatchNorm per cluster; soft: Mixture Normalization with GMM posteriors.",
+        Param("mode", "choice", "hard",
+              N_("hard: BatchNorm per cluster; soft: Mixture Normalization with GMM posteriors."),
               choices=MODES),
-        Param("labels", "tensor", None, "Given cluster id per sample (N,), -1 = noise; skips clustering.",
+        Param("labels", "tensor", None, N_("Given cluster id per sample (N,), -1 = noise; skips clustering."),
               widget=False),
         Param("features", "choice", "flatten",
-              "What samples are clustered on: all their values, their channel means, or a PCA projection.",
+              N_("What samples are clustered on: all their values, their channel means, or a PCA projection."),
               choices=FEATURES),
-        Param("pca_dim", "int", 2, "Dims kept by features=pca.", low=1, when=(("features", ("pca",)),)),
-        Param("seed", "int", 0, "Seeds k-means++, the PCA and scikit-learn; the same seed gives the same clusters.",
+        Param("pca_dim", "int", 2, N_("Dims kept by features=pca."), low=1, when=(("features", ("pca",)),)),
+        Param("seed", "int", 0, N_("Seeds k-means++, the PCA and scikit-learn; the same seed gives the same clusters."),
               low=0, high=SEED_MAX),
         EPS, WEIGHT, BIAS,
-        Param("max_iter", "int", 50, "Most k-means (and gmm EM) iterations.", low=1),
-        Param("tol", "float", 1e-4, "k-means stops when centres move less than tol × the mean feature variance.",
+        Param("max_iter", "int", 50, N_("Most k-means (and gmm EM) iterations."), low=1),
+        Param("tol", "float", 1e-4, N_("k-means stops when centres move less than tol × the mean feature variance."),
               low=0.0),
-        Param("em_iter", "int", 10, "EM steps of the torch GMM that gives soft-mode posteriors (not for gmm).", low=0,
+        Param("em_iter", "int", 10, N_("EM steps of the torch GMM that gives soft-mode posteriors (not for gmm)."),
+              low=0,
               when=(("mode", ("soft",)), ("method", tuple(m for m in METHODS if m != "gmm")))),
-        Param("dbscan_eps", "float", 0.5, "DBSCAN: neighbourhood radius in feature units.", low=0.0, low_open=True,
+        Param("dbscan_eps", "float", 0.5, N_("DBSCAN: neighbourhood radius in feature units."), low=0.0, low_open=True,
               when=(("method", ("dbscan",)),)),
-        Param("min_samples", "int", 5, "DBSCAN: neighbours (self included) that make a core point.", low=1,
+        Param("min_samples", "int", 5, N_("DBSCAN: neighbours (self included) that make a core point."), low=1,
               when=(("method", ("dbscan",)),)),
-        Param("min_cluster_size", "int", 5, "HDBSCAN: the smallest group counted as a cluster.", low=2,
+        Param("min_cluster_size", "int", 5, N_("HDBSCAN: the smallest group counted as a cluster."), low=2,
               when=(("method", ("hdbscan",)),)),
     ),
-    reference="per-cluster torch.nn.functional.batch_norm",
-    summary="Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per cluster).",
+    reference=N_("per-cluster torch.nn.functional.batch_norm"),
+    summary=N_("Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per "
+               "cluster)."),
     rule=reduces, settings=lambda shape: [], groups=cluster_groups, make_module=module, identities=identities,
     details=cluster_norm_details, baseline="batch_norm", compare_params=("n_clusters",), precedence=6, order=60,
 ))

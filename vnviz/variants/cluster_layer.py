@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import Msg
 from vnviz.variants.cluster import _soft, cluster_norm_details
 from vnviz.variants.clustering import cluster_features, torch_kmeans
 from vnviz.variants.params import quote
@@ -63,19 +64,22 @@ class ClusteredNorm(nn.Module):
         unused = [k for k in params if k not in LAYER_PARAMS]
         if unused:
             raise InputError(
-                f"{variant.title} as a training layer takes {', '.join(LAYER_PARAMS)} (clustering runs on the "
-                f"device, step after step); got {', '.join(unused)}."
+                "{title} as a training layer takes {allowed} (clustering runs on the device, step after step); got "
+                "{got}.",
+                title=variant.title, allowed=", ".join(LAYER_PARAMS), got=", ".join(unused),
             )
         p = variant.defaults() | variant.check_params(params)
         if p["method"] != "torch_kmeans":
             raise InputError(
-                f"{variant.title} as a training layer seeds its centroids with torch_kmeans on the device; "
-                f"got method={quote(p['method'])}."
+                "{title} as a training layer seeds its centroids with torch_kmeans on the device; got "
+                "method={method}.",
+                title=variant.title, method=quote(p["method"]),
             )
         if p["features"] not in LAYER_FEATURES:
             raise InputError(
-                f"{variant.title} as a training layer clusters on {' or '.join(LAYER_FEATURES)} (a projection "
-                f"that changes every step cannot keep centroids); got features={quote(p['features'])}."
+                "{title} as a training layer clusters on {allowed} (a projection that changes every step cannot keep "
+                "centroids); got features={features}.",
+                title=variant.title, allowed=Msg.join(LAYER_FEATURES, " or "), features=quote(p["features"]),
             )
         self.k, self.mode, self.eps, self.features = p["n_clusters"], p["mode"], p["eps"], p["features"]
         self.max_iter, self.tol, self.seed = p["max_iter"], p["tol"], seed
@@ -97,7 +101,8 @@ class ClusteredNorm(nn.Module):
     def _seed_centroids(self, f: torch.Tensor) -> None:
         if f.shape[0] < self.k:
             raise InputError(
-                f"{self.variant.title}: n_clusters must be at most the batch size {f.shape[0]}; got {self.k}."
+                "{title}: n_clusters must be at most the batch size {batch}; got {k}.",
+                title=self.variant.title, batch=f.shape[0], k=self.k,
             )
         lab = torch_kmeans(f, self.k, self.seed, self.max_iter, self.tol)  # (N,)
         onehot = torch.nn.functional.one_hot(lab, self.k).to(f.dtype)  # (N, K)

@@ -15,21 +15,22 @@ import torch
 import torch.nn.functional as F
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 # -- the clustering methods ----------------------------------------------------
 
 # name -> (uses n_clusters, most samples allowed or None, why it is capped)
 METHODS: dict[str, tuple[bool, int | None, str]] = {
     "torch_kmeans": (True, None, ""),
-    "kmeans": (True, 2_000_000, "scikit-learn KMeans copies the data to the CPU"),
+    "kmeans": (True, 2_000_000, N_("scikit-learn KMeans copies the data to the CPU")),
     "minibatch_kmeans": (True, None, ""),
-    "bisecting_kmeans": (True, 2_000_000, "scikit-learn BisectingKMeans copies the data to the CPU"),
-    "gmm": (True, 200_000, "a full EM fit on the CPU takes seconds beyond that"),
-    "agglomerative": (True, 5_000, "Ward linkage needs all N×N pairwise distances"),
-    "birch": (True, 10_000, "its final agglomerative step may see every sample as a subcluster"),
-    "spectral": (True, 5_000, "it builds an N×N affinity graph and its eigenvectors"),
-    "dbscan": (False, 20_000, "neighbourhood queries grow with N²"),
-    "hdbscan": (False, 20_000, "its mutual-reachability tree grows with N²"),
+    "bisecting_kmeans": (True, 2_000_000, N_("scikit-learn BisectingKMeans copies the data to the CPU")),
+    "gmm": (True, 200_000, N_("a full EM fit on the CPU takes seconds beyond that")),
+    "agglomerative": (True, 5_000, N_("Ward linkage needs all N×N pairwise distances")),
+    "birch": (True, 10_000, N_("its final agglomerative step may see every sample as a subcluster")),
+    "spectral": (True, 5_000, N_("it builds an N×N affinity graph and its eigenvectors")),
+    "dbscan": (False, 20_000, N_("neighbourhood queries grow with N²")),
+    "hdbscan": (False, 20_000, N_("its mutual-reachability tree grows with N²")),
 }
 MODES = ("hard", "soft")
 FEATURES = ("flatten", "channel_means", "pca")
@@ -91,7 +92,8 @@ def cluster_features(x: torch.Tensor, features: str = "flatten", pca_dim: int = 
         return flat.reshape(n, c, -1).mean(-1)  # (N, C)
     if features == "pca":
         return _pca(flat, pca_dim, seed)
-    raise InputError(f"ClusterNorm: features must be one of {', '.join(FEATURES)}; got {features!r}.")
+    raise InputError("ClusterNorm: features must be one of {choices}; got {features!r}.",
+                     choices=", ".join(FEATURES), features=features)
 
 
 # -- torch backends --------------------------------------------------------------
@@ -254,12 +256,13 @@ def sklearn_cluster(
                 lab = est.fit_predict(data)
         except ValueError as err:
             raise InputError(
-                f"ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans."
+                "ClusterNorm: scikit-learn's {method} failed on this input ({err}); try torch_kmeans.",
+                method=method, err=str(err),
             ) from None
     notes = []
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):
-            notes.append(f"scikit-learn {method}: {' '.join(str(w.message).split())}")
+            notes.append(Msg("scikit-learn {method}: {warning}", method=method, warning=" ".join(str(w.message).split())))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     labels = torch.as_tensor(lab, dtype=torch.long, device=f.device)

@@ -9,12 +9,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.variants.norms import (
     BIAS, EPS, WEIGHT, affine_param, autocast_note, channel_part, check_input, dtype_errors, fill_module, finite_result,
     has_affine, param_dtype, resolve_num_groups, tokens_trap, values_per_channel,
 )
-from vnviz.variants.params import Param
+from vnviz.variants.params import Param, named
 from vnviz.variants.registry import Code, Identity, Reduction, Traps, Variant, register
+
+TITLE = N_("GroupNorm")
+
 
 def group_norm(
     x: torch.Tensor,
@@ -46,27 +50,28 @@ def group_norm(
         weight, bias: ``(C,)`` tensors, numbers or None. Default: None.
         eps: added to the variance. Default: 1e-5.
     """
-    x = check_input(x, "GroupNorm")
+    x = check_input(x, TITLE)
     c = x.shape[1]
     g = resolve_num_groups(num_groups, c)
     per_group = (c // g) * math.prod(x.shape[2:])
     if per_group < 2:
         raise InputError(
-            f"GroupNorm needs more than one value per group to compute a variance; with shape {tuple(x.shape)} "
-            f"and num_groups={g} each group has one; use fewer groups or spatial dims."
+            "GroupNorm needs more than one value per group to compute a variance; with shape {shape} and "
+            "num_groups={g} each group has one; use fewer groups or spatial dims.",
+            shape=tuple(x.shape), g=g,
         )
-    pdt = param_dtype(x, "GroupNorm", weight=weight, bias=bias)
-    w = affine_param(weight, (c,), x, "GroupNorm: weight", pdt)
-    b = affine_param(bias, (c,), x, "GroupNorm: bias", pdt)
+    pdt = param_dtype(x, TITLE, weight=weight, bias=bias)
+    w = affine_param(weight, (c,), x, named(TITLE, "weight"), pdt)
+    b = affine_param(bias, (c,), x, named(TITLE, "bias"), pdt)
     n = x.shape[0]
     # torch.native_group_norm is what F.group_norm runs, and it also returns the statistics the finiteness check
     # reads: 1.10x F.group_norm's time this way, 1.84x with F.group_norm and a scan of y
     # (measured with `python -m vnviz.bench --sections norms` on (64, 32, 32, 32) float32, 2 CPU cores, median of 5 runs of paired ratios to torch's F.group_norm alone)
     if x.device.type != "cpu" and pdt != x.dtype:  # mixed precision elsewhere: torch's public call, whatever it does
-        with dtype_errors("GroupNorm", x, pdt):
-            return finite_result(F.group_norm(x, g, w, b, eps), x, "GroupNorm")
+        with dtype_errors(TITLE, x, pdt):
+            return finite_result(F.group_norm(x, g, w, b, eps), x, TITLE)
     y, mean, rstd = torch.native_group_norm(x.contiguous(), w, b, n, c, math.prod(x.shape[2:]), g, eps)
-    return finite_result(y, x, "GroupNorm", (mean, rstd), per_group, w, b)
+    return finite_result(y, x, TITLE, (mean, rstd), per_group, w, b)
 
 
 # -- the declaration ------------------------------------------------------------------------------
@@ -102,11 +107,11 @@ def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> lis
     out = []
     g = params.get("num_groups")
     if g == 1:
-        out.append("GroupNorm with one group normalizes like LayerNorm over (C, *), but its affine is per channel, "
-                   "not per element.")
+        out.append(N_("GroupNorm with one group normalizes like LayerNorm over (C, *), but its affine is per channel, "
+                      "not per element."))
     elif g == x.shape[1]:
-        out.append("GroupNorm with num_groups = C is InstanceNorm (with a per-channel affine).")
-    return out + tokens_trap("GroupNorm", tuple(x.shape), layout)
+        out.append(N_("GroupNorm with num_groups = C is InstanceNorm (with a per-channel affine)."))
+    return out + tokens_trap(TITLE, tuple(x.shape), layout)
 
 
 def plan_notes(letters: tuple[str, ...], red: Reduction) -> list[str]:
@@ -114,10 +119,10 @@ def plan_notes(letters: tuple[str, ...], red: Reduction) -> list[str]:
     out = []
     if red.blocks == 1:
         rest = [t for i, t in enumerate(letters) if i != 0]
-        out.append(f"GroupNorm(1, {ch}) normalizes like LayerNorm over ({', '.join(rest)}), but its affine is per "
-                   f"channel ({ch},), not per element.")
+        out.append(Msg("GroupNorm(1, {ch}) normalizes like LayerNorm over ({rest}), but its affine is per channel "
+                       "({ch},), not per element.", ch=ch, rest=", ".join(rest)))
     if red.blocks == red.shape[red.channel] and len(red.shape) >= 3:
-        out.append(f"GroupNorm({ch}, {ch}) is InstanceNorm with a per-channel affine.")
+        out.append(Msg("GroupNorm({ch}, {ch}) is InstanceNorm with a per-channel affine.", ch=ch))
     return out
 
 
@@ -126,57 +131,60 @@ def identities(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> lis
     out = []
     if x.ndim >= 3 and per_channel > 1:
         out.append(Identity(
-            "GroupNorm with one group per channel = InstanceNorm",
+            PER_CHANNEL,
             ("group_norm", {"num_groups": c, "weight": weight, "bias": bias}),
             ("instance_norm", {"weight": weight, "bias": bias}), True,
-            f"With num_groups = C = {c}, each GroupNorm group is one (sample, channel) pair, exactly InstanceNorm's "
-            "group, and both apply the same per-channel weight and bias.", order=10))
+            Msg("With num_groups = C = {c}, each GroupNorm group is one (sample, channel) pair, exactly InstanceNorm's "
+                "group, and both apply the same per-channel weight and bias.", c=c), order=10))
     else:
-        out.append(Identity("GroupNorm with one group per channel = InstanceNorm", ("group_norm", {}),
-                            ("instance_norm", {}), True, "", order=10, unavailable=(
-                                f"GroupNorm(C) = InstanceNorm needs positions after (N, C): this input is "
-                                f"{tuple(x.shape)}, so each (sample, channel) group would hold one value.")))
+        out.append(Identity(PER_CHANNEL, ("group_norm", {}), ("instance_norm", {}), True, "", order=10,
+                            unavailable=Msg("GroupNorm(C) = InstanceNorm needs positions after (N, C): this input is "
+                                            "{shape}, so each (sample, channel) group would hold one value.",
+                                            shape=tuple(x.shape))))
     if c * per_channel > 1:
         rest = tuple(x.shape[1:])
         out.append(Identity(
-            "GroupNorm with one group = LayerNorm over (C, *)",
+            N_("GroupNorm with one group = LayerNorm over (C, *)"),
             ("group_norm", {"num_groups": 1}), ("layer_norm", {"normalized_shape": rest}), True,
-            "With num_groups = 1 the only group of a sample is all of its channels and positions, which is what "
-            "LayerNorm over every dim after N standardizes; without an affine nothing else happens.", order=20))
+            N_("With num_groups = 1 the only group of a sample is all of its channels and positions, which is what "
+               "LayerNorm over every dim after N standardizes; without an affine nothing else happens."), order=20))
         out.append(Identity(
-            "GroupNorm(1) with a per-channel weight ≠ a fresh LayerNorm over (C, *)",
+            N_("GroupNorm(1) with a per-channel weight ≠ a fresh LayerNorm over (C, *)"),
             ("group_norm", {"num_groups": 1, "weight": weight, "bias": bias}),
             ("layer_norm", {"normalized_shape": rest, "weight": 1.0, "bias": 0.0}), False,
-            f"The statistics are the same, but GroupNorm's affine has one weight per channel ({c} values) and "
-            f"LayerNorm's one per element of {rest}, here at its initial ones and zeros, so they differ "
-            "by exactly GroupNorm's affine (the stripes, one per channel): copy w into every position, "
-            "w[:, None, None].expand(C, H, W), to make them equal.", order=30))
+            Msg("The statistics are the same, but GroupNorm's affine has one weight per channel ({c} values) and "
+                "LayerNorm's one per element of {rest}, here at its initial ones and zeros, so they differ by exactly "
+                "GroupNorm's affine (the stripes, one per channel): copy w into every position, "
+                "w[:, None, None].expand(C, H, W), to make them equal.", c=c, rest=rest), order=30))
     return out
+
+
+PER_CHANNEL = N_("GroupNorm with one group per channel = InstanceNorm")
 
 
 def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
     """What GroupNorm's kernel does in a half dtype: float32 statistics, and CUDA autocast runs it in float32."""
-    return autocast_note("GroupNorm", "group_norm", dtype)
+    return autocast_note(TITLE, "group_norm", dtype)
 
 
 TRAPS = Traps(
     known=(
-        ("GroupNorm(1, C) normalizes exactly like LayerNorm([C, H, W]), but its affine is per channel, shape (C,), "
-         "while LayerNorm's is per element, shape (C, H, W)."),
-        ("GroupNorm(C, C) is InstanceNorm with a per-channel affine; nn.InstanceNorm2d itself has no affine unless "
-         "you pass affine=True."),
+        N_("GroupNorm(1, C) normalizes exactly like LayerNorm([C, H, W]), but its affine is per channel, shape (C,), "
+           "while LayerNorm's is per element, shape (C, H, W)."),
+        N_("GroupNorm(C, C) is InstanceNorm with a per-channel affine; nn.InstanceNorm2d itself has no affine unless "
+           "you pass affine=True."),
     ),
     precision=precision_notes, run=warnings, plan=plan_notes,
 )
 
 register(Variant(
-    name="group_norm", title="GroupNorm", family="norm", fn=group_norm,
-    params=(Param("num_groups", "int", None, "Number of channel groups G; must divide C (1 = LayerNorm, C = InstanceNorm).",
-                  low=1),
+    name="group_norm", title=TITLE, family="norm", fn=group_norm,
+    params=(Param("num_groups", "int", None,
+                  N_("Number of channel groups G; must divide C (1 = LayerNorm, C = InstanceNorm)."), low=1),
             EPS, WEIGHT, BIAS),
-    summary="One mean and variance per (sample, block of C/G channels): between LayerNorm and InstanceNorm.",
+    summary=N_("One mean and variance per (sample, block of C/G channels): between LayerNorm and InstanceNorm."),
     rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS, identities=identities,
-    label=lambda p: f"GroupNorm({p['num_groups']})" if p.get("num_groups") else "GroupNorm",
-    alone=lambda x, p, sel: channel_part(x, p, sel, "GroupNorm", num_groups=1),
-    compare_params=("num_groups",), grid_labels=("sample", "channel group"), precedence=3, order=40,
+    label=lambda p: Msg("GroupNorm({g})", g=p["num_groups"]) if p.get("num_groups") else TITLE,
+    alone=lambda x, p, sel: channel_part(x, p, sel, TITLE, num_groups=1),
+    compare_params=("num_groups",), grid_labels=(N_("sample"), N_("channel group")), precedence=3, order=40,
 ))

@@ -7,12 +7,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vnviz.i18n import N_, Msg
 from vnviz.variants.norms import (
     BIAS, WEIGHT, affine_param, autocast_note, check_input, dtype_errors, fill_module, finite_result, has_affine,
     param_dtype, same_params, tokens_trap,
 )
-from vnviz.variants.params import Param
+from vnviz.variants.params import Param, named
 from vnviz.variants.registry import Code, Moved, Reduction, Traps, Variant, register
+
+TITLE = N_("LayerNorm2d")
 
 
 def layer_norm_2d(
@@ -40,18 +43,18 @@ def layer_norm_2d(
 
     Shape: input ``(N, C, *)``, output the same (contiguous).
     """
-    x = check_input(x, "LayerNorm2d")
+    x = check_input(x, TITLE)
     c = x.shape[1]
-    pdt = param_dtype(x, "LayerNorm2d", weight=weight, bias=bias)
-    w = affine_param(weight, (c,), x, "LayerNorm2d: weight", pdt)
-    b = affine_param(bias, (c,), x, "LayerNorm2d: bias", pdt)
+    pdt = param_dtype(x, TITLE, weight=weight, bias=bias)
+    w = affine_param(weight, (c,), x, named(TITLE, "weight"), pdt)
+    b = affine_param(bias, (c,), x, named(TITLE, "bias"), pdt)
     # the kernel F.layer_norm runs, on the channels moved last, with the statistics the finiteness check reads
     if x.device.type != "cpu" and pdt != x.dtype:  # mixed precision elsewhere: torch's public call, whatever it does
-        with dtype_errors("LayerNorm2d", x, pdt):
+        with dtype_errors(TITLE, x, pdt):
             y = F.layer_norm(x.movedim(1, -1), (c,), w, b, eps)
-        return finite_result(y.movedim(-1, 1).contiguous(), x, "LayerNorm2d")
+        return finite_result(y.movedim(-1, 1).contiguous(), x, TITLE)
     y, mean, rstd = torch.native_layer_norm(x.movedim(1, -1), (c,), w, b, eps)
-    return finite_result(y.movedim(-1, 1).contiguous(), x, "LayerNorm2d", (mean, rstd), c, w, b)
+    return finite_result(y.movedim(-1, 1).contiguous(), x, TITLE, (mean, rstd), c, w, b)
 
 
 # -- the declaration ------------------------------------------------------------------------------
@@ -84,40 +87,41 @@ def code(letters: tuple[str, ...], shape: tuple[int, ...], params: dict[str, Any
 def warnings(x: torch.Tensor, params: dict[str, Any], layout: str | None) -> list[str]:
     out = []
     if x.shape[1] == 1:
-        out.append("With a single channel every group holds one value: its variance is 0, so LayerNorm2d outputs "
-                   "all zeros (plus bias).")
-    return out + tokens_trap("LayerNorm2d", tuple(x.shape), layout)
+        out.append(N_("With a single channel every group holds one value: its variance is 0, so LayerNorm2d outputs "
+                      "all zeros (plus bias)."))
+    return out + tokens_trap(TITLE, tuple(x.shape), layout)
 
 
 def plan_notes(letters: tuple[str, ...], red: Reduction) -> list[str]:
     ch = letters[red.channel]
-    return [f"torch has no LayerNorm2d module: ConvNeXt (data_format=\"channels_first\") and SAM compute nn.LayerNorm"
-            f"({ch}) over the channels at every position, with eps=1e-6, not torch's 1e-5."]
+    return [Msg("torch has no LayerNorm2d module: ConvNeXt (data_format=\"channels_first\") and SAM compute "
+                "nn.LayerNorm({ch}) over the channels at every position, with eps=1e-6, not torch's 1e-5.", ch=ch)]
 
 
 def infer_notes(shape: tuple[int, ...], axes: tuple[int, ...], affine: str) -> list[str]:
-    return [f"It is LayerNorm({shape[1]}) along dim 1, as on x.movedim(1, -1) (ConvNeXt's LayerNorm for "
-            "channels-first data, SAM's LayerNorm2d)."]
+    return [Msg("It is LayerNorm({c}) along dim 1, as on x.movedim(1, -1) (ConvNeXt's LayerNorm for channels-first "
+                "data, SAM's LayerNorm2d).", c=shape[1])]
 
 
 def precision_notes(x: torch.Tensor, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
     """What LayerNorm's kernel does in a half dtype: float32 statistics, and CUDA autocast runs it in float32."""
-    return autocast_note("LayerNorm", "layer_norm", dtype)
+    return autocast_note(N_("LayerNorm"), "layer_norm", dtype)
 
 
 TRAPS = Traps(
-    known=(("ConvNeXt's channels-first LayerNorm and SAM's LayerNorm2d normalize each position over its C channels "
-            "(nn.LayerNorm(C) on x.movedim(1, -1)), not each sample over (C, H, W) as nn.LayerNorm([C, H, W]) does; "
-            "their eps is 1e-6."),),
+    known=(N_("ConvNeXt's channels-first LayerNorm and SAM's LayerNorm2d normalize each position over its C channels "
+              "(nn.LayerNorm(C) on x.movedim(1, -1)), not each sample over (C, H, W) as nn.LayerNorm([C, H, W]) "
+              "does; their eps is 1e-6."),),
     precision=precision_notes, run=warnings, plan=plan_notes, infer=infer_notes,
 )
 
 register(Variant(
-    name="layer_norm_2d", title="LayerNorm2d", family="norm", fn=layer_norm_2d,
-    params=(Param("eps", "float", 1e-6, "Added to the variance before the square root; 1e-6 as ConvNeXt and SAM.",
+    name="layer_norm_2d", title=TITLE, family="norm", fn=layer_norm_2d,
+    params=(Param("eps", "float", 1e-6, N_("Added to the variance before the square root; 1e-6 as ConvNeXt and SAM."),
                   low=0.0),
             WEIGHT, BIAS),
-    summary="One mean and variance per position, over its channels (ConvNeXt's and SAM's channels-first LayerNorm).",
+    summary=N_("One mean and variance per position, over its channels (ConvNeXt's and SAM's channels-first "
+               "LayerNorm)."),
     rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS, alone=same_params,
-    grid_labels=("sample", "position"), precedence=5, order=25,
+    grid_labels=(N_("sample"), N_("position")), precedence=5, order=25,
 ))

@@ -15,8 +15,13 @@ from typing import Any
 import torch
 
 from vnviz.errors import InputError
-from vnviz.variants.params import Param, as_shape
+from vnviz.i18n import N_, Msg
+from vnviz.variants.params import Param, as_shape, named
 from vnviz.variants.registry import Variant, register
+
+SLICE_TITLE = N_("Matrix Slice")
+MASK_TITLE = N_("Matrix Mask")
+NOUNS = {"rows": N_("rows"), "cols": N_("cols")}  # what a dim of the matrix is called in sentences
 
 MASK_KINDS = ("causal", "band", "padding", "random", "magnitude", "n_m", "rows", "cols", "custom")
 MASK_MODES = ("multiply", "fill")
@@ -43,16 +48,19 @@ def check_matrix(x: Any, what: str, floating: bool = False) -> torch.Tensor:
             try:
                 x = torch.from_numpy(x if all(st >= 0 for st in x.strides) else x.copy())
             except TypeError:
-                raise InputError(f"{what} takes numeric arrays; got numpy dtype {x.dtype}.") from None
+                raise InputError("{what} takes numeric arrays; got numpy dtype {dtype}.", what=what, dtype=x.dtype) from None
         else:
-            raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
+            raise InputError("{what} takes a torch.Tensor (or numpy array); got {type}.",
+                             what=what, type=type(x).__name__)
     if floating and not x.is_floating_point():
-        raise InputError(f"{what} takes floating-point tensors (float16, bfloat16, float32 or float64); "
-                         f"got {_dtype_name(x.dtype)}.")
+        raise InputError("{what} takes floating-point tensors (float16, bfloat16, float32 or float64); got {dtype}.",
+                         what=what, dtype=_dtype_name(x.dtype))
     if x.ndim < 2:
-        raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape "
+                         "{shape}.",
+                         what=what, shape=tuple(x.shape))
     if x.numel() == 0:
-        raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a non-empty tensor; got shape {shape}.", what=what, shape=tuple(x.shape))
     return x
 
 
@@ -70,10 +78,9 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
     """
     t = text.strip()
     noun = what.rsplit(" ", 1)[-1]  # "rows" or "cols"
-    syntax = (
-        f"{what}={text!r} is not valid; use 'start:stop:step' (parts optional, e.g. '1:5:2'), "
-        f"one index like '3', or a list like '0,2,5'."
-    )
+    noun = NOUNS.get(noun, noun)
+    syntax = Msg("{what}={text!r} is not valid; use 'start:stop:step' (parts optional, e.g. '1:5:2'), one index like "
+                 "'3', or a list like '0,2,5'.", what=what, text=text)
     if t == "":
         return slice(None)
     if "," in t:
@@ -86,7 +93,8 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
         bad = [i for i in idx if not -size <= i < size]
         if bad:
             raise InputError(
-                f"{what}={text!r} has index {bad[0]}, out of range for {size} {noun} (allowed: {-size} to {size - 1})."
+                "{what}={text!r} has index {index}, out of range for {size} {noun} (allowed: {low} to {high}).",
+                what=what, text=text, index=bad[0], size=size, noun=noun, low=-size, high=size - 1,
             )
         return [i % size for i in idx]
     if ":" in t:
@@ -95,23 +103,27 @@ def parse_index(text: str, size: int, what: str) -> slice | list[int]:
             raise InputError(syntax)
         start, stop, step = ([None if p == "" else int(p) for p in parts] + [None])[:3]
         if step == 0:
-            raise InputError(f"{what}={text!r} has step 0; the step must be a positive whole number, e.g. '::2'.")
+            raise InputError("{what}={text!r} has step 0; the step must be a positive whole number, e.g. '::2'.",
+                             what=what, text=text)
         if step is not None and step < 0:
             raise InputError(
-                f"{what}={text!r} has a negative step, but torch has no negative-step slices; "
-                f"slice with a positive step and reverse with torch.flip(y, dims=[{-2 if noun == 'rows' else -1}])."
+                "{what}={text!r} has a negative step, but torch has no negative-step slices; slice with a positive "
+                "step and reverse with torch.flip(y, dims=[{dim}]).",
+                what=what, text=text, dim=-2 if noun == "rows" else -1,
             )
         sl = slice(start, stop, step)
         if len(range(*sl.indices(size))) == 0:
             raise InputError(
-                f"{what}={text!r} selects none of the {size} {noun}; give a start before the stop, "
-                f"both within 0 to {size}, e.g. '0:{size}'."
+                "{what}={text!r} selects none of the {size} {noun}; give a start before the stop, both within 0 to "
+                "{size}, e.g. '0:{size}'.",
+                what=what, text=text, size=size, noun=noun,
             )
         return sl
     if _INT.fullmatch(t):
         i = int(t)
         if not -size <= i < size:
-            raise InputError(f"{what}={text!r} is out of range for {size} {noun} (allowed: {-size} to {size - 1}).")
+            raise InputError("{what}={text!r} is out of range for {size} {noun} (allowed: {low} to {high}).",
+                             what=what, text=text, size=size, noun=noun, low=-size, high=size - 1)
         i %= size
         return slice(i, i + 1)
     raise InputError(syntax)
@@ -146,12 +158,13 @@ def matrix_slice(x: torch.Tensor, rows: str = ":", cols: str = ":") -> torch.Ten
     negative-step slices; use ``torch.flip``), an index out of range, or an
     empty selection.
     """
-    x = check_matrix(x, "Matrix Slice")
+    x = check_matrix(x, SLICE_TITLE)
     if not isinstance(rows, str) or not isinstance(cols, str):
         bad = rows if not isinstance(rows, str) else cols
-        raise InputError(f"Matrix Slice: rows and cols must be strings like '1:5:2', '3' or '0,2,5'; got {bad!r}.")
-    r = parse_index(rows, x.shape[-2], "Matrix Slice: rows")
-    c = parse_index(cols, x.shape[-1], "Matrix Slice: cols")
+        raise InputError("Matrix Slice: rows and cols must be strings like '1:5:2', '3' or '0,2,5'; got {bad!r}.",
+                         bad=bad)
+    r = parse_index(rows, x.shape[-2], named(SLICE_TITLE, "rows"))
+    c = parse_index(cols, x.shape[-1], named(SLICE_TITLE, "cols"))
     y = x[..., r if isinstance(r, slice) else slice(None), c if isinstance(c, slice) else slice(None)]  # view
     if isinstance(r, list):
         y = y.index_select(-2, torch.tensor(r, dtype=torch.long, device=x.device))  # copy, (*, len(r), C')
@@ -168,9 +181,11 @@ def _target(x: Any, what: str) -> tuple[tuple[int, ...], torch.device, torch.Ten
     if isinstance(x, torch.Tensor) or (type(x).__module__ == "numpy" and hasattr(x, "dtype")):
         t = check_matrix(x, what)
         return tuple(t.shape), t.device, t
-    shape = as_shape(x, f"{what}: shape")
+    shape = as_shape(x, named(what, "shape"))
     if len(shape) < 2:
-        raise InputError(f"{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape {shape}.")
+        raise InputError("{what} needs a matrix or a batch of matrices (at least 2 dims, ... R C); got shape "
+                         "{shape}.",
+                         what=what, shape=shape)
     return shape, torch.device("cpu"), None
 
 
@@ -181,18 +196,21 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
     or the full shape all do. True (1) keeps an entry, False (0) removes it.
     """
     if mask is None:
-        raise InputError(f"{what} is missing; give a 0/1 tensor of shape {tuple(shape[-2:])} or {tuple(shape)}.")
+        raise InputError("{what} is missing; give a 0/1 tensor of shape {matrix} or {shape}.",
+                         what=what, matrix=tuple(shape[-2:]), shape=tuple(shape))
     if not isinstance(mask, torch.Tensor):
         try:
             mask = torch.as_tensor(mask)
         except (TypeError, ValueError, RuntimeError):
-            raise InputError(f"{what} must be a 0/1 tensor or array; got {type(mask).__name__}.") from None
+            raise InputError("{what} must be a 0/1 tensor or array; got {type}.",
+                             what=what, type=type(mask).__name__) from None
     if mask.dtype != torch.bool:
         if mask.is_complex():
-            raise InputError(f"{what} must hold only 0 and 1; got a complex tensor.")
+            raise InputError("{what} must hold only 0 and 1; got a complex tensor.", what=what)
         bad = (mask != 0) & (mask != 1)
         if bool(bad.any()):
-            raise InputError(f"{what} must hold only 0 and 1 (or True/False); got value {mask[bad].flatten()[0].item()!r}.")
+            raise InputError("{what} must hold only 0 and 1 (or True/False); got value {value!r}.",
+                             what=what, value=mask[bad].flatten()[0].item())
         mask = mask != 0
     try:
         ok = torch.broadcast_shapes(mask.shape, shape) == torch.Size(shape)
@@ -200,8 +218,8 @@ def as_keep_mask(mask: Any, shape: tuple[int, ...], device: torch.device, what: 
         ok = False
     if not ok:
         raise InputError(
-            f"{what} of shape {tuple(mask.shape)} does not broadcast to the input shape {tuple(shape)}; "
-            f"give shape {tuple(shape[-2:])} or {tuple(shape)}."
+            "{what} of shape {shape} does not broadcast to the input shape {input}; give shape {matrix} or {input}.",
+            what=what, shape=tuple(mask.shape), input=tuple(shape), matrix=tuple(shape[-2:]),
         )
     return mask.to(device).expand(shape).contiguous()
 
@@ -220,18 +238,19 @@ def _padding(shape: tuple[int, ...], device: torch.device, lengths: tuple[int, .
     if lengths is None:
         raise InputError("Matrix Mask: kind='padding' needs lengths, the number of valid columns; got None.")
     if len(batch) == 0:
-        allowed = {1: "one length for every row", r: f"one length per row ({r})"}
+        allowed = {1: N_("one length for every row"), r: Msg("one length per row ({r})", r=r)}
     else:
-        allowed = {1: "one length for every matrix", batch[0]: f"one per sample of dim 0 ({batch[0]})",
-                   nmat: f"one per matrix ({nmat})"}
+        allowed = {1: N_("one length for every matrix"), batch[0]: Msg("one per sample of dim 0 ({n})", n=batch[0]),
+                   nmat: Msg("one per matrix ({n})", n=nmat)}
     if len(lengths) not in allowed:
         raise InputError(
-            f"Matrix Mask: padding lengths must give {' or '.join(allowed.values())} for input shape {shape}; "
-            f"got {len(lengths)} value(s) {tuple(lengths)}."
+            "Matrix Mask: padding lengths must give {allowed} for input shape {shape}; got {n} value(s) {got}.",
+            allowed=Msg.join(allowed.values(), " or "), shape=shape, n=len(lengths), got=tuple(lengths),
         )
     bad = [v for v in lengths if not 0 <= v <= c]
     if bad:
-        raise InputError(f"Matrix Mask: padding lengths must be between 0 and the {c} columns; got {bad[0]}.")
+        raise InputError("Matrix Mask: padding lengths must be between 0 and the {c} columns; got {got}.",
+                         c=c, got=bad[0])
     _, j = _grid(shape, device)
     lens = torch.tensor(lengths, dtype=torch.long, device=device)
     if len(batch) == 0:
@@ -247,7 +266,8 @@ def _random(shape: tuple[int, ...], device: torch.device, p: float, seed: int) -
     # drawn on the CPU so a seed gives the same mask on every device; equals
     # torch.manual_seed(seed); F.dropout(x, p) on a CPU tensor
     if seed >= 2**64:
-        raise InputError(f"Matrix Mask: seed must be below 2**64, as torch.manual_seed requires; got {seed}.")
+        raise InputError("Matrix Mask: seed must be below 2**64, as torch.manual_seed requires; got {seed}.",
+                         seed=seed)
     g = torch.Generator().manual_seed(seed)
     noise = torch.empty(shape, dtype=torch.float32).bernoulli_(1.0 - p, generator=g)
     return (noise != 0).to(device)
@@ -268,12 +288,14 @@ def _n_m(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
     shape = x.shape
     c = shape[-1]
     if n > m:
-        raise InputError(f"Matrix Mask: n_m keeps n of every m entries, so n must be at most m={m}; got n={n}.")
+        raise InputError("Matrix Mask: n_m keeps n of every m entries, so n must be at most m={m}; got n={n}.",
+                         m=m, n=n)
     if c % m:
         divisors = [d for d in range(1, c + 1) if c % d == 0]
         raise InputError(
-            f"Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} "
-            f"(allowed: {', '.join(map(str, divisors))}); got m={m}."
+            "Matrix Mask: n_m needs the {c} columns to split into blocks of m; m must divide {c} (allowed: {allowed}); "
+            "got m={m}.",
+            c=c, allowed=", ".join(map(str, divisors)), m=m,
         )
     a = x.detach().abs().reshape(shape[:-1] + (c // m, m))  # (*, R, C/m, m)
     order = torch.sort(a, dim=-1, descending=True, stable=True).indices  # largest first; ties: lower index first
@@ -288,7 +310,8 @@ def _remove(shape: tuple[int, ...], device: torch.device, index: tuple[int, ...]
     bad = [i for i in index if not -size <= i < size]
     if bad:
         raise InputError(
-            f"Matrix Mask: kind={noun!r} index {bad[0]} is out of range for {size} {noun} (allowed: {-size} to {size - 1})."
+            "Matrix Mask: kind={kind!r} index {index} is out of range for {size} {noun} (allowed: {low} to {high}).",
+            kind=noun, index=bad[0], size=size, noun=NOUNS[noun], low=-size, high=size - 1,
         )
     keep = torch.ones(shape[-2:], dtype=torch.bool, device=device)
     idx = torch.tensor([i % size for i in index], dtype=torch.long, device=device)
@@ -316,11 +339,16 @@ def _keep(
     """The keep-mask (True = keep), a contiguous bool tensor of ``shape`` on ``device``."""
     if kind in ("magnitude", "n_m"):
         if values is None:
-            raise InputError(f"Matrix Mask: kind={kind!r} ranks the entries by |x|, so it needs the tensor, not only its shape.")
+            raise InputError("Matrix Mask: kind={kind!r} ranks the entries by |x|, so it needs the tensor, not "
+                             "only its shape.",
+                             kind=kind)
         if values.is_complex() or not (values.is_floating_point() or values.dtype in _INT_DTYPES):
-            raise InputError(f"Matrix Mask: kind={kind!r} needs real numbers to rank; got {_dtype_name(values.dtype)}.")
+            raise InputError("Matrix Mask: kind={kind!r} needs real numbers to rank; got {dtype}.",
+                             kind=kind, dtype=_dtype_name(values.dtype))
         if values.is_floating_point() and bool(torch.isnan(values).any()):
-            raise InputError(f"Matrix Mask: kind={kind!r} cannot rank NaN values by size; replace or drop them first.")
+            raise InputError("Matrix Mask: kind={kind!r} cannot rank NaN values by size; replace or drop them "
+                             "first.",
+                             kind=kind)
     if kind == "causal":
         i, j = _grid(shape, device)
         keep = (j - i <= diagonal).expand(shape)  # == torch.ones(R, C).tril(diagonal).bool()
@@ -340,7 +368,7 @@ def _keep(
     elif kind == "cols":
         keep = _remove(shape, device, index, -1)
     else:  # "custom"
-        keep = as_keep_mask(mask, shape, device, "Matrix Mask: mask")
+        keep = as_keep_mask(mask, shape, device, named(MASK_TITLE, "mask"))
     return keep.contiguous()
 
 
@@ -381,7 +409,7 @@ def build_mask(x: Any, kind: str = "causal", **params: Any) -> torch.Tensor:
         a contiguous ``torch.bool`` tensor of ``x``'s shape.
     """
     checked = MATRIX_MASK.check_params({"kind": kind, **params})
-    shape, device, values = _target(x, "Matrix Mask")
+    shape, device, values = _target(x, MASK_TITLE)
     return _keep(shape, device, values, **checked)
 
 
@@ -443,10 +471,11 @@ def matrix_mask(
 
     Shape: input ``(*, R, C)``, output the same (a new tensor).
     """
-    x = check_matrix(x, "Matrix Mask", floating=True)
+    x = check_matrix(x, MASK_TITLE, floating=True)
     if mode == "fill" and math.isfinite(value) and abs(value) > torch.finfo(x.dtype).max:
-        raise InputError(f"Matrix Mask: value={value:g} does not fit {_dtype_name(x.dtype)} (largest "
-                         f"{torch.finfo(x.dtype).max:.6g}); use a smaller value, or float('-inf') to mask logits.")
+        raise InputError("Matrix Mask: value={value:g} does not fit {dtype} (largest {max:.6g}); use a smaller "
+                         "value, or float('-inf') to mask logits.",
+                         value=value, dtype=_dtype_name(x.dtype), max=torch.finfo(x.dtype).max)
     keep = _keep(tuple(x.shape), x.device, x, kind, diagonal=diagonal, width=width, lengths=lengths, p=p,
                  seed=seed, sparsity=sparsity, n=n, m=m, index=index, mask=mask)
     kept = x
@@ -471,13 +500,15 @@ class FillParam(Param):
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isinf(v):
             return float(v)
         if isinstance(v, float) and math.isnan(v):
-            raise InputError(f"{where}: {self.name} must be a number, -inf or inf, not NaN; got {value!r}.")
+            raise InputError("{where}: {name} must be a number, -inf or inf, not NaN; got {value!r}.",
+                             where=where, name=self.name, value=value)
         if isinstance(v, str) or isinstance(v, bool):
-            raise InputError(f"{where}: {self.name} must be a number such as 0.0 or float('-inf'); got {value!r}.")
+            raise InputError("{where}: {name} must be a number such as 0.0 or float('-inf'); got {value!r}.",
+                             where=where, name=self.name, value=value)
         return super().check(value, where)
 
     def allowed(self) -> str:
-        return "any number, -inf or inf (not NaN)"
+        return N_("any number, -inf or inf (not NaN)")
 
 
 def _kind(*kinds: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -486,42 +517,49 @@ def _kind(*kinds: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 register(Variant(
-    name="matrix_slice", title="Matrix Slice", family="matrix", fn=matrix_slice,
+    name="matrix_slice", title=SLICE_TITLE, family="matrix", fn=matrix_slice,
     params=(
-        Param("rows", "str", ":", "Rows to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy)."),
-        Param("cols", "str", ":", "Columns to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy)."),
+        Param("rows", "str", ":",
+              N_("Rows to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy).")),
+        Param("cols", "str", ":",
+              N_("Columns to keep: 'start:stop:step' (a view), one index '3', or a list '0,2,5' (a copy).")),
     ),
     pattern="... r c -> ... r' c'", reference="x[..., rows, cols]",
-    summary="Selects a submatrix of every matrix; plain slices give a view that shares the input's memory.",
+    summary=N_("Selects a submatrix of every matrix; plain slices give a view that shares the input's memory."),
     stat="none", affine="none", min_ndim=2, order=70,
 ))
 MATRIX_MASK = register(Variant(
-    name="matrix_mask", title="Matrix Mask", family="matrix", fn=matrix_mask,
+    name="matrix_mask", title=MASK_TITLE, family="matrix", fn=matrix_mask,
     params=(
-        Param("kind", "choice", "causal", "Which entries to remove: the mask's rule.", choices=MASK_KINDS),
-        Param("mode", "choice", "multiply", "multiply: removed entries become 0; fill: they become value.",
+        Param("kind", "choice", "causal", N_("Which entries to remove: the mask's rule."), choices=MASK_KINDS),
+        Param("mode", "choice", "multiply", N_("multiply: removed entries become 0; fill: they become value."),
               choices=MASK_MODES),
-        FillParam("value", "float", 0.0, "Written where removed in fill mode; -inf before a softmax gives them probability 0.",
+        FillParam("value", "float", 0.0,
+                  N_("Written where removed in fill mode; -inf before a softmax gives them probability 0."),
                   when=(("mode", ("fill",)),)),
-        Param("diagonal", "int", 0, "causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril.",
+        Param("diagonal", "int", 0, N_("causal: keep j - i <= diagonal (0 = the diagonal and below), as torch.tril."),
               when=_kind("causal")),
-        Param("width", "int", 1, "band: keep entries with |i - j| <= width.", low=0, when=_kind("band")),
+        Param("width", "int", 1, N_("band: keep entries with |i - j| <= width."), low=0, when=_kind("band")),
         Param("lengths", "ints", None,
-              "padding: valid columns, one per row of a 2-D input or one per matrix of a batch.", when=_kind("padding")),
-        Param("p", "float", 0.5, "random: probability of removing each entry (dropout).", low=0.0, high=1.0,
+              N_("padding: valid columns, one per row of a 2-D input or one per matrix of a batch."),
+              when=_kind("padding")),
+        Param("p", "float", 0.5, N_("random: probability of removing each entry (dropout)."), low=0.0, high=1.0,
               high_open=True, when=_kind("random")),
-        Param("seed", "int", 0, "random: seed of the mask; the same seed gives the same mask.", low=0,
+        Param("seed", "int", 0, N_("random: seed of the mask; the same seed gives the same mask."), low=0,
               when=_kind("random")),
-        Param("scale", "bool", True, "random: rescale kept entries by 1/(1-p), as dropout does.", when=_kind("random")),
-        Param("sparsity", "float", 0.5, "magnitude: fraction of smallest-|x| entries removed per matrix.",
+        Param("scale", "bool", True, N_("random: rescale kept entries by 1/(1-p), as dropout does."),
+              when=_kind("random")),
+        Param("sparsity", "float", 0.5, N_("magnitude: fraction of smallest-|x| entries removed per matrix."),
               low=0.0, high=1.0, when=_kind("magnitude")),
-        Param("n", "int", 2, "n_m: entries kept in every block of m.", low=1, when=_kind("n_m")),
-        Param("m", "int", 4, "n_m: block length along the last dim; must divide the columns.", low=1, when=_kind("n_m")),
-        Param("index", "ints", (), "rows / cols: the rows or columns to remove.", when=_kind("rows", "cols")),
-        Param("mask", "tensor", None, "custom: a 0/1 tensor broadcastable to the input (1 = keep).", widget=False,
+        Param("n", "int", 2, N_("n_m: entries kept in every block of m."), low=1, when=_kind("n_m")),
+        Param("m", "int", 4, N_("n_m: block length along the last dim; must divide the columns."), low=1,
+              when=_kind("n_m")),
+        Param("index", "ints", (), N_("rows / cols: the rows or columns to remove."), when=_kind("rows", "cols")),
+        Param("mask", "tensor", None, N_("custom: a 0/1 tensor broadcastable to the input (1 = keep)."), widget=False,
               when=_kind("custom")),
     ),
     pattern="... r c -> ... r c (masked)", reference="x.masked_fill(~mask, value)",
-    summary="Removes entries of every matrix by a rule (causal, band, padding, dropout, pruning, ...): zeroed or filled.",
+    summary=N_("Removes entries of every matrix by a rule (causal, band, padding, dropout, pruning, ...): zeroed or "
+               "filled."),
     stat="none", affine="none", min_ndim=2, order=80,
 ))

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.variants.params import Param, as_ints, quote, scalar
+from vnviz.i18n import N_, Msg
+from vnviz.variants.params import Param, as_ints, named, quote, scalar
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)  # what every norm takes
 HALF_DTYPES = (torch.float16, torch.bfloat16)  # accumulated in float32 by torch's kernels
@@ -76,10 +77,11 @@ def param_dtype(x: torch.Tensor, what: str, **tensors: Any) -> torch.dtype:
              if d in (x.dtype, torch.float32)}
     kinds = set(found.values())
     if len(kinds) > 1:
-        listed = " and ".join(f"{name} {dtype_name(d)}" for name, d in found.items())
+        listed = Msg.join((f"{name} {dtype_name(d)}" for name, d in found.items()), " and ")
         raise InputError(
-            f"{what}: with a {dtype_name(x.dtype)} input, torch's kernels take weight, bias and running statistics "
-            f"all in {dtype_name(x.dtype)} or all in float32, not a mix; got {listed}."
+            "{what}: with a {dtype} input, torch's kernels take weight, bias and running statistics all in {dtype} "
+            "or all in float32, not a mix; got {listed}.",
+            what=what, dtype=dtype_name(x.dtype), listed=listed,
         )
     return kinds.pop() if kinds else x.dtype
 
@@ -98,8 +100,9 @@ def dtype_errors(what: str, x: torch.Tensor, dtype: torch.dtype) -> Iterator[Non
         if "scalar type" not in text and "dtype" not in text:
             raise
         raise InputError(
-            f"{what}: torch's kernel on {x.device.type} refuses a {dtype_name(x.dtype)} input with {dtype_name(dtype)} "
-            f"weight, bias or running statistics; give them in {dtype_name(x.dtype)}."
+            "{what}: torch's kernel on {device} refuses a {dtype} input with {param_dtype} weight, bias or running "
+            "statistics; give them in {dtype}.",
+            what=what, device=x.device.type, dtype=dtype_name(x.dtype), param_dtype=dtype_name(dtype),
         ) from None
 
 
@@ -122,22 +125,27 @@ def check_input(x: Any, what: str, min_ndim: int = 2) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         if type(x).__module__ == "numpy" and hasattr(x, "dtype"):
             if x.dtype.kind not in "fiub":
-                raise InputError(f"{what} takes float16, float32 or float64 arrays; got numpy {x.dtype}.")
+                raise InputError("{what} takes float16, float32 or float64 arrays; got numpy {dtype}.",
+                                 what=what, dtype=x.dtype)
             x = torch.from_numpy(x.copy() if any(s < 0 for s in x.strides) else x)
         else:
-            raise InputError(f"{what} takes a torch.Tensor (or numpy array); got {type(x).__name__}.")
+            raise InputError("{what} takes a torch.Tensor (or numpy array); got {type}.",
+                             what=what, type=type(x).__name__)
     if x.dtype not in FLOAT_DTYPES:
-        raise InputError(f"{what} takes float16, bfloat16, float32 or float64 tensors; got {dtype_name(x.dtype)}; "
-                         "convert it first, e.g. x.float().")
+        raise InputError("{what} takes float16, bfloat16, float32 or float64 tensors; got {dtype}; convert it "
+                         "first, e.g. x.float().",
+                         what=what, dtype=dtype_name(x.dtype))
     if x.ndim < min_ndim:
         if min_ndim >= 3:
             raise InputError(
-                f"{what} needs at least {min_ndim} dims (N, C, L, ...): it averages over the positions of each "
-                f"(sample, channel); got shape {tuple(x.shape)}."
+                "{what} needs at least {min_ndim} dims (N, C, L, ...): it averages over the positions of each "
+                "(sample, channel); got shape {shape}.",
+                what=what, min_ndim=min_ndim, shape=tuple(x.shape),
             )
-        raise InputError(f"{what} needs at least {min_ndim} dims (N, C, ...); got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs at least {min_ndim} dims (N, C, ...); got shape {shape}.",
+                         what=what, min_ndim=min_ndim, shape=tuple(x.shape))
     if x.numel() == 0:
-        raise InputError(f"{what} needs a non-empty tensor; got shape {tuple(x.shape)}.")
+        raise InputError("{what} needs a non-empty tensor; got shape {shape}.", what=what, shape=tuple(x.shape))
     return x
 
 
@@ -190,13 +198,14 @@ def finite_result(
     bad = int((~torch.isfinite(x)).sum())
     if bad:
         raise InputError(
-            f"{what} got an input with {bad} NaN or Inf value(s), which would spread through their whole group; "
-            "replace or drop them first."
+            "{what} got an input with {bad} NaN or Inf value(s), which would spread through their whole group; "
+            "replace or drop them first.",
+            what=what, bad=bad,
         )
     raise InputError(
-        f"{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, "
-        f"or the values overflow {dtype_name(y.dtype)} (largest {torch.finfo(y.dtype).max:.6g}); raise eps or "
-        "rescale the input."
+        "{what} produced NaN or Inf: a group has (almost) zero variance and eps is too small, or the values "
+        "overflow {dtype} (largest {max:.6g}); raise eps or rescale the input.",
+        what=what, dtype=dtype_name(y.dtype), max=torch.finfo(y.dtype).max,
     )
 
 
@@ -212,7 +221,8 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str,
     dtype = x.dtype if dtype is None else dtype
     value = scalar(value) if not (isinstance(value, torch.Tensor) and value.ndim > 0) else value
     if isinstance(value, bool):
-        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {quote(value)}.")
+        raise InputError("{what} must be None, a number or a tensor of shape {shape}; got {got}.",
+                         what=what, shape=shape, got=quote(value))
     if isinstance(value, (int, float)):
         limit = torch.finfo(dtype).max
         try:
@@ -220,23 +230,25 @@ def affine_param(value: Any, shape: tuple[int, ...], x: torch.Tensor, what: str,
         except OverflowError:
             number = math.inf
         if not math.isfinite(number) or abs(number) > limit:
-            raise InputError(f"{what} must be a finite {dtype_name(dtype)} number (at most {limit:.6g} in size); "
-                             f"got {quote(value)}.")
+            raise InputError("{what} must be a finite {dtype} number (at most {limit:.6g} in size); got {got}.",
+                             what=what, dtype=dtype_name(dtype), limit=limit, got=quote(value))
         return torch.full(shape, number, dtype=dtype, device=x.device)
     if type(value).__module__ == "numpy" and hasattr(value, "dtype"):
         if value.dtype.kind not in "fiu":
-            raise InputError(f"{what} must hold numbers; got a numpy array of {value.dtype}.")
+            raise InputError("{what} must hold numbers; got a numpy array of {dtype}.", what=what, dtype=value.dtype)
         value = torch.as_tensor(value.copy())
     if not isinstance(value, torch.Tensor):
-        raise InputError(f"{what} must be None, a number or a tensor of shape {shape}; got {type(value).__name__}.")
+        raise InputError("{what} must be None, a number or a tensor of shape {shape}; got {type}.",
+                         what=what, shape=shape, type=type(value).__name__)
     if tuple(value.shape) != tuple(shape):
-        raise InputError(f"{what} must have shape {shape} to match the input; got {tuple(value.shape)}.")
+        raise InputError("{what} must have shape {shape} to match the input; got {got}.",
+                         what=what, shape=shape, got=tuple(value.shape))
     if value.is_complex() or value.dtype == torch.bool:
-        raise InputError(f"{what} must hold real numbers; got {dtype_name(value.dtype)}.")
+        raise InputError("{what} must hold real numbers; got {dtype}.", what=what, dtype=dtype_name(value.dtype))
     value = value.to(device=x.device, dtype=dtype)
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite {dtype_name(dtype)} values only (at most "
-                         f"{torch.finfo(dtype).max:.6g} in size).")
+        raise InputError("{what} must hold finite {dtype} values only (at most {max:.6g} in size).",
+                         what=what, dtype=dtype_name(dtype), max=torch.finfo(dtype).max)
     return value
 
 
@@ -252,17 +264,22 @@ def running_stat(value: Any, channels: int, x: torch.Tensor, what: str,
     if value is None:
         return None
     if not isinstance(value, torch.Tensor):
-        raise InputError(f"{what} must be a tensor of shape ({channels},); got {type(value).__name__}.")
+        raise InputError("{what} must be a tensor of shape ({channels},); got {type}.",
+                         what=what, channels=channels, type=type(value).__name__)
     if tuple(value.shape) != (channels,):
-        raise InputError(f"{what} must have shape ({channels},), one value per channel; got {tuple(value.shape)}.")
+        raise InputError("{what} must have shape ({channels},), one value per channel; got {shape}.",
+                         what=what, channels=channels, shape=tuple(value.shape))
     if value.dtype != dtype or value.device != x.device:
-        also = " or float32" if x.dtype in HALF_DTYPES and dtype == x.dtype else ""
+        dtypes = dtype_name(dtype)
+        if x.dtype in HALF_DTYPES and dtype == x.dtype:
+            dtypes = Msg("{dtype} or float32", dtype=dtypes)
         raise InputError(
-            f"{what} must be {dtype_name(dtype)}{also} on {x.device} like the input "
-            f"(it is updated in place); got {dtype_name(value.dtype)} on {value.device}."
+            "{what} must be {dtypes} on {device} like the input (it is updated in place); got {got_dtype} on "
+            "{got_device}.",
+            what=what, dtypes=dtypes, device=x.device, got_dtype=dtype_name(value.dtype), got_device=value.device,
         )
     if not torch.isfinite(value).all():
-        raise InputError(f"{what} must hold finite values only.")
+        raise InputError("{what} must hold finite values only.", what=what)
     return value
 
 
@@ -275,14 +292,15 @@ def trailing_shape(normalized_shape: Any, shape: tuple[int, ...], what: str) -> 
     if k == 0 or k > len(shape) or tuple(shape[len(shape) - k:]) != ns:
         examples = sorted({tuple(shape[-1:]), tuple(shape[1:])}, key=len)
         raise InputError(
-            f"{what}: normalized_shape must equal the trailing dims of the input shape {tuple(shape)} "
-            f"(e.g. {' or '.join(map(str, examples))}); got {quote(normalized_shape)}."
+            "{what}: normalized_shape must equal the trailing dims of the input shape {shape} (e.g. {examples}); got "
+            "{got}.",
+            what=what, shape=tuple(shape), examples=Msg.join(map(str, examples), " or "), got=quote(normalized_shape),
         )
     return ns
 
 
 def _shape_arg(value: Any, what: str) -> tuple[int, ...]:
-    return as_ints(value, f"{what}: normalized_shape")  # the parameters' own parser, one rule everywhere
+    return as_ints(value, named(what, "normalized_shape"))  # the parameters' own parser, one rule everywhere
 
 
 def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
@@ -290,9 +308,11 @@ def counter(value: Any, what: str, x: torch.Tensor) -> torch.Tensor | None:
     if value is None:
         return None
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or value.dtype != torch.long:
-        raise InputError(f"{what} must be a one-element int64 tensor (updated in place), or None; got {quote(value)}.")
+        raise InputError("{what} must be a one-element int64 tensor (updated in place), or None; got {got}.",
+                         what=what, got=quote(value))
     if value.device != x.device:
-        raise InputError(f"{what} must be on {x.device} like the input; got {value.device}.")
+        raise InputError("{what} must be on {device} like the input; got {got}.",
+                         what=what, device=x.device, got=value.device)
     return value
 
 
@@ -317,7 +337,8 @@ def resolve_num_groups(num_groups: int | None, channels: int) -> int:
         divisors = [d for d in range(1, channels + 1) if channels % d == 0]
         listed = ", ".join(map(str, divisors[:12])) + (", ..." if len(divisors) > 12 else "")
         raise InputError(
-            f"GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {quote(num_groups)}."
+            "GroupNorm: num_groups must divide the {channels} channels evenly (allowed: {listed}); got {got}.",
+            channels=channels, listed=listed, got=quote(num_groups),
         )
     return num_groups
 
@@ -336,12 +357,14 @@ def autocast_note(title: str, op: str, dtype: torch.dtype) -> list[str]:
     if dtype not in HALF_DTYPES:
         return []
     if op in AUTOCAST_FP32_NORMS:
-        return [f"Under CUDA autocast torch runs {op} in float32 (it is in autocast's float32 list with exp, log, pow, "
-                f"rsqrt and the losses): a {dtype_name(dtype)} activation is cast up, so {title} statistics are "
-                f"float32 and its output float32, whatever the layer's neighbours compute in."]
-    return [f"CUDA autocast leaves {op} in the activations' dtype ({dtype_name(dtype)}; it is in none of autocast's "
-            f"lists); its CUDA kernels (cuDNN's included) keep float32 statistics, and take float32 weight and "
-            f"running buffers, which is how a float32 nn.{title} layer runs on half activations."]
+        return [Msg("Under CUDA autocast torch runs {op} in float32 (it is in autocast's float32 list with exp, log, "
+                    "pow, rsqrt and the losses): a {dtype} activation is cast up, so {title} statistics are float32 "
+                    "and its output float32, whatever the layer's neighbours compute in.",
+                    op=op, dtype=dtype_name(dtype), title=title)]
+    return [Msg("CUDA autocast leaves {op} in the activations' dtype ({dtype}; it is in none of autocast's lists); its "
+                "CUDA kernels (cuDNN's included) keep float32 statistics, and take float32 weight and running "
+                "buffers, which is how a float32 nn.{module} layer runs on half activations.",
+                op=op, dtype=dtype_name(dtype), module=str(title))]
 
 
 def rounded_stats_note(title: str, group: str, params: dict[str, Any], dtype: torch.dtype) -> list[str]:
@@ -349,29 +372,37 @@ def rounded_stats_note(title: str, group: str, params: dict[str, Any], dtype: to
     if dtype not in HALF_DTYPES:
         return []
     if any(_given_dtype(params.get(n)) == torch.float32 for n in ("weight", "bias", "running_mean", "running_var")):
-        return [f"With float32 weight, bias or running statistics torch's {title} kernels keep the statistics in "
-                f"float32 and round only the output to {dtype_name(dtype)}."]
+        return [Msg("With float32 weight, bias or running statistics torch's {title} kernels keep the statistics in "
+                    "float32 and round only the output to {dtype}.", title=title, dtype=dtype_name(dtype))]
     bits = torch.finfo(dtype).bits - (5 if dtype == torch.float16 else 8)  # significand bits, the hidden one included
-    return [f"On the CPU torch's {title} sums {dtype_name(dtype)} values in float32 but rounds each {group}'s mean and "
-            f"inverse std to {dtype_name(dtype)} ({bits} significant bits) before normalizing: where |mean| is r "
-            f"times the std, the normalized output is off by up to r·ε/2 (ε = {torch.finfo(dtype).eps:.3g}), "
-            "however exact the sums were (CUDA, and float32 weight and bias, keep float32 statistics)."]
+    return [Msg("On the CPU torch's {title} sums {dtype} values in float32 but rounds each {group}'s mean and inverse "
+                "std to {dtype} ({bits} significant bits) before normalizing: where |mean| is r times the std, the "
+                "normalized output is off by up to r·ε/2 (ε = {eps:.3g}), however exact the sums were (CUDA, and "
+                "float32 weight and bias, keep float32 statistics).",
+                title=title, dtype=dtype_name(dtype), group=group, bits=bits, eps=torch.finfo(dtype).eps)]
 
 
 # -- shared parameter declarations ------------------------------------------------
 
-EPS = Param("eps", "float", 1e-5, "Added to the variance before the square root; keeps constant groups finite.", low=0.0)
+EPS = Param("eps", "float", 1e-5, N_("Added to the variance before the square root; keeps constant groups finite."),
+            low=0.0)
 MOMENTUM = Param(
-    "momentum", "float", 0.1, "Running-average factor: running = (1 - m) * running + m * batch; None = cumulative average.",
+    "momentum", "float", 0.1,
+    N_("Running-average factor: running = (1 - m) * running + m * batch; None = cumulative average."),
     low=0.0, high=1.0, optional=True,
 )
-TRAINING = Param("training", "bool", True, "Training mode normalizes with batch statistics; eval mode with the running ones.")
-WEIGHT = Param("weight", "affine", None, "Scale γ applied after normalizing (a number is used for every channel).", optional=True)
-BIAS = Param("bias", "affine", None, "Shift β added after scaling (a number is used for every channel).", optional=True)
-RUNNING_MEAN = Param("running_mean", "tensor", None, "Running mean buffer (C,), updated in place in training.", widget=False)
-RUNNING_VAR = Param("running_var", "tensor", None, "Running variance buffer (C,), updated in place in training.", widget=False)
+TRAINING = Param("training", "bool", True,
+                 N_("Training mode normalizes with batch statistics; eval mode with the running ones."))
+WEIGHT = Param("weight", "affine", None, N_("Scale γ applied after normalizing (a number is used for every channel)."),
+               optional=True)
+BIAS = Param("bias", "affine", None, N_("Shift β added after scaling (a number is used for every channel)."),
+             optional=True)
+RUNNING_MEAN = Param("running_mean", "tensor", None, N_("Running mean buffer (C,), updated in place in training."),
+                     widget=False)
+RUNNING_VAR = Param("running_var", "tensor", None, N_("Running variance buffer (C,), updated in place in training."),
+                    widget=False)
 NORMALIZED_SHAPE = Param(
-    "normalized_shape", "shape", None, "The trailing dims normalized together; default: every dim after the first.",
+    "normalized_shape", "shape", None, N_("The trailing dims normalized together; default: every dim after the first."),
 )
 
 
@@ -400,7 +431,7 @@ def trailing_label(title: str) -> Any:
     """A label function: "LayerNorm over (16,)" when normalized_shape is known, else the title."""
     def label(params: dict[str, Any]) -> str:
         ns = params.get("normalized_shape")
-        return f"{title} over {tuple(ns)}" if ns else title
+        return Msg("{title} over {shape}", title=title, shape=tuple(ns)) if ns else title
     return label
 
 
@@ -419,7 +450,7 @@ def fill_module(mod: nn.Module, weight: Any = None, bias: Any = None, running_me
         for name, value in (("weight", weight), ("bias", bias)):
             target = getattr(mod, name, None)
             if target is not None and value is not None:
-                target.copy_(affine_param(value, tuple(target.shape), like, f"{name}"))
+                target.copy_(affine_param(value, tuple(target.shape), like, name))
         for name, value in (("running_mean", running_mean), ("running_var", running_var),
                             ("num_batches_tracked", num_batches_tracked)):
             if value is not None and getattr(mod, name, None) is not None:
@@ -430,8 +461,9 @@ def fill_module(mod: nn.Module, weight: Any = None, bias: Any = None, running_me
 def tokens_trap(title: str, shape: tuple[int, ...], layout: str | None) -> list[str]:
     """The channel-first trap for (N, L, D) tokens: dim 1 holds the positions, not the features."""
     if layout and tuple(layout.split()[:3]) == TOKENS:
-        return [f"With (N, L, D) tokens, dim 1 holds the {shape[1]} positions, not features: {title} would treat "
-                "every position as a channel; permute to (N, D, L) or choose LayerNorm over D."]
+        return [Msg("With (N, L, D) tokens, dim 1 holds the {positions} positions, not features: {title} would treat "
+                    "every position as a channel; permute to (N, D, L) or choose LayerNorm over D.",
+                    positions=shape[1], title=title)]
     return []
 
 
@@ -460,10 +492,10 @@ def channel_part(x: torch.Tensor, params: dict[str, Any], sel: tuple[Any, ...], 
     for name in ("weight", "bias"):
         value = out.get(name)
         if (isinstance(value, torch.Tensor) and value.ndim > 0) or type(value).__module__ == "numpy":
-            out[name] = affine_param(value, (c,), x, f"{what}: {name}", dtype)[sel[1]].clone()
+            out[name] = affine_param(value, (c,), x, named(what, name), dtype)[sel[1]].clone()
     for name in ("running_mean", "running_var"):
         if out.get(name) is not None:
-            out[name] = running_stat(out[name], c, x, f"{what}: {name}", dtype)[sel[1]].clone()
+            out[name] = running_stat(out[name], c, x, named(what, name), dtype)[sel[1]].clone()
     return {**out, **overrides}
 
 

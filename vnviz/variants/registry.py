@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from vnviz.errors import InputError
-from vnviz.variants.params import PARAM_KINDS, Param, as_ints, as_shape, quote, scalar  # noqa: F401  (re-exported)
+from vnviz.i18n import N_
+from vnviz.variants.params import PARAM_KINDS, Param, as_ints, as_shape, named, quote, scalar  # noqa: F401  (re-exported)
 
 LETTERS = {2: "n c", 3: "n c l", 4: "n c h w", 5: "n c d h w"}  # layout letters used when the caller gives none
 
@@ -112,7 +113,8 @@ class Reduction:
         """
         index = as_ints(index, "members: index")
         if len(index) != len(self.shape) or any(not 0 <= i < s for i, s in zip(index, self.shape)):
-            raise InputError(f"members: index must give one position per dim of shape {self.shape}; got {index}.")
+            raise InputError("members: index must give one position per dim of shape {shape}; got {index}.",
+                             shape=self.shape, index=index)
         split = self.split
         out: list[Any] = []
         for d, i in enumerate(index):
@@ -202,8 +204,8 @@ class Code:
 class Text:
     """A variant in words, for one input shape and layout (captions, tables)."""
 
-    title: str  # e.g. "BatchNorm"
-    summary: str  # one sentence: what it does
+    title: str  # e.g. "BatchNorm" (a Msg, as the declaration's)
+    summary: str  # one sentence: what it does (a Msg)
     pattern: str  # einops reduction, e.g. "n l d -> 1 l 1"
     torch: str  # the torch module (or call) that computes it, e.g. "torch.nn.BatchNorm1d(L)"
 
@@ -212,7 +214,8 @@ class Text:
 class Traps:
     """A variant's known traps, each said in one plain sentence (empty lists when none applies)."""
 
-    known: tuple[str, ...] = ()  # the traps in general, for the list on the Axis check page
+    known: tuple[str, ...] = ()  # the traps in general, for the list on the Axis check page (Msgs, as every
+    #   sentence the hooks below return: str in English, translated when drawn, vnviz.i18n)
     run: Callable[..., list[str]] | None = None  # (x, params, layout) -> warnings before running on x
     plan: Callable[..., list[str]] | None = None  # (letters, reduction) -> notes on an axis plan of this layer
     infer: Callable[..., list[str]] | None = None  # (shape, axes, affine kind) -> notes when infer_axes names it
@@ -240,7 +243,7 @@ class Traps:
 class Identity:
     """A known equivalence (or a classic non-equivalence) of two variant calls on the same input."""
 
-    title: str  # e.g. "GroupNorm with one group per channel = InstanceNorm"
+    title: str  # e.g. "GroupNorm with one group per channel = InstanceNorm" (Msg, as the sentences below)
     left: tuple[str, dict[str, Any]]  # (variant name, params) of the first call
     right: tuple[str, dict[str, Any]]  # (variant name, params) of the second call
     holds: bool  # theory says the two outputs are equal
@@ -290,11 +293,11 @@ class Variant:
     """A declared variant: its function, parameters, axes, torch module, traps, equivalences and text."""
 
     name: str  # registry key, e.g. "batch_norm"
-    title: str  # human name, e.g. "BatchNorm"
+    title: str  # human name, e.g. "BatchNorm" (N_: the sentences that name it are translated with it)
     family: str  # "norm" (normalizes statistic groups) or "matrix"
     fn: Callable[..., torch.Tensor]  # the implementation, fn(x, **params)
     params: tuple[Param, ...]  # every parameter, widgets and tensors alike
-    summary: str  # one sentence: what it does
+    summary: str  # one sentence: what it does (N_ or Msg)
     pattern: str = ""  # einops reduction for an (N, C, H, W) input; derived from ``rule`` when empty
     reference: str = ""  # the matching torch layer for (N, C, H, W), as code; derived from ``code`` when empty
     rule: Callable[..., Reduction] | None = None  # (shape, **params) -> the Reduction of a channel-first input
@@ -318,7 +321,7 @@ class Variant:
     stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"
     affine: str = "channel"  # affine shape: "channel" (C,), "trailing" (normalized_shape) or "none"
     min_ndim: int = 2  # smallest input rank accepted
-    grid_labels: tuple[str, str] = ("sample", "channel")  # what the rows/cols of the group grid index
+    grid_labels: tuple[str, str] = (N_("sample"), N_("channel"))  # what the rows/cols of the group grid index
     precedence: int = 50  # when several variants compute the same statistics, the lowest names them
     order: int = 50  # position in menus and in VARIANTS
 
@@ -335,7 +338,8 @@ class Variant:
         for p in self.params:
             if p.name == name:
                 return p
-        raise InputError(f"{self.title} has no parameter {quote(name)}; its parameters are {', '.join(self.param_names)}.")
+        raise InputError("{title} has no parameter {name}; its parameters are {names}.",
+                         title=self.title, name=quote(name), names=", ".join(self.param_names))
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -357,9 +361,10 @@ class Variant:
         return out
 
     def _shape(self, shape: Any) -> tuple[int, ...]:
-        shape = as_shape(shape, f"{self.title}: shape")
+        shape = as_shape(shape, named(self.title, "shape"))
         if len(shape) < self.min_ndim:
-            raise InputError(f"{self.title} needs an input with at least {self.min_ndim} dims; got shape {shape}.")
+            raise InputError("{title} needs an input with at least {min_ndim} dims; got shape {shape}.",
+                             title=self.title, min_ndim=self.min_ndim, shape=shape)
         return shape
 
     # -- the axes --------------------------------------------------------------------------------
@@ -373,11 +378,12 @@ class Variant:
         Dims in the result are those of ``shape`` as given.
         """
         if self.rule is None:
-            raise InputError(f"{self.title} is not a normalization and reduces no axes.")
+            raise InputError("{title} is not a normalization and reduces no axes.", title=self.title)
         shape = self._shape(shape)
         r = len(shape)
         if not 1 <= channel < r:
-            raise InputError(f"{self.title}: channel must be a dim from 1 to {r - 1} of shape {shape}; got {quote(channel)}.")
+            raise InputError("{title}: channel must be a dim from 1 to {last} of shape {shape}; got {got}.",
+                             title=self.title, last=r - 1, shape=shape, got=quote(channel))
         checked = self.check_params(params)
         if channel == 1:
             return self.rule(shape, **checked)
@@ -396,7 +402,7 @@ class Variant:
         """Every distinct reduction this variant can name on ``shape`` (one per entry of ``settings``)."""
         if self.rule is None:
             return []
-        shape = as_shape(shape, f"{self.title}: shape")
+        shape = as_shape(shape, named(self.title, "shape"))
         if len(shape) < self.min_ndim:
             return []
         frame = shape  # the settings are the variant's own: on its frame, with the channels at dim 1
@@ -430,7 +436,7 @@ class Variant:
         Raises InputError when torch has no such module for this shape.
         """
         if self.make_module is None:
-            raise InputError(f"{self.title} has no torch module.")
+            raise InputError("{title} has no torch module.", title=self.title)
         shape = self._shape(shape)
         return self.make_module(shape, affine, running, device, dtype, **self.check_params(params))
 
@@ -439,7 +445,7 @@ class Variant:
         """(module, call) computing ``red`` on x, sizes named by the caller's ``letters``; ``overrides`` replace
         parameters in the text (e.g. num_groups="G")."""
         if self.code is None:
-            raise InputError(f"{self.title} has no torch code.")
+            raise InputError("{title} has no torch code.", title=self.title)
         r = len(red.shape)
         letters = layout_letters(letters, r)
         perm = red.feed or tuple(range(r))
@@ -504,7 +510,8 @@ def get_variant(name: str) -> Variant:
     try:
         return VARIANTS[name]
     except (KeyError, TypeError):
-        raise InputError(f"There is no variant called {quote(name)}; choose one of {', '.join(VARIANTS)}.") from None
+        raise InputError("There is no variant called {name}; choose one of {names}.",
+                         name=quote(name), names=", ".join(VARIANTS)) from None
 
 
 def norm_variants(named: bool = False) -> tuple[Variant, ...]:
@@ -532,7 +539,7 @@ def stat_groups(name: str, shape: tuple[int, ...] | torch.Size, **params: Any) -
     """
     variant = get_variant(name)
     if variant.groups is None:
-        raise InputError(f"{variant.title} is not a normalization and has no statistic groups.")
+        raise InputError("{title} is not a normalization and has no statistic groups.", title=variant.title)
     shape = variant._shape(shape)
     checked = variant.check_params(params)
     return variant.groups(shape, **checked)
