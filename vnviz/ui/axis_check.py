@@ -27,7 +27,7 @@ from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, digest, upload_arrays
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import linked
 from vnviz.variants.norms import resolve_num_groups
-from vnviz.variants.registry import Param, quote
+from vnviz.variants.registry import VARIANTS, Param, quote
 
 KEY = "ax:"  # prefix of this page's session keys that are not in the link (uploads)
 UPLOAD = "upload"
@@ -53,7 +53,8 @@ LAYOUT = Param("dims", "choice", "N C H W", "What each dim of the tensor means (
 BY = Param("by", "choice", "variant", "Pick a torch layer to see its axes, or tick axes to find the layer.",
            choices=tuple(MODES))
 REDUCE = ReduceParam("reduce", "str", [], "The axes the mean and variance are taken over.", choices=AXIS_LETTERS)
-VARIANT = Param("layer", "choice", "batch_norm", "The layer whose axes to show.", choices=PLAN_VARIANTS)
+GROUPED = frozenset(v for v in PLAN_VARIANTS if "num_groups" in VARIANTS[v].param_names)  # take num_groups
+VARIANT = Param("layer", "choice", PLAN_VARIANTS[0], "The layer whose axes to show.", choices=PLAN_VARIANTS)
 NUM_GROUPS = Param("groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
                    low=1, optional=True)
 OLD_NAMES = {"layout": "dims", "variant": "layer", "num_groups": "groups"}  # older links
@@ -89,7 +90,7 @@ def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     axes = raw.get("by", BY.default) == "axes"
     keep = {LAYOUT.name, BY.name, EXAMPLE.name, VARIANT.name} | ({REDUCE.name} if axes else set())
-    if not axes and raw.get(VARIANT.name) == "group_norm":
+    if not axes and raw.get(VARIANT.name) in GROUPED:
         keep.add(NUM_GROUPS.name)
     return {p.name: p for p in LINK if p.name in keep}
 
@@ -139,10 +140,11 @@ def plan_controls() -> PlanChoice:
     layout = linked(LAYOUT, label="layout")
     letters = layout.split()
     mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES])
-    names = [v for v in PLAN_VARIANTS if len(letters) >= 3 or v != "instance_norm"]
-    if state.peek_pending().get(VARIANT.name) in set(PLAN_VARIANTS) - set(names):
+    names = [v for v in PLAN_VARIANTS if VARIANTS[v].min_ndim <= len(letters)]
+    asked = state.peek_pending().get(VARIANT.name)
+    if asked in set(PLAN_VARIANTS) - set(names):
         state.pending(VARIANT.name)
-        state.add_notice(f"InstanceNorm needs a spatial axis and {layout} has none; showing BatchNorm.")
+        state.add_notice(f"{TITLES[asked]} needs a spatial axis and {layout} has none; showing {TITLES[names[0]]}.")
     variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
     groups, reduce, plan = None, (), None
     if mode == "axes":
@@ -159,7 +161,7 @@ def plan_controls() -> PlanChoice:
         if reduce:
             plan = axis_plan(layout, reduce)
     else:
-        if variant == "group_norm":
+        if variant in GROUPED:
             choices = group_choices(layout)
             fallback = resolve_num_groups(None, max(choices))
             groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0],

@@ -23,9 +23,10 @@ from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
-from vnviz.variants.registry import VARIANTS, Param
+from vnviz.variants.cluster import CLUSTER_NORM
+from vnviz.variants.registry import Param
 
-VARIANT = VARIANTS["cluster_norm"]
+VARIANT = CLUSTER_NORM
 DEFAULT_SOURCE = "mixture"  # three separated Gaussian clusters with their true labels
 CHANNEL = Param("channel", "int", 0, "The channel whose values the per-cluster histograms show.", low=0)
 COMPARE_TEXT = (

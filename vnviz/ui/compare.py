@@ -33,7 +33,7 @@ from vnviz.ui.widgets import data_bounds, data_choices, linked
 from vnviz.variants.registry import VARIANTS, Param, quote
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
-DEFAULT_VARIANTS = ("batch_norm", "layer_norm", "instance_norm", "group_norm", "cluster_norm")
+DEFAULT_VARIANTS = tuple(n for n in NORMS if VARIANTS[n].compared)  # the columns a plain link opens
 # the parameters the page offers, and whose they are: each declaration's ``compare_params``
 EXTRA = {k: n for n in NORMS for k in VARIANTS[n].compare_params}
 

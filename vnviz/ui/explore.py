@@ -30,7 +30,7 @@ from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
 TABS = ("Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export")
 CLIPS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)  # the percentile clips offered
-VARIANT = Param("variant", "choice", "batch_norm", "The layer to apply (its torch functional name).", choices=NORMS)
+VARIANT = Param("variant", "choice", NORMS[0], "The layer to apply (its torch functional name).", choices=NORMS)
 BINS = Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200)
 CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range).",
              choices=CLIPS)

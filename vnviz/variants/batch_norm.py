@@ -208,5 +208,5 @@ register(Variant(
     rule=reduces, make_module=module, code=code, traps=TRAPS, identities=identities,
     uses_running=lambda p: not p.get("training", True),
     alone=lambda x, p, sel: channel_part(x, p, sel, TITLE),
-    grid_labels=("", N_("channel")), precedence=0, order=10,
+    grid_labels=("", N_("channel")), precedence=0, order=10, compared=True,
 ))

@@ -576,6 +576,6 @@ VARIANT = register(Variant(
     summary=N_("Samples are clustered; each cluster gets its own mean and variance per channel (BatchNorm per "
                "cluster)."),
     rule=reduces, settings=lambda shape: [], groups=cluster_groups, make_module=module, identities=identities,
-    details=cluster_norm_details, baseline="batch_norm", compare_params=("n_clusters",), precedence=6, order=60,
+    details=cluster_norm_details, baseline="batch_norm", compare_params=("n_clusters",), precedence=6, order=60, compared=True,
 ))
 CLUSTER_NORM = VARIANT  # the declaration, for the ClusterNorm page

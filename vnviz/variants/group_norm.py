@@ -186,5 +186,5 @@ register(Variant(
     rule=reduces, settings=settings, make_module=module, code=code, traps=TRAPS, identities=identities,
     label=lambda p: Msg("GroupNorm({g})", g=p["num_groups"]) if p.get("num_groups") else TITLE,
     alone=lambda x, p, sel: channel_part(x, p, sel, TITLE, num_groups=1),
-    compare_params=("num_groups",), grid_labels=(N_("sample"), N_("channel group")), precedence=3, order=40,
+    compare_params=("num_groups",), grid_labels=(N_("sample"), N_("channel group")), precedence=3, order=40, compared=True,
 ))

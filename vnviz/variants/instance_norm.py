@@ -142,5 +142,5 @@ register(Variant(
     rule=reduces, make_module=module, code=code, traps=TRAPS,
     uses_running=lambda p: not p.get("training", True) and p.get("running_mean") is not None,
     alone=lambda x, p, sel: channel_part(x, p, sel, TITLE),
-    min_ndim=3, precedence=1, order=30,
+    min_ndim=3, precedence=1, order=30, compared=True,
 ))

@@ -131,5 +131,5 @@ register(Variant(
     summary=N_("One mean and variance per sample, over its trailing normalized_shape dims."),
     rule=reduces, settings=trailing_settings, make_module=module, code=code, traps=TRAPS,
     label=trailing_label(TITLE), alone=same_params, affine="trailing", grid_labels=(N_("sample"), N_("position")),
-    precedence=2, order=20,
+    precedence=2, order=20, compared=True,
 ))

@@ -318,6 +318,7 @@ class Variant:
     #   (``explain`` then uses the formula) or only the whole input gives them (ClusterNorm's clusters)
     baseline: str | None = None  # the variant this one generalizes and is compared with (ClusterNorm: BatchNorm)
     compare_params: tuple[str, ...] = ()  # parameters the Compare page offers for this variant
+    compared: bool = False  # among the columns Compare opens with (the classic set and ClusterNorm)
     stat: str = "standardize"  # "standardize" (mean 0, var 1), "rms" (mean square 1) or "none"
     affine: str = "channel"  # affine shape: "channel" (C,), "trailing" (normalized_shape) or "none"
     min_ndim: int = 2  # smallest input rank accepted
