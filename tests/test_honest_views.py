@@ -19,6 +19,7 @@ from vnviz.analysis.pairs import example_pair
 from vnviz.analysis.infer import infer_axes
 from vnviz.analysis.verify import verify
 from vnviz.analysis.view import explore_view, reduction_pattern
+from vnviz.variants.registry import norm_variants
 from vnviz.data import make_source
 from vnviz.figures import matrix as fm
 from vnviz.figures import norm as fig
@@ -126,6 +127,18 @@ def test_the_caption_is_this_data_s(name, shape, layout, params, pattern, module
 def test_reduction_pattern_reads_the_group_map():
     g = vnviz.stat_groups("group_norm", (2, 6, 3), num_groups=3)
     assert reduction_pattern(g, ("N", "C", "L")) == "n (g c) l -> n g 1 1"
+
+
+@pytest.mark.parametrize("shape, layout", [((8, 64, 16), "N L D"), ((4, 6, 5, 5), "N C H W"), ((4, 8, 5), "N C L"),
+                                           ((4, 8), "N C"), ((2, 4, 3, 3, 3), "N C D H W")])
+def test_the_declared_pattern_is_the_one_the_group_map_shows(shape, layout):
+    # the caption comes from the declaration's axes rule; the group map is computed apart from it (stat_groups)
+    for v in norm_variants(named=True):
+        if len(shape) < v.min_ndim:
+            continue
+        params = {"num_groups": 2} if "num_groups" in v.param_names else {}
+        assert v.text(shape, layout, **params).pattern == \
+            reduction_pattern(vnviz.stat_groups(v.name, shape, **params), tuple(layout.split())), v.name
 
 
 # -- item 9: the axis check says a failed fit failed -------------------------------------------------------

@@ -180,7 +180,9 @@ def explore_view(
             warnings += cluster.warnings
         ngroups = int(groups.max()) + 1
         picture = group_picture(groups, tuple(layout.split()))
-        pattern = reduction_pattern(groups, tuple(layout.split()))
+        # the declaration's one axes rule says it (ClusterNorm's groups come from its clusters: read off the map)
+        pattern = variant.text(tuple(x.shape), layout, **params).pattern if variant.rule is not None else \
+            reduction_pattern(groups, tuple(layout.split()))
         grid = group_grid(groups)
     else:
         y = apply(name, x, **params)
