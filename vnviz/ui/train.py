@@ -44,6 +44,7 @@ PRESET = "_train_preset"  # session key of the experiment menu (not in the link)
 STOPPED = "_train_stopped"  # session key: the view whose training the stop button interrupted
 PARTIAL = "_train_partial"  # session key: (view key, {run key: History}) of the run being trained
 SEEN_QUERY = "_train_seen_query"  # session key: the query string as the previous run left it
+LAYER_KEY = "hidden_layer"  # link key of the layer whose pre-activations are drawn (Axis check's "layer" is a norm)
 NO_PRESET = ""
 CAPTIONS = {  # what each chart shows, under it
     "curves": "Solid: the held-out set in eval mode (running statistics). Dotted: the mean over the training "
@@ -164,7 +165,7 @@ def _link_notices(raw: dict[str, list[str]]) -> list[str]:
     for key, texts in raw.items():
         if key in ("present",) or key.startswith("_"):
             continue
-        if key not in params:
+        if key not in params and key != LAYER_KEY:
             notices.append(f"The link's key {key!r} is not used on this page and was ignored.")
         elif key not in st.query_params and texts and any(t != "" for t in texts):
             shown = ",".join(texts)
@@ -410,7 +411,7 @@ def summary_table(results: list[Result]) -> None:
 def layer_picker(runs_: dict[str, History]) -> str:
     """The hidden layer the percentile and distribution charts show (default: the last, as Figure 1)."""
     layers = list(next(iter(runs_.values())).layers)
-    return st.selectbox("hidden layer", layers, index=len(layers) - 1, key="layer", bind="query-params",
+    return st.selectbox("hidden layer", layers, index=len(layers) - 1, key=LAYER_KEY, bind="query-params",
                         help="Which hidden layer's pre-activations the next two charts show.")
 
 
