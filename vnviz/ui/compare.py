@@ -121,7 +121,8 @@ def controls() -> Controls | None:
         st.markdown("**Variants**")
         names = linked(VARIANTS_PARAM, options=NORMS, style="multiselect")
         params: dict[str, dict[str, Any]] = {}
-        cols = iter(st.columns(2) * len(EXTRA))
+        cols = st.columns(2)  # one place per parameter, whichever variants are chosen (see widgets._slots)
+        places = {k: cols[i % 2].empty() for i, k in enumerate(EXTRA)}
         for name in names:
             v = VARIANTS[name]
             p: dict[str, Any] = {"seed": seed} if "seed" in v.param_names else {}
@@ -130,7 +131,7 @@ def controls() -> Controls | None:
                 choices, default = data_choices(v, shape).get(k, (None, PARAMS[k].default))
                 low, high = data_bounds(v, shape).get(k, (None, None))
                 value = linked(PARAMS[k], options=choices, default=default, low=low, high=high,
-                               label=f"{v.title}'s {k}", container=next(cols))
+                               label=f"{v.title}'s {k}", container=places[k].container())
                 p[k] = int(value) if PARAMS[k].kind == "int" and value is not None else value
             params[name] = p
         st.caption("Every other parameter keeps its default; open a variant on Explore to change more.")

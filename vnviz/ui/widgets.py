@@ -10,6 +10,7 @@ notes a link value the widget did not take (after).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +19,7 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.ui import state
 from vnviz.variants.norms import resolve_num_groups
-from vnviz.variants.registry import Param, Variant
+from vnviz.variants.registry import VARIANTS, Param, Variant
 
 MISSING = object()  # "use the parameter's own default"
 GOOD = "_vnviz_good:"  # session key (+ link key): the last valid text of a text box
@@ -230,13 +231,18 @@ def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = s
     choices = data_choices(variant, shape)
     bounds = data_bounds(variant, shape)
     shown = [p for p in variant.widget_params if p.name not in skip]
-    cols = container.columns(2) if len(shown) > 1 else [container]
-    i = 0
+    # Each parameter name has one slot (a column, and a place in it) whatever the variant and whichever
+    # parameters apply: a widget that moved to another place would be mounted anew by the browser, and
+    # Streamlit's browser side then stops writing its value into the URL (seen with 1.67: eps after a
+    # change from InstanceNorm to GroupNorm, whose num_groups comes first, stayed out of the link).
+    slots = _slots(variant.family, skip)
+    cols = container.columns(2)
+    places = {name: cols[i % 2].empty() for i, name in enumerate(slots)}
     for p in shown:
         current = {**{q.name: st.session_state.get(names.get(q.name, q.name), q.default) for q in shown}, **values}
         if not p.applies(current):
             continue
-        col = cols[i % len(cols)]
+        col = places[p.name].container()
         w = replace(p, name=names[p.name]) if p.name in names else p  # the widget's key is its link name
         if p.name in choices:
             opts, default = choices[p.name]
@@ -246,8 +252,17 @@ def variant_widgets(variant: Variant, shape: tuple[int, ...], container: Any = s
         else:
             low, high = bounds.get(p.name, (None, None))
             values[p.name] = linked(w, container=col, low=low, high=high, label=p.name)
-        i += 1
     return values
+
+
+@functools.cache
+def _slots(family: str, skip: tuple[str, ...]) -> tuple[str, ...]:
+    """Every widget parameter name of the variants of ``family``, in the order the declarations give them."""
+    names: dict[str, None] = {}
+    for v in VARIANTS.values():
+        if v.family == family:
+            names.update((p.name, None) for p in v.widget_params if p.name not in skip)
+    return tuple(names)
 
 
 def link_params(variant: Variant, raw: Mapping[str, Any], skip: tuple[str, ...] = ("seed",),
