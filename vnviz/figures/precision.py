@@ -56,7 +56,7 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
     worst = report.worst_groups
     fig.add_trace(go.Scatter(
         x=[g for g, _ in worst], y=[max(u, ULP_FLOOR) for _, u in worst], mode="markers+text", name="worst groups",
-        text=[f"group {g}" for g, _ in worst[:3]] + [""] * max(0, len(worst) - 3), textposition="middle right",
+        text=[f"group {g}" for g, _ in worst[:3]] + [""] * max(0, len(worst) - 3), textposition="top center",
         marker=dict(color=WORST_COLOR, size=10, symbol="circle-open", line=dict(width=2)),
         hovertemplate="group %{x}: %{y:.3g} ulp<extra>worst</extra>",
     ), row=1, col=1)
@@ -67,7 +67,7 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
         x=labels, y=report.ulp_counts.tolist(), name="outputs", marker_color=GIVEN_COLOR,
         hovertemplate="%{x} ulp: %{y} outputs<extra></extra>",
     ), row=1, col=2)
-    fig.update_yaxes(type="log", title_text="ulps", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, title_text="ulps", row=1, col=1)  # a label per decade only
     fig.update_xaxes(title_text="group id", row=1, col=1)
     fig.update_yaxes(title_text="outputs", row=1, col=2)
     title = (f"{get_variant(report.variant).title} in {name}: max error {report.max_abs:.3g} "

@@ -27,6 +27,7 @@ from vnviz.variants.norms import AUTOCAST_FP32_NORMS, HALF_DTYPES, accumulation_
 from vnviz.variants.registry import get_variant
 
 REPORT_ENTRIES = 32  # precision reports cached (a few numbers per group each)
+NEAR_ZERO = 1 / 16  # an output below this in magnitude has ulps 16 times finer than at 1: the caption says so
 AUTOCAST_WHY = (
     "torch's CUDA autocast runs matrix multiplies and convolutions in float16 or bfloat16, and sends a list of ops "
     "back to float32: among them `" + "`, `".join(AUTOCAST_FP32_NORMS) + "` (torch's `AT_FORALL_FP32` list in "
@@ -138,10 +139,13 @@ def summary_text(r: PrecisionReport) -> str:
     return (
         f"{how}, against float64 maths on the data as given: largest error {r.max_abs:.3g} "
         f"({r.max_scaled:.2g} ε of {name} at the output's scale, ε = {torch.finfo(r.dtype).eps:.3g}); "
-        f"in ulps at most {r.max_ulp:.3g}, at the output whose exact value is {r.worst_reference:.3g} "
-        f"(ulps are tiny near 0); {r.within_one_ulp:.1%} of the outputs are within one ulp. "
-        f"The kernel alone (the data rounded to {name} first): {r.kernel_max_scaled:.2g} ε, "
-        f"{r.kernel_max_ulp:.3g} ulps. Statistics summed in {dtype_name(r.accumulation)}; {r.groups} groups of up "
+        f"in ulps at most {r.max_ulp:.3g}, at the output whose exact value is {r.worst_reference:.3g}"
+        + (" (ulps are tiny near 0)" if abs(r.worst_reference) < NEAR_ZERO else "")
+        + f"; {r.within_one_ulp:.1%} of the outputs are within one ulp. "
+        + (f"The data is {name} already, so all of it is the kernel's. " if r.dtype == r.source_dtype else
+           f"The kernel alone (the data rounded to {name} first): {r.kernel_max_scaled:.2g} ε, "
+           f"{r.kernel_max_ulp:.3g} ulps. ")
+        + f"Statistics summed in {dtype_name(r.accumulation)}; {r.groups} groups of up "
         f"to {r.group_size} values; {verdict} the {name} tolerance {r.tolerance:.1e} × max(1, |output|)."
     )
 
