@@ -132,7 +132,7 @@ def test_a_float16_upload_states_its_dtype_and_shows_the_precision_view():
     assert at.selectbox(key="compute_in").value == "data"
     assert precision_heading(at) == "**Precision: LayerNorm in float16** (the data's own dtype) against float64 maths"
     assert precision_chart(at) is not None
-    assert any("The data is float16 already" in c for c in texts(at, "caption"))
+    assert any("The data is float16 already, so all of the error is the kernel's." in c for c in texts(at, "caption"))
     assert "output (.npy, float16)" in download_labels(at)
     # computed in float32 instead: the float16 values are cast up (exactly), and the view is of float32
     at.selectbox(key="compute_in").set_value("float32").run()

@@ -24,7 +24,6 @@ from vnviz.ui.compute import on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import Data
 from vnviz.ui.widgets import linked
 from vnviz.variants.norms import AUTOCAST_FP32_NORMS, HALF_DTYPES, accumulation_dtype, dtype_name
-from vnviz.variants.registry import get_variant
 
 REPORT_ENTRIES = 32  # precision reports cached (a few numbers per group each)
 NEAR_ZERO = 1 / 16  # an output below this in magnitude has ulps 16 times finer than at 1: the caption says so
@@ -132,21 +131,17 @@ def report(c: Any) -> PrecisionReport:
 
 def summary_text(r: PrecisionReport) -> str:
     """The view's numbers in a few sentences: the whole error against float64 maths, then the kernel's own share."""
-    name, given, title = dtype_name(r.dtype), dtype_name(r.source_dtype), get_variant(r.variant).title
-    how = (f"{title} computed in {name}, the data's own dtype" if r.dtype == r.source_dtype
-           else f"{title} computed in {name} on the {given} data cast to it")
+    name = dtype_name(r.dtype)
     verdict = "within" if r.within_tolerance else "**beyond**"
+    near_zero = " (ulps are tiny near 0)" if abs(r.worst_reference) < NEAR_ZERO else ""
+    kernel = (f"The data is {name} already, so all of the error is the kernel's." if r.dtype == r.source_dtype else
+              f"The kernel alone (the data rounded to {name} first): {r.kernel_max_scaled:.2g} ε.")
     return (
-        f"{how}, against float64 maths on the data as given: largest error {r.max_abs:.3g} "
-        f"({r.max_scaled:.2g} ε of {name} at the output's scale, ε = {torch.finfo(r.dtype).eps:.3g}); "
-        f"in ulps at most {r.max_ulp:.3g}, at the output whose exact value is {r.worst_reference:.3g}"
-        + (" (ulps are tiny near 0)" if abs(r.worst_reference) < NEAR_ZERO else "")
-        + f"; {r.within_one_ulp:.1%} of the outputs are within one ulp. "
-        + (f"The data is {name} already, so all of it is the kernel's. " if r.dtype == r.source_dtype else
-           f"The kernel alone (the data rounded to {name} first): {r.kernel_max_scaled:.2g} ε, "
-           f"{r.kernel_max_ulp:.3g} ulps. ")
-        + f"Statistics summed in {dtype_name(r.accumulation)}; {r.groups} groups of up "
-        f"to {r.group_size} values; {verdict} the {name} tolerance {r.tolerance:.1e} × max(1, |output|)."
+        f"Against float64 maths on the data as given: largest error {r.max_abs:.3g}, {r.max_scaled:.2g} ε of {name} "
+        f"at the output's scale (ε = {torch.finfo(r.dtype).eps:.3g}), {verdict} the {name} tolerance "
+        f"{r.tolerance:.1e} × max(1, |output|); {r.within_one_ulp:.1%} of the outputs are within one ulp, the worst "
+        f"{r.max_ulp:.3g} ulps off an exact value of {r.worst_reference:.3g}{near_zero}. {kernel} Statistics summed "
+        f"in {dtype_name(r.accumulation)} over {r.groups} groups of up to {r.group_size} values."
     )
 
 
