@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from vnviz.analysis.precision import COMPUTE_IN, PrecisionReport, dtype_for, precision_report
+from vnviz.analysis.precision import _overflow as refuse_overflow
 from vnviz.errors import InputError
 from vnviz.figures.precision import precision_figure
 from vnviz.ui.compute import on_device, resolve_device, with_cpu_fallback
@@ -85,7 +86,7 @@ def compute_in_control(data: Data | None, container: Any = st) -> tuple[Data | N
     try:
         dtype = dtype_for(choice, given)
         if dtype != given:
-            _fits(data.x, dtype)
+            refuse_overflow(data.x, dtype)  # the library's sentence
     except InputError as err:
         container.error(f"{err} Computing in {dtype_name(given)}, the data's own dtype.")
         return data, Precision("data", given, data)
@@ -99,15 +100,6 @@ def compute_in_control(data: Data | None, container: Any = st) -> tuple[Data | N
     elif choice != "data":
         container.caption(f"The data is {dtype_name(given)} already: nothing is cast.")
     return data, p
-
-
-def _fits(x: torch.Tensor, dtype: torch.dtype) -> None:
-    """Refuse a cast that turns finite values into Inf (the library's sentence)."""
-    biggest = float(x.detach().abs().nan_to_num(0.0, 0.0, 0.0).max()) if x.numel() else 0.0
-    if biggest > torch.finfo(dtype).max:
-        raise InputError("The data holds values up to {biggest:.4g}, beyond {dtype}'s largest {limit:.6g}: computing "
-                         "in {dtype} would turn them into Inf; rescale it or compute in a wider dtype.",
-                         biggest=biggest, dtype=dtype_name(dtype), limit=torch.finfo(dtype).max)
 
 
 @st.cache_resource(max_entries=REPORT_ENTRIES, ttl=3600, show_spinner=False)
