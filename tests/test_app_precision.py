@@ -182,3 +182,23 @@ def test_a_cast_that_would_overflow_is_refused_and_the_data_kept():
     assert "Computing in float32, the data's own dtype." in errors[0]
     assert "dtype float32." in shown(at) and precision_heading(at) is None
     assert any("**Verified**" in m for m in texts(at, "markdown"))
+
+
+@pytest.mark.parametrize("variant", [n for n, v in vnviz.VARIANTS.items() if v.family == "norm"])
+def test_every_norm_runs_in_bfloat16_with_its_precision_view(variant):
+    query = {"source": "images", "variant": variant, "compute_in": "bfloat16"}
+    if variant == "cluster_norm":
+        query["n_clusters"] = "2"
+    at = open_page(query)
+    assert_clean(at)
+    assert precision_heading(at).startswith("**Precision:") and "in bfloat16**" in precision_heading(at)
+    assert precision_chart(at) is not None and "dtype bfloat16 (cast from float32)" in shown(at)
+    verdict = next(m for m in texts(at, "markdown") if "statistic groups, computed on" in m)
+    assert "**Verified**" in verdict and "in bfloat16," in verdict
+
+
+def test_float64_is_offered_too():
+    at = open_page({"source": "gaussian", "variant": "group_norm", "compute_in": "float64"})
+    assert_clean(at)
+    assert precision_heading(at).startswith("**Precision: GroupNorm in float64** (cast from float32)")
+    assert "x = x.to(torch.float64)" in at.code[0].value
