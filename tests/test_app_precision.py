@@ -202,3 +202,13 @@ def test_float64_is_offered_too():
     assert_clean(at)
     assert precision_heading(at).startswith("**Precision: GroupNorm in float64** (cast from float32)")
     assert "x = x.to(torch.float64)" in at.code[0].value
+
+
+def test_presenter_modes_title_names_the_dtype():
+    at = open_page({**LESSON, "present": "1"})
+    assert_clean(at)
+    assert at.title[0].value == "LayerNorm on Heavy-tailed (Student-t) (64, 8, 16, 16) in float16"
+    half = open_page({"source": "upload", "variant": "layer_norm", "present": "1"})
+    upload(half, "half.npy", npy(np.ones((6, 3, 4), np.float16) * np.arange(4, dtype=np.float16)))
+    assert_clean(half)
+    assert half.title[0].value.endswith("(6, 3, 4) in float16")  # the data's own dtype, not float32

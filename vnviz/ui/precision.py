@@ -63,8 +63,8 @@ class Precision:
 
     @property
     def headline(self) -> str:
-        """What presenter mode's title adds: " in float16" when the run is cast."""
-        return f" in {dtype_name(self.dtype)}" if self.cast else ""
+        """What presenter mode's title adds: " in float16" when the run is cast, or not in float32."""
+        return f" in {dtype_name(self.dtype)}" if self.cast or self.dtype != torch.float32 else ""
 
     @property
     def snippet(self) -> str:
