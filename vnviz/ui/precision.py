@@ -32,7 +32,7 @@ AUTOCAST_WHY = (
     "torch's CUDA autocast runs matrix multiplies and convolutions in float16 or bfloat16, and sends a list of ops "
     "back to float32: among them `" + "`, `".join(AUTOCAST_FP32_NORMS) + "` (torch's `AT_FORALL_FP32` list in "
     "`aten/src/ATen/autocast_mode.h`, the AMP docs' \"CUDA Ops that can autocast to float32\"), beside `exp`, `log`, "
-    "`pow`, `rsqrt`, the norms of vectors and the losses. A norm squares its inputs and sums over a whole group: "
+    "`pow`, `rsqrt`, `norm` and the matrix norms, `cosine_similarity` and the losses. A norm squares its inputs and sums over a whole group: "
     "in float16 x² overflows as soon as |x| passes 256, every addition to a long sum loses bits, and an eps of "
     "1e-5 is below the spacing of the numbers near a variance of 1; such reductions, in the AMP docs' words, "
     "\"often require the dynamic range of float32\". torch's kernels already sum half inputs in float32; autocast "
