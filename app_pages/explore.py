@@ -6,6 +6,7 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.figures import norm as fig
 from vnviz.ui import explore as ui
+from vnviz.ui import precision
 from vnviz.ui.presenter import page_top
 from vnviz.ui.report import problem_text, variant_caption, verification_text
 
@@ -24,6 +25,7 @@ for text in problem_text(view.verification):
     st.error(text)
 for text in view.warnings:
     st.warning(text)
+precision.view(c, scale)  # when a dtype is chosen, or the data is half precision
 dist, axes, groups, check, share = ui.tabs()
 with dist:
     st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
@@ -47,8 +49,7 @@ with check:
 with share:
     st.markdown("The address bar holds this exact view: copy it to share it.")
     cols = st.columns(2)
-    cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(c), f"{c.variant.name}_output.npy",
-                            "application/octet-stream", key="dl_npy")
+    ui.output_download(c, cols[0])
     cols[1].download_button("statistics (.csv)", ui.stats_csv(view), f"{c.variant.name}_stats.csv", "text/csv",
                             key="dl_csv")
     st.markdown("Reproduce in Python:")

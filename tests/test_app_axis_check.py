@@ -158,6 +158,7 @@ def test_upload_a_float16_pair_is_recognised():
     at.file_uploader(key=KEY + "x_file").upload("pair16.npz", _npz(x=xh.numpy(), y=yh.numpy())).run()
     assert_clean(at)
     assert "GroupNorm(3) over C, H, W" in texts(at, "success")[0]
+    assert "pair16.npz: Your pair, shape (5, 6, 4, 4), float16." in [c.value for c in at.caption]
 
 
 def test_upload_two_files_and_a_bad_file():
@@ -167,7 +168,7 @@ def test_upload_two_files_and_a_bad_file():
     at.file_uploader(key=KEY + "y_file").upload("y.npy", _npy(2 * y + 1)).run()
     assert_clean(at)
     assert "GroupNorm(3)" in texts(at, "success")[0]
-    assert "x.npy → y.npy: Your pair, shape (5, 6, 4, 4)." in [c.value for c in at.caption]
+    assert "x.npy → y.npy: Your pair, shape (5, 6, 4, 4), float32." in [c.value for c in at.caption]
     at.selectbox(key=KEY + "check_layout").set_value("dims only").run()
     assert_clean(at)
     assert "dims 1, 2, 3" in markdown(at)

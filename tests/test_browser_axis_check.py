@@ -82,7 +82,7 @@ def test_upload_a_pair_in_the_browser(browser, app_url, tmp_path):
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(path))
     page.wait_for_selector("text=LayerNorm over C, H, W", timeout=60_000)
     page.wait_for_timeout(1500)
-    assert page.get_by_text("pair.npz: Your pair, shape (4, 6, 5, 5).").is_visible()
+    assert page.get_by_text("pair.npz: Your pair, shape (4, 6, 5, 5), float32.").is_visible()
     assert page.locator(".js-plotly-plot").last.locator(".bars path").count() >= 5
     assert_no_exception(page)
     page.get_by_text("Check my layer").scroll_into_view_if_needed()

@@ -19,16 +19,6 @@ TIMEOUT = 120
 AXIS_CHECK_KEYS = ("layout", "variant", "example")  # the Axis check page's link keys, as agreed (page not built yet)
 
 
-def pending(page: str) -> dict[str, Param]:
-    """Link keys agreed for a page whose control is not wired yet (issue 17: Explore's "compute in", read from the
-    library's declaration); once the page reads a key, its own Param is used and the key is no longer pending."""
-    if page == "/explore":
-        from vnviz.analysis.precision import COMPUTE_IN
-
-        return {COMPUTE_IN.name: COMPUTE_IN}
-    return {}
-
-
 def as_tuples(query) -> dict[str, tuple[str, ...]]:
     """A query (a dict whose tuple values are repeated keys, or a query string) as key -> every value."""
     if isinstance(query, str):
@@ -47,10 +37,9 @@ PAGE_MODULES = {"/explore": "explore", "/compare": "compare", "/cluster_norm": "
                 "/axis_check": "axis_check"}
 
 
-def accepted(page: str, query: dict[str, str], with_pending: bool = True) -> dict[str, Param] | None:
+def accepted(page: str, query: dict[str, str]) -> dict[str, Param] | None:
     """The Params a page reads from its link, given the link (the variant decides some), from the page's own
-    declaration (``vnviz.ui.<page>.PAGE``, the training lab's ``link_params``), and the agreed pending ones unless
-    ``with_pending=False``; None: keys only known."""
+    declaration (``vnviz.ui.<page>.PAGE``, the training lab's ``link_params``); None: keys only known."""
     if page == "/train":
         from vnviz.train.views import link_params
 
@@ -65,7 +54,7 @@ def accepted(page: str, query: dict[str, str], with_pending: bool = True) -> dic
             return None
         raw = declared.legacy(dict(query)) if declared.legacy else dict(query)
         read = declared.params(raw)
-    return {**pending(page), **read} if with_pending else read
+    return read
 
 
 def test_at_least_eight_lessons_with_everything_filled_in():
@@ -129,10 +118,7 @@ def test_every_lesson_opens_cleanly_on_its_page(item: Lesson, clean_caches):
     assert not at.error, [e.value for e in at.error]
     params = accepted(item.page, dict(item.query)) or {}
     notices = " ".join(e.value for e in at.info)
-    waiting = set(pending(item.page)) - set(accepted(item.page, dict(item.query), with_pending=False) or {})
     for key, text in item.query.items():
-        if key in waiting:
-            continue
         assert f"'{key}' is not used" not in notices and f"'{key}' does not apply" not in notices
         assert f"{key}=" not in notices  # no value was dropped or replaced
         if isinstance(text, tuple):  # a repeated key (the training lab's norms): the page kept every value

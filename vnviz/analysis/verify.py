@@ -31,7 +31,7 @@ from vnviz.analysis.stats import GroupStats, acc_dtype, group_stats
 from vnviz.device import synchronize
 from vnviz.errors import InputError
 from vnviz.i18n import N_, Msg
-from vnviz.variants.norms import affine_param, default_eps, params_dtype, trailing_shape
+from vnviz.variants.norms import affine_param, default_eps, dtype_name, params_dtype, trailing_shape
 from vnviz.variants.registry import Reduction, apply, get_variant, module_code
 
 
@@ -54,6 +54,7 @@ class Verification:
     seconds: float  # wall time of the variant alone, device synchronised
     note: str  # why a check was skipped, or "" when none was (a Msg: translated when drawn)
     undefined: int = 0  # groups whose output is 0/0 (eps = 0 and variance 0): not compared, and ok is False
+    dtype: str = ""  # the dtype the variant ran in (x's), e.g. "float16"
 
 
 def _eps(name: str, x: torch.Tensor, params: dict[str, Any]) -> float:
@@ -313,7 +314,7 @@ def run_checked(name: str, x: torch.Tensor, params: dict[str, Any]) -> tuple[tor
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=running_err,
         tolerance=tol, ok=ok, reference=code, device=str(x.device), seconds=seconds, note=Msg.join(notes, "; "),
-        undefined=undefined,
+        undefined=undefined, dtype=dtype_name(x.dtype),
     ), Checked(groups, None, x_stats, out if out is not None and w is None and b is None else None)
 
 
@@ -399,5 +400,5 @@ def _verify_cluster(name: str, x: torch.Tensor, y: torch.Tensor, params: dict[st
     return y, Verification(
         variant=name, groups=ngroups, mean_max_abs=mean_max, var_max_dev=var_dev, var_eps_dev=var_eps,
         torch_max_abs_err=torch_err, ref64_max_abs_err=ref_err, running_max_abs_err=None, tolerance=tol, ok=ok,
-        reference=code, device=str(x.device), seconds=seconds, note=Msg.join(notes, "; "),
+        reference=code, device=str(x.device), seconds=seconds, note=Msg.join(notes, "; "), dtype=dtype_name(x.dtype),
     )

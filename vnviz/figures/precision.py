@@ -3,9 +3,10 @@
 ``precision_figure(report)`` draws a ``PrecisionReport`` (``vnviz.analysis.precision``):
 on the left the largest error of each statistic group in ulps, as the data
 is given and the kernel's own share (the data rounded to the dtype first),
-the worst groups named; on the right how many outputs land in each bin of
-error in ulps (≤ ½ ulp is correctly rounded). It only draws: every number
-comes from the report, whose size does not grow with the data.
+the worst groups ringed and the worst one named; on the right how many
+outputs land in each bin of error in ulps (≤ ½ ulp is correctly rounded). It
+only draws: every number comes from the report, whose size does not grow with
+the data.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ LINE_COLOR = BEFORE_COLOR  # the ½-ulp and 1-ulp guides
 ULP_FLOOR = 1e-3  # errors below this many ulps (exact results included) are drawn at it on the log axis
 HEIGHT = 400  # px
 LEGEND_ROOM = 90  # px under the plots for the axis title and the legend
+TITLE_ROOM = 105  # px above the plots for the two-line title and the subplot titles
 GIVEN_NAME = "data as given"
 KERNEL_NAME = "kernel only (data rounded first)"
 
@@ -43,7 +45,7 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.09, subplot_titles=(
         f"largest error per group, in {name} ulps"
         + (f" (max over blocks of {report.block} groups)" if report.block > 1 else ""),
-        "outputs by error in ulps",
+        "outputs by error in ulps",  # (the bars' y axis: how many outputs)
     ))
     first = torch.arange(report.group_ulp.numel()) * report.block  # first group id of each point
     for values, label, color in ((report.group_ulp, GIVEN_NAME, GIVEN_COLOR),
@@ -56,7 +58,8 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
     worst = report.worst_groups
     fig.add_trace(go.Scatter(
         x=[g for g, _ in worst], y=[max(u, ULP_FLOOR) for _, u in worst], mode="markers+text", name="worst groups",
-        text=[f"group {g}" for g, _ in worst[:3]] + [""] * max(0, len(worst) - 3), textposition="middle right",
+        text=[f"group {g}" for g, _ in worst[:1]] + [""] * max(0, len(worst) - 1), textposition="top center",
+        cliponaxis=False,  # the worst one is named; the label of a group at either end is not cut off
         marker=dict(color=WORST_COLOR, size=10, symbol="circle-open", line=dict(width=2)),
         hovertemplate="group %{x}: %{y:.3g} ulp<extra>worst</extra>",
     ), row=1, col=1)
@@ -67,14 +70,14 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
         x=labels, y=report.ulp_counts.tolist(), name="outputs", marker_color=GIVEN_COLOR,
         hovertemplate="%{x} ulp: %{y} outputs<extra></extra>",
     ), row=1, col=2)
-    fig.update_yaxes(type="log", title_text="ulps", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, title_text="ulps", row=1, col=1)  # a label per decade only
     fig.update_xaxes(title_text="group id", row=1, col=1)
-    fig.update_yaxes(title_text="outputs", row=1, col=2)
-    title = (f"{get_variant(report.variant).title} in {name}: max error {report.max_abs:.3g} "
-             f"({report.max_scaled:.2g} ε at the output's scale; kernel alone {report.kernel_max_scaled:.2g} ε)")
+    title = (f"{get_variant(report.variant).title} in {name}: max error {report.max_abs:.3g}<br>"
+             f"<sup>{report.max_scaled:.2g} ε at the output's scale; kernel alone {report.kernel_max_scaled:.2g} ε"
+             "</sup>")  # two lines: the figure's width on a projector at 1024 px
     fig = _layout(fig, HEIGHT, scale, title=title, showlegend=True,
                   legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
-    fig.update_layout(margin=dict(b=int(LEGEND_ROOM * scale)))
+    fig.update_layout(margin=dict(t=int(TITLE_ROOM * scale), b=int(LEGEND_ROOM * scale)))
     top = max(1.0, float(report.group_ulp.max()), float(report.group_kernel_ulp.max()))
     fig.update_yaxes(range=[math.log10(ULP_FLOOR) - 0.2, math.log10(top) + 0.6], row=1, col=1)  # floor to worst
     return fig

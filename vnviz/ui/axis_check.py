@@ -249,7 +249,8 @@ def _pair(fx: tuple[str, str, dict], fy: tuple[str, str, dict] | None) -> Check 
         if isinstance(err, InputError):
             raise
         raise InputError(f"Could not check this pair ({type(err).__name__}); try float32 arrays of a smaller shape.") from None
-    return Check(UPLOAD, names, f"Your pair, shape {tuple(x.shape)}.", report, tuple(x.shape), None)
+    dtypes = str(x.dtype)[6:] if x.dtype == y.dtype else f"{str(x.dtype)[6:]} → {str(y.dtype)[6:]}"
+    return Check(UPLOAD, names, f"Your pair, shape {tuple(x.shape)}, {dtypes}.", report, tuple(x.shape), None)
 
 
 def upload_check() -> Check | None:

@@ -48,7 +48,7 @@ class Data:
     """The input as the variant sees it."""
 
     key: str  # cache key: what made the data (source, shape, seed, permutation) or the upload's digest
-    x: torch.Tensor  # channel-first, float32/float64, on the CPU
+    x: torch.Tensor  # channel-first, on the CPU, in its own float dtype (float16/bfloat16 uploads kept)
     layout: str  # layout letters of x (after the permutation)
     labels: torch.Tensor | None  # true class per sample, when the source has one
     description: str  # one sentence on what the data is

@@ -2,8 +2,9 @@
 
 Link keys: the data panel's (``source``, ``shape``, ``seed``, ``layout``, ``channel_axis``,
 ``nonfinite``), ``variant`` and each of its parameters under its API name (``eps``,
-``num_groups``, ``normalized_shape``, ...), the view options ``bins``, ``clip``, ``log_y``, the
-open ``tab`` and the highlighted statistic ``group``. ClusterNorm's own seed follows ``seed``.
+``num_groups``, ``normalized_shape``, ...), the dtype the variant runs in ``compute_in``
+(``vnviz.ui.precision``), the view options ``bins``, ``clip``, ``log_y``, the open ``tab`` and
+the highlighted statistic ``group``. ClusterNorm's own seed follows ``seed``.
 """
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 
 from vnviz.analysis.histogram import DEFAULT_BINS
+from vnviz.analysis.precision import COMPUTE_IN
 from vnviz.analysis.view import ExploreView
 from vnviz.data.generators import fmt_shape
 from vnviz.figures.norm import GROUP_PALETTE
-from vnviz.ui import state
+from vnviz.ui import precision, state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
+from vnviz.variants.norms import dtype_name
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
@@ -37,7 +41,7 @@ CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] p
 LOG_Y = Param("log_y", "bool", False, "Logarithmic counts: shows the tails.")
 TAB = Param("tab", "choice", TABS[0], "The tab shown.", choices=TABS)
 GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the group map.", low=0)
-VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP)
+VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP, COMPUTE_IN)
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
@@ -68,6 +72,7 @@ class Controls:
     notices: list[str]  # link values that were invalid and replaced
     caption: Any = None  # where the variant's caption for this data goes (an st.empty in the variant box)
     headline: str = ""  # what is shown, in a few words (presenter mode's title)
+    precision: Any = None  # the "compute in" choice (vnviz.ui.precision.Precision); data is cast to its dtype
 
 
 def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
@@ -96,6 +101,7 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
         params = variant_widgets(variant, shape, skip=("seed",)) if shape else {}
         if "seed" in variant.param_names:
             params["seed"] = int(st.session_state.get("seed", 0))
+        data, compute = precision.compute_in_control(data)  # data cast to the dtype chosen
     if data is None:
         return None
     params_key = "&".join(f"{k}={variant.param(k).to_text(v)}" for k, v in sorted(params.items()))
@@ -105,7 +111,7 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     headline = f"{variant.title}({chosen}) on {data.title} {fmt_shape(tuple(data.x.shape))}" if chosen else \
         f"{variant.title} on {data.title} {fmt_shape(tuple(data.x.shape))}"
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
-                    caption, headline)
+                    caption, headline + compute.headline, compute)
 
 
 def tabs() -> list[Any]:
@@ -141,15 +147,42 @@ def shown(c: Controls) -> str:
     d = c.data
     data = "an upload" if d.source == UPLOAD else f"{d.source}, seed {d.seed}"
     params = ", ".join(f"{k}={c.variant.param(k).to_text(v)}" for k, v in c.params.items())
+    cast = c.precision is not None and c.precision.cast
+    dtype = dtype_name(d.x.dtype) + (f" (cast from {dtype_name(c.precision.given.x.dtype)})" if cast else "")
     return (f"Shown: `{c.variant.name}({params})` on {data}, shape {fmt_shape(tuple(d.x.shape))}, "
-            f"layout {d.layout}" + (f", channel axis {d.axis}" if d.axis != 1 else "") + ".")
+            f"layout {d.layout}" + (f", channel axis {d.axis}" if d.axis != 1 else "") + f", dtype {dtype}.")
 
 
 def npy_bytes(c: Controls) -> bytes:
-    """The output as a .npy file, computed again on the CPU when asked for (views keep no tensors)."""
+    """The output as a .npy file, computed again on the CPU when asked for (views keep no tensors).
+
+    float16, float32 and float64 keep their dtype; numpy has no bfloat16, so a bfloat16 output is widened
+    to float32 (exactly: every bfloat16 is a float32) — ``pt_bytes`` keeps it as it is.
+    """
+    y = apply(c.variant.name, c.data.x, **c.params).detach().cpu()
     buf = io.BytesIO()
-    np.save(buf, apply(c.variant.name, c.data.x, **c.params).detach().cpu().numpy(), allow_pickle=False)
+    np.save(buf, (y.float() if y.dtype == torch.bfloat16 else y).numpy(), allow_pickle=False)
     return buf.getvalue()
+
+
+def pt_bytes(c: Controls) -> bytes:
+    """The output as a torch .pt file in its own dtype (bfloat16 included), computed again on the CPU."""
+    buf = io.BytesIO()
+    torch.save(apply(c.variant.name, c.data.x, **c.params).detach().cpu().contiguous(), buf)
+    return buf.getvalue()
+
+
+def output_download(c: Controls, container: Any = st) -> None:
+    """The output's download button: .npy, or .pt for bfloat16 (which .npy cannot hold), with a caption saying so."""
+    name = c.variant.name
+    if c.data.x.dtype == torch.bfloat16:
+        container.download_button("output (.pt, bfloat16)", lambda: pt_bytes(c), f"{name}_output.pt",
+                                  "application/octet-stream", key="dl_npy")
+        container.caption("numpy's .npy has no bfloat16: the output comes as a torch .pt file in bfloat16 "
+                          "(`torch.load(path)`; `vnviz.load_array` reads it too).")
+        return
+    container.download_button(f"output (.npy, {dtype_name(c.data.x.dtype)})", lambda: npy_bytes(c),
+                              f"{name}_output.npy", "application/octet-stream", key="dl_npy")
 
 
 def stats_csv(view: ExploreView) -> str:
@@ -174,6 +207,8 @@ def snippet(c: Controls) -> str:
     if d.permuted:
         order = [0, d.axis] + [i for i in range(1, d.x.ndim) if i != d.axis]
         lines.append(f"x = x.permute({order}).contiguous()  # {d.permuted}")
+    if c.precision is not None and c.precision.snippet:
+        lines.append(c.precision.snippet)
     args = ", ".join(f"{k}={v!r}" for k, v in c.params.items() if v != c.variant.param(k).default)
     lines.append(f"y = vnviz.apply({c.variant.name!r}, x{', ' if args else ''}{args})")
     return "\n".join(lines) + "\n"

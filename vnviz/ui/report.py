@@ -30,7 +30,8 @@ def verification_text(v: Verification | None) -> str:
         verdict = f":red[**Undefined for {v.undefined} of {v.groups} groups**] (eps = 0, variance 0)"
     else:
         verdict = ":green[**Verified**]" if v.ok else ":red[**Does not match**]"
-    lines = [f"{verdict} — {v.groups} statistic groups, computed on `{v.device}` in {v.seconds * 1e3:.2f} ms."]
+    dtype = f" in {v.dtype}," if v.dtype else ""
+    lines = [f"{verdict} — {v.groups} statistic groups, computed on `{v.device}`{dtype} in {v.seconds * 1e3:.2f} ms."]
     others = f" (the other {v.groups - v.undefined} groups)" if v.undefined else ""
     if not math.isnan(v.var_max_dev):
         what = "mean square" if math.isnan(v.mean_max_abs) else "variance"
@@ -41,7 +42,7 @@ def verification_text(v: Verification | None) -> str:
     lines.append(f"- Largest difference from the float64 formula on the group map{others}: {_num(v.ref64_max_abs_err)}.")
     if v.running_max_abs_err is not None:
         lines.append(f"- Running statistics after the update differ from torch's by {_num(v.running_max_abs_err)}.")
-    lines.append(f"- Tolerance: {v.tolerance:.0e} × max(1, largest output).")
+    lines.append(f"- Tolerance: {v.tolerance:.0e} × max(1, largest output)" + (f", for {v.dtype}." if v.dtype else "."))
     if v.undefined:
         lines.append(f"- The {v.undefined} constant groups have no reference value (0/0); torch returns 0 for them.")
     if v.note:
