@@ -3,7 +3,8 @@
 Link keys: the data panel's (``source``, ``shape``, ``seed``, ``layout``, ``channel_axis``,
 ``nonfinite``), ``variant`` and each of its parameters under its API name (``eps``,
 ``num_groups``, ``normalized_shape``, ...), the view options ``bins``, ``clip``, ``log_y``, the
-open ``tab`` and the highlighted statistic ``group``. ClusterNorm's own seed follows ``seed``.
+open ``tab`` and the highlighted statistic ``group``, and the element inspector's ``element`` and ``step``
+(``vnviz.ui.inspect``). ClusterNorm's own seed follows ``seed``.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from vnviz.analysis.histogram import DEFAULT_BINS
 from vnviz.analysis.view import ExploreView
 from vnviz.data.generators import fmt_shape
 from vnviz.figures.norm import GROUP_PALETTE
-from vnviz.ui import state
+from vnviz.ui import inspect, state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
@@ -28,7 +29,7 @@ from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
-TABS = ("Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export")
+TABS = ("Distributions", "Per-axis statistics", "Statistic groups", inspect.TAB, "Verification", "Share & export")
 CLIPS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)  # the percentile clips offered
 VARIANT = Param("variant", "choice", "batch_norm", "The layer to apply (its torch functional name).", choices=NORMS)
 BINS = Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200)
@@ -37,7 +38,7 @@ CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] p
 LOG_Y = Param("log_y", "bool", False, "Logarithmic counts: shows the tails.")
 TAB = Param("tab", "choice", TABS[0], "The tab shown.", choices=TABS)
 GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the group map.", low=0)
-VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP)
+VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP) + inspect.LINK_PARAMS
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
