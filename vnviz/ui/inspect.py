@@ -118,12 +118,13 @@ def source_note(e: Explanation, title: str) -> str:
 def group_text(pic: ElementPicture) -> str:
     """Where the element's statistic group lies: how many values, how many in this sample, what is drawn."""
     e = pic.explanation
-    where = f"{pic.group_here:,} in sample {pic.sample}, outlined"
+    cut = [f"{pic.rows.numel()} of its {pic.channels} channels"] if pic.rows.numel() < pic.channels else []
+    if pic.cols.numel() < pic.length:
+        cut.append(f"{pic.cols.numel()} of its {pic.length:,} positions")
+    where = f"{pic.group_here:,} in sample {pic.sample}, outlined" + (" where drawn" if cut else "")
     if pic.group_elsewhere:
         where += f"; {pic.group_elsewhere:,} in the other samples, not drawn"
-    shown = "" if pic.full else (f" The sample is drawn at {pic.rows.numel()} of its {pic.channels} channels and "
-                                 f"{pic.cols.numel()} of its {pic.length:,} positions, evenly spread (each cell is "
-                                 f"one element).")
+    shown = f" The sample is drawn at {' and '.join(cut)}, evenly spread (each cell is one element)." if cut else ""
     return (f"{_at(e.index)} is boxed; its statistic group {e.group} holds {e.group_size:,} values ({where})."
             + shown)
 
