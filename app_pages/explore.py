@@ -6,7 +6,7 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.figures import norm as fig
 from vnviz.ui import explore as ui
-from vnviz.ui import precision
+from vnviz.ui import inspect, precision
 from vnviz.ui.presenter import page_top
 from vnviz.ui.report import problem_text, variant_caption, verification_text
 
@@ -26,7 +26,7 @@ for text in problem_text(view.verification):
 for text in view.warnings:
     st.warning(text)
 precision.view(c, scale)  # when a dtype is chosen, or the data is half precision
-dist, axes, groups, check, share = ui.tabs()
+dist, axes, groups, follow, check, share = ui.tabs()
 with dist:
     st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
     left, right = st.columns(2)
@@ -44,6 +44,9 @@ with groups:
     st.plotly_chart(fig.group_map(view.group_map, highlight=group, scale=scale), key="group_map")
     st.plotly_chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
                                        c.variant.grid_labels, scale), key="group_stats")
+if follow.open is not False:  # drawn only while its tab is open (it runs the layer once more)
+    with follow:
+        inspect.element_view(c, scale)
 with check:
     st.markdown(verification_text(view.verification))
 with share:

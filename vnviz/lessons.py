@@ -156,6 +156,22 @@ LESSONS: tuple[Lesson, ...] = (
            "and check again."),
     ),
     _lesson(
+        "follow_one_pixel", N_("Follow one pixel through BatchNorm and through LayerNorm"),
+        N_("A normalized value depends on the values that share its statistics. BatchNorm averages each channel over "
+           "the whole batch and every position: this pixel's group is its channel in all 16 images, 16,384 values. "
+           "LayerNorm averages each sample over all its channels and positions: its group is its own image, 3,072 "
+           "values, whatever the rest of the batch holds. The same x gets another mean, another variance and another "
+           "output."),
+        N_("Which values does BatchNorm average to normalize this pixel, and which does LayerNorm? If the other "
+           "images of the batch changed, which of the two outputs would change?"),
+        "/explore", {"source": "images", "variant": "batch_norm", "tab": "Follow one element",
+                     "element": "3,0,12,20", "step": "1"},
+        N_("Follow one element, step 1: the outlined cells are the pixel's group in its own image (the rest of the "
+           "group is in the other images). Press next through the mean, the variance and the normalization. Then "
+           "switch the variant to layer_norm: the outline covers the whole image, and μ, σ² and y change. Click "
+           "another pixel to follow it."),
+    ),
+    _lesson(
         "rms_does_not_centre", N_("RMSNorm does not centre"),
         N_("RMSNorm divides by the root mean square and subtracts nothing: it keeps the mean. On zero-mean data it "
            "behaves like LayerNorm, and it is cheaper; on all-positive data (here log-normal) the output stays "

@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from vnviz.analysis.element_picture import ElementPicture
 from vnviz.errors import InputError
-from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE
+from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE, TITLE_COLOR
 
 VALUE_SCALE = "RdBu_r"  # diverging, 0 in white: negative blue, positive red
 DIM_COLOR = "rgba(255,255,255,0.7)"  # laid over the cells outside the group while a step uses the group
@@ -121,6 +121,7 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     fig.update_layout(
         height=int(height * scale), margin=dict(l=10, r=10, t=int((80 if title else 50) * scale), b=10),
         font=dict(size=int(FONT_SIZE * scale)), showlegend=False, clickmode="event+select", hovermode="closest",
-        hoverdistance=-1, title=title,
+        hoverdistance=-1, title=title, title_font=dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)),
     )
+    fig.update_annotations(font=dict(color=TITLE_COLOR, size=int(FONT_SIZE * scale)))  # subplot titles, dark
     return fig

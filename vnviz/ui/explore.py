@@ -4,7 +4,8 @@ Link keys: the data panel's (``source``, ``shape``, ``seed``, ``layout``, ``chan
 ``nonfinite``), ``variant`` and each of its parameters under its API name (``eps``,
 ``num_groups``, ``normalized_shape``, ...), the dtype the variant runs in ``compute_in``
 (``vnviz.ui.precision``), the view options ``bins``, ``clip``, ``log_y``, the open ``tab`` and
-the highlighted statistic ``group``. ClusterNorm's own seed follows ``seed``.
+the highlighted statistic ``group``, and the element inspector's ``element`` and ``step``
+(``vnviz.ui.inspect``). ClusterNorm's own seed follows ``seed``.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from vnviz.analysis.precision import COMPUTE_IN
 from vnviz.analysis.view import ExploreView
 from vnviz.data.generators import fmt_shape
 from vnviz.figures.norm import GROUP_PALETTE
-from vnviz.ui import precision, state
+from vnviz.ui import inspect, precision, state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
 from vnviz.ui.presenter import is_presenting
@@ -32,7 +33,7 @@ from vnviz.variants.norms import dtype_name
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
-TABS = ("Distributions", "Per-axis statistics", "Statistic groups", "Verification", "Share & export")
+TABS = ("Distributions", "Per-axis statistics", "Statistic groups", inspect.TAB, "Verification", "Share & export")
 CLIPS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)  # the percentile clips offered
 VARIANT = Param("variant", "choice", NORMS[0], "The layer to apply (its torch functional name).", choices=NORMS)
 BINS = Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200)
@@ -41,7 +42,7 @@ CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] p
 LOG_Y = Param("log_y", "bool", False, "Logarithmic counts: shows the tails.")
 TAB = Param("tab", "choice", TABS[0], "The tab shown.", choices=TABS)
 GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the group map.", low=0)
-VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP, COMPUTE_IN)
+VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP, COMPUTE_IN) + inspect.LINK_PARAMS
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
