@@ -44,3 +44,9 @@ def localize(fig: Any, lang: str) -> Any:
 def translated(lang: str):
     """A one-argument function for figure builders that take a translate function: ``tr(text)``."""
     return lambda text: translate(text, lang)
+
+
+def markup(template: str, /, **values: Any) -> Msg:
+    """A layout of values without words of its own (``"<b>{title}</b><br>{sub}"``): not a msgid, so not extracted;
+    its values are translated when the figure is (``localize``). Hover templates' ``%{x}`` are written ``%{{x}}``."""
+    return Msg(template, **values)
