@@ -44,8 +44,19 @@ def current() -> str:
 
 
 def t(text: Any) -> Any:
-    """``text`` in this run's language (vnviz.i18n.translate): a Msg, an InputError, a msgid, or anything else as is."""
-    return translate(text, current())
+    """``text`` in this run's language (vnviz.i18n.translate): a Msg, an InputError, a msgid, or anything else as is.
+
+    A list, tuple or dict (a table's rows) is translated item by item, its keys too."""
+    return _t(text, current())
+
+
+def _t(text: Any, lang: str) -> Any:
+    if isinstance(text, dict):
+        return {_t(k, lang): _t(v, lang) for k, v in text.items()}
+    if isinstance(text, (list, tuple)):
+        return type(text)(_t(v, lang) for v in text) if not hasattr(text, "_fields") else type(text)(
+            *(_t(v, lang) for v in text))
+    return translate(text, lang)
 
 
 def chart(figure: Any) -> Any:
