@@ -59,6 +59,12 @@ def _t(text: Any, lang: str) -> Any:
     return translate(text, lang)
 
 
+def in_every_language(texts: Any) -> tuple[str, ...]:
+    """``texts`` and their translations, each once: the link values of a widget whose label is its link text
+    (Explore's tabs: Streamlit writes the shown label to the URL)."""
+    return tuple(dict.fromkeys(translate(x, lang) for lang in LANGUAGES for x in texts))
+
+
 def chart(figure: Any) -> Any:
     """A plotly figure with its marked texts in this run's language and a font with Chinese glyphs."""
     return localize(figure, current())
