@@ -37,7 +37,13 @@ def localize(fig: Any, lang: str) -> Any:
         return fig
     spec = _walk(fig.to_dict(), lang)
     layout = spec.setdefault("layout", {})
-    layout.setdefault("font", {})["family"] = FAMILIES.get(lang, PLOTLY_FAMILY)
+    family = FAMILIES.get(lang, PLOTLY_FAMILY)
+    layout.setdefault("font", {})["family"] = family
+    # Streamlit's theme gives the figure title and the hover labels a family of their own: set theirs too
+    title = layout.get("title")
+    layout["title"] = {**(title if isinstance(title, dict) else {"text": title} if title else {}),
+                       "font": {**((title or {}).get("font", {}) if isinstance(title, dict) else {}), "family": family}}
+    layout.setdefault("hoverlabel", {}).setdefault("font", {})["family"] = family
     return go.Figure(spec)
 
 
