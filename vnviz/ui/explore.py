@@ -92,7 +92,7 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
         st.markdown(t(N_("**Variant**")))
         variant = VARIANTS[linked(VARIANT, options=names)]
         caption = st.empty()
-        caption.caption(variant.summary)
+        caption.caption(t(variant.summary))
         shape = tuple(data.x.shape) if data is not None else ()
         # a variant's own seed (ClusterNorm's) follows the page's seed: one "seed" key in the link
         params = variant_widgets(variant, shape, skip=("seed",)) if shape else {}
