@@ -24,11 +24,12 @@ from vnviz.data import MAX_UPLOAD_BYTES
 from vnviz.errors import InputError
 from vnviz.i18n import N_, Msg, plural_msg
 from vnviz.ui import state
-from vnviz.ui.lang import t
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, digest, upload_arrays
+from vnviz.ui.lang import t
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import linked
 from vnviz.variants.norms import resolve_num_groups
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import Param, quote
 
 KEY = "ax:"  # prefix of this page's session keys that are not in the link (uploads)
@@ -41,7 +42,7 @@ AXIS_LETTERS = tuple(dict.fromkeys(t for lay in LAYOUTS for t in lay.split()))
 class ReduceParam(Param):
     """Letters of the axes to reduce over; as link text comma-separated (``N,H,W``) or repeated."""
 
-    def from_text(self, text: str, where: str = "link") -> Any:
+    def from_text(self, text: str, where: str = LINK) -> Any:
         letters = [t.strip().upper() for t in text.replace(" ", ",").split(",") if t.strip()]
         bad = [t for t in letters if t not in AXIS_LETTERS]
         if bad or not letters:
@@ -244,7 +245,8 @@ def _read(data: bytes, name: str) -> tuple[str, str, dict[str, torch.Tensor]]:
         return d, name, upload_arrays(d, name, data)
     except InputError as err:
         text = str(err)
-        raise InputError(err.msg if name in text else Msg("{name}: {error}", name=name, error=err.msg)) from None
+        said = err.msg if name in text else Msg("{name}: {error}", name=name, error=err.msg)
+        raise InputError(said) from None
 
 
 def _pair(fx: tuple[str, str, dict], fy: tuple[str, str, dict] | None) -> Check | None:

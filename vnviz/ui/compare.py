@@ -32,6 +32,7 @@ from vnviz.ui.lang import t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import data_bounds, data_choices, linked
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import VARIANTS, Param, quote
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
@@ -43,7 +44,7 @@ EXTRA = {k: n for n in NORMS for k in VARIANTS[n].compare_params}
 class VariantsParam(Param):
     """A list of norm variant names; as link text comma-separated (``batch_norm,layer_norm``) or repeated."""
 
-    def from_text(self, text: str, where: str = "link") -> Any:
+    def from_text(self, text: str, where: str = LINK) -> Any:
         names = [t.strip() for t in text.split(",") if t.strip()]
         bad = [n for n in names if n not in NORMS]
         if bad or not names:

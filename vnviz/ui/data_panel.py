@@ -15,8 +15,8 @@ import torch
 from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
 from vnviz.i18n import N_, Msg
-from vnviz.ui.lang import t
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
+from vnviz.ui.lang import t
 from vnviz.ui.sidebar import SEED
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import linked, parsed, shape_box

@@ -54,6 +54,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vnviz.errors import InputError
 from vnviz.i18n import N_, Msg
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import Param
 
 GLOBAL_KEYS = ("present", "lang")  # app-wide link keys every page accepts and keeps (lang: vnviz.ui.lang's switch)
@@ -103,7 +104,7 @@ def _check(page: Page, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                 notices.append(Msg("The link's key {key!r} is not used on this page and was ignored.", key=key))
             continue
         try:
-            p.from_text(_text(value), "link")
+            p.from_text(_text(value), LINK)
         except InputError as err:
             using = N_("Using the default instead.") if p.default is None else \
                 Msg("Using {default} instead.", default=p.to_text(p.default))
