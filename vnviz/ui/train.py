@@ -208,7 +208,7 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
         _widget(p["dataset"], container=data)
         data.caption(t(DATASETS.get(st.session_state.get("dataset"), DATASETS["digits"])[3]))
         m, a = data.columns(2)
-        m.selectbox(t(N_("model")), list(p["model"].choices), key="model", help=_help(p["model"]), bind="query-params",
+        m.selectbox("model", list(p["model"].choices), key="model", help=_help(p["model"]), bind="query-params",
                     on_change=_suggest_cnn_widths)
         _widget(p["activation"], container=a)
         _widget(p["hidden"], container=data)
@@ -223,10 +223,10 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
         _widget(p["momentum"], container=mo)
         _widget(p["eval_every"], container=ev)
         norms.markdown(t(N_("**Norms to compare**")))
-        norms.multiselect(t(N_("norms")), list(p["norms"].choices), default=list(DEFAULT.norms), key="norms",
+        norms.multiselect("norms", list(p["norms"].choices), default=list(DEFAULT.norms), key="norms",
                           help=_help(p["norms"]), bind="query-params", placeholder=t(N_("choose norms…")))
         _widget(p["seeds"], container=norms)
-        norms.segmented_control(t(N_("sweep")), list(p["sweep"].choices), default=DEFAULT.sweep, key="sweep",
+        norms.segmented_control("sweep", list(p["sweep"].choices), default=DEFAULT.sweep, key="sweep",
                                 help=_help(p["sweep"]), bind="query-params", required=True)
         if st.session_state.get("sweep") not in (None, "none"):
             _widget(p["sweep_values"], container=norms)
