@@ -406,3 +406,21 @@ def test_every_shown_string_has_a_translation(zh, page):
             if hit:
                 left.append((kind, hit))
     assert not left, f"{page} shows {len(left)} English string(s) with lang=zh: {sorted(set(left))[:8]}"
+
+
+def test_figures_translate_as_a_whole_and_english_is_left_alone():
+    from vnviz.analysis.view import explore_view
+    from vnviz.figures import norm as fig
+    from vnviz.figures.text import CJK_FAMILY, localize
+
+    v = explore_view(torch.randn(4, 3, 5, 5), "batch_norm", {}, layout="N C H W")
+    english = fig.axis_profiles(v.before.axes, v.after.axes)
+    assert localize(english, "en") is english  # nothing to do in the code's language
+    zh = localize(english, "zh")
+    titles = [a.text for a in zh.layout.annotations]
+    assert titles[0] == "之前：按 N 索引" and titles[1] == "之后：按 N 索引"  # the axis letter is a value: kept
+    assert zh.data[1].name == "之前均值" and "均值 %{y:.4g}" in zh.data[1].hovertemplate
+    assert zh.layout.xaxis.title.text == english.layout.xaxis.title.text == "N"  # an axis name stays
+    assert CJK_FAMILY in zh.layout.font.family and CJK_FAMILY in zh.layout.title.font.family
+    assert [a.text for a in english.layout.annotations][0] == "before: per N index"  # the original is untouched
+    assert list(zh.data[1].y) == list(english.data[1].y)

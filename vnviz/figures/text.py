@@ -44,7 +44,7 @@ def localize(fig: Any, lang: str) -> Any:
     layout["title"] = {**(title if isinstance(title, dict) else {"text": title} if title else {}),
                        "font": {**((title or {}).get("font", {}) if isinstance(title, dict) else {}), "family": family}}
     layout.setdefault("hoverlabel", {}).setdefault("font", {})["family"] = family
-    return go.Figure(spec)
+    return go.Figure(spec, _validate=False)  # built from a valid figure: no need to validate it again (time)
 
 
 def translated(lang: str):
