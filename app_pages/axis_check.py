@@ -9,32 +9,34 @@ from vnviz.figures import axes as fig
 from vnviz.figures.norm import group_map, group_map_caption, picture_of
 from vnviz.ui import axis_check as ui
 from vnviz.ui import state
+from vnviz.i18n import N_
+from vnviz.ui.lang import chart, t
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
-st.title("Axis check")
+st.title(t(N_("Axis check")))
 ui.read_state()
 
-st.header("Which axes?")
+st.header(t(N_("Which axes?")))
 left, right = st.columns([1, 2], gap="large")
 with left.container(border=True):
     choice = ui.plan_controls()
 for notice in state.notices():
-    st.info(notice)
+    st.info(t(notice))
 plan = choice.plan
 if plan is None:
-    right.info("Tick at least one axis to reduce over.")
+    right.info(t(N_("Tick at least one axis to reduce over.")))
 else:
     right.markdown(ui.plan_markdown(plan))
     summary = fig.cube_summary(plan.groups, plan.letters, ui.cube_channel(plan))
-    st.caption(ui.PLAN_HELP)
-    st.plotly_chart(fig.group_cubes(summary, scale), key="cubes")
-    with st.expander("Every statistic group: one panel per sample"):
+    st.caption(t(ui.PLAN_HELP))
+    st.plotly_chart(chart(fig.group_cubes(summary, scale)), key="cubes")
+    with st.expander(t(N_("Every statistic group: one panel per sample"))):
         picture = picture_of(summary.groups, summary.labels[2] if summary.labels[2] != "—" else "")
-        st.caption(group_map_caption(picture, None, plan.pattern))
-        st.plotly_chart(group_map(picture, scale=scale), key="group_map")
+        st.caption(t(group_map_caption(picture, None, plan.pattern)))
+        st.plotly_chart(chart(group_map(picture, scale=scale)), key="group_map")
 
-st.header("Check my layer")
+st.header(t(N_("Check my layer")))
 left, right = st.columns([1, 2], gap="large")
 with left.container(border=True):
     example, check = ui.check_controls()
@@ -43,11 +45,11 @@ if check is not None:
     letters = tuple(check.layout.split()) if check.layout else None
     kind, verdict = report_verdict(check.report, letters)
     show = {"ok": right.success, "mistake": right.warning, "unusual": right.warning, "none": right.info}[kind]
-    show(verdict)
+    show(t(verdict))
     right.markdown(ui.report_markdown(check))
-    right.markdown(check.report.explanation)
-    st.caption(ui.CANDIDATES_HELP)
-    st.plotly_chart(fig.candidates_chart(fig.candidate_bars(check.report, letters), scale), key="candidates")
+    right.markdown(t(check.report.explanation))
+    st.caption(t(ui.CANDIDATES_HELP))
+    st.plotly_chart(chart(fig.candidates_chart(fig.candidate_bars(check.report, letters), scale)), key="candidates")
 
-with st.expander("Known traps"):
-    st.markdown("\n".join(f"- {t}" for t in KNOWN_TRAPS))
+with st.expander(t(N_("Known traps"))):
+    st.markdown("\n".join(f"- {t(trap)}" for trap in KNOWN_TRAPS))

@@ -6,48 +6,51 @@ import streamlit as st
 from vnviz.errors import InputError
 from vnviz.figures import compare as fig
 from vnviz.ui import compare as ui
+from vnviz.i18n import N_, Msg
+from vnviz.ui.lang import chart, t
 from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
-c, scale = page_top("Compare normalizations", ui.controls)
+c, scale = page_top(N_("Compare normalizations"), ui.controls)
 try:
     view, eqs, missing, notes = ui.run_views(c)
 except InputError as err:
-    st.error(str(err))
+    st.error(t(err))
     st.stop()
-st.caption(ui.shown(c))
+st.caption(t(ui.shown(c)))
 for text in notes + [c.data.permuted]:
     if text:
-        st.info(text)
+        st.info(t(text))
 for kind, text in ui.problems(view):
-    st.warning(text, icon=":material/block:" if kind == "error" else None)
+    st.warning(t(text), icon=":material/block:" if kind == "error" else None)
 
 cols = fig.columns(view)
-st.subheader("Distributions")
-st.caption(ui.GRID_TEXT["dist"])
-st.plotly_chart(fig.distributions_grid(cols, scale=scale), key="dist_grid")
-st.subheader("Per-axis statistics")
-st.caption(ui.GRID_TEXT["axes"])
-st.plotly_chart(fig.axes_grid(cols, scale), key="axes_grid")
-st.subheader("Statistic groups")
-st.caption(ui.GRID_TEXT["groups"])
-st.plotly_chart(fig.groups_grid(cols, scale), key="groups_grid")
-with st.expander("Verification, variant by variant"):
+st.subheader(t(N_("Distributions")))
+st.caption(t(ui.GRID_TEXT["dist"]))
+st.plotly_chart(chart(fig.distributions_grid(cols, scale=scale)), key="dist_grid")
+st.subheader(t(N_("Per-axis statistics")))
+st.caption(t(ui.GRID_TEXT["axes"]))
+st.plotly_chart(chart(fig.axes_grid(cols, scale)), key="axes_grid")
+st.subheader(t(N_("Statistic groups")))
+st.caption(t(ui.GRID_TEXT["groups"]))
+st.plotly_chart(chart(fig.groups_grid(cols, scale)), key="groups_grid")
+with st.expander(t(N_("Verification, variant by variant"))):
     for name, v in zip(view.names, view.views):
         if v is not None:
-            st.markdown(f"**{ui.VARIANTS[name].title}**\n\n" + verification_text(v.verification))
+            st.markdown(f"**{t(ui.VARIANTS[name].title)}**\n\n" + t(verification_text(v.verification)))
 
-st.header("Equivalences")
-st.caption(ui.GRID_TEXT["equiv"])
+st.header(t(N_("Equivalences")))
+st.caption(t(ui.GRID_TEXT["equiv"]))
 for text in missing:
-    st.caption(f"Left out: {text}")
+    st.caption(t(Msg("Left out: {what}", what=text)))
 for i in range(0, len(eqs), 2):
     for col, eq in zip(st.columns(2, gap="medium"), eqs[i : i + 2]):
         with col.container(border=True):
             st.markdown(ui.equivalence_header(eq))
-            st.plotly_chart(fig.diff_heatmap(eq, scale), key=f"diff_{i}_{eq.title}")
+            st.plotly_chart(chart(fig.diff_heatmap(eq, scale)), key=f"diff_{i}_{eq.title}")
             if eq.as_expected:
-                st.markdown(eq.explanation)
+                st.markdown(t(eq.explanation))
             else:
-                st.warning(f"Unexpected on this data: the theory says they {'are equal' if eq.expected else 'differ'}. "
-                           + eq.explanation)
+                said = N_("Unexpected on this data: the theory says they are equal.") if eq.expected else \
+                    N_("Unexpected on this data: the theory says they differ.")
+                st.warning(t(Msg.join([said, eq.explanation])))

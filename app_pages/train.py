@@ -7,23 +7,26 @@ from vnviz.errors import InputError
 from vnviz.figures import train as fig
 from vnviz.train.views import describe
 from vnviz.ui import train as ui
+from vnviz.i18n import N_, Msg
+from vnviz.ui.lang import chart as localized, t
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
-st.title("Training lab: what a norm does to a network that learns")
+st.title(t(N_("Training lab: what a norm does to a network that learns")))
 exp, notices = ui.controls(presenting=scale > 1)
 for text in notices:
-    st.info(text)
+    st.info(t(text))
 if exp is None:
     st.stop()
-st.markdown(f"**Training:** {describe(exp)}")
+st.markdown(t(Msg("**Training:** {what}", what=describe(exp))))
 lesson = ui.lesson_for(exp)
 if lesson is not None:
-    st.info(f"**{lesson.title}.** {lesson.paragraph}\n\n**Ask:** {lesson.question}", icon=":material/school:")
+    st.info(t(Msg("**{title}.** {paragraph}\n\n**Ask:** {question}", title=lesson.title, paragraph=lesson.paragraph,
+                  question=lesson.question)), icon=":material/school:")
 try:
     results = ui.train_all(exp, scale)
 except InputError as err:
-    st.error(str(err))
+    st.error(t(err))
     st.stop()
 if not results:
     st.stop()
@@ -31,8 +34,8 @@ ui.summary_table(results)
 
 
 def chart(figure, name: str) -> None:
-    st.plotly_chart(figure, key=f"chart_{name}")
-    st.caption(ui.CAPTIONS[name])
+    st.plotly_chart(localized(figure), key=f"chart_{name}")
+    st.caption(t(ui.CAPTIONS[name]))
 
 
 if exp.sweep != "none":

@@ -35,3 +35,42 @@ def assert_clean(at: AppTest) -> None:
     """No exception and no error element anywhere on the page."""
     assert not at.exception, [e.value for e in at.exception]
     assert not texts(at, "error"), texts(at, "error")
+
+
+VISIBLE = {"label", "help", "placeholder", "body", "captions", "text", "delta"}  # proto fields a user reads
+PLOTLY_VISIBLE = {"text", "name", "hovertemplate", "hovertext", "ticktext", "title"}  # and in a chart's spec
+
+
+def shown_strings(at: AppTest) -> list[tuple[str, str]]:
+    """(element type, text) for every string a user can read on the page: titles, text, notices, widget labels,
+    help, placeholders and captions, expander and tab labels, metrics, and the texts inside each plotly chart
+    (titles, axis titles, annotations, trace names, hovers). Left out: code blocks (code stays as it is in every
+    language), tables' data, and widget options (they are link names)."""
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[tuple[str, str]] = []
+
+    def strings(value, kind: str, keys: set[str], shown: bool = False) -> None:
+        if isinstance(value, str):
+            if shown:
+                out.append((kind, value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                strings(v, kind, keys, shown or k in keys)
+        elif isinstance(value, list):
+            for v in value:
+                strings(v, kind, keys, shown)
+
+    for node in at._tree:
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        kind = str(getattr(node, "type", "") or "")
+        if kind in ("code", "arrow_data_frame", "dataframe", "table", "imgs", "html"):
+            continue
+        if kind == "plotly_chart":
+            spec = json.loads(proto.spec or "{}")
+            strings({k: spec.get(k) for k in ("data", "layout")}, kind, PLOTLY_VISIBLE)
+            continue
+        strings(MessageToDict(proto), kind, VISIBLE)
+    return out

@@ -131,9 +131,10 @@ def test_no_msgid_reads_as_a_percent_format():
 
 
 def _marked_calls():
-    for path in sorted((ROOT / "vnviz").rglob("*.py")):
+    paths = [*(ROOT / "vnviz").rglob("*.py"), *(ROOT / "app_pages").glob("*.py"), ROOT / "app.py"]
+    for path in sorted(paths):
         rel = path.relative_to(ROOT)
-        if rel.parts[1] == "ui" or rel.name == "i18n.py":
+        if rel.name == "i18n.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and node.args:
@@ -349,3 +350,77 @@ def test_reports_resolve_in_chinese():
     for t in texts:
         if _shown_words(t):
             assert CJK.search(translate(t, "zh")), t
+
+
+# -- what the app shows: every page with lang=zh, nothing left in English -----------------------------------------
+
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+_FIELD = re.compile(r"%?\{\{?[^{}]*\}?\}")  # {field}, {{literal}} and plotly's %{x}
+
+
+def _english_pieces(zh) -> tuple[set[str], list[str]]:
+    """The zh catalog's msgids whose translation differs (as wholes), and their literal pieces of 3+ words."""
+    whole, pieces = set(), set()
+    for m in zh:
+        if not m.id or isinstance(m.id, tuple) or not m.string or m.string == m.id:
+            continue
+        if len(_WORDS.findall(m.id)) >= 1 and not _FIELD.search(m.id):
+            whole.add(m.id.strip())
+        for piece in _FIELD.split(m.id):
+            piece = piece.strip(" .,:;()")
+            if len(_WORDS.findall(piece)) >= 3 and "`" not in piece:
+                pieces.add(piece)
+    return whole, sorted(pieces, key=len, reverse=True)
+
+
+ZH_PAGES = {  # page file -> links to open with lang=zh (each view a page can show)
+    "home": [{}],
+    "explore": [{}, {"variant": "group_norm", "source": "images"}, {"source": "upload"}],
+    "compare": [{}],
+    "lessons": [{}],
+    "slice_mask": [{}, {"op": "matrix_slice"}],
+    "cluster_norm": [{}],
+    "axis_check": [{}, {"by": "axes", "reduce": ["N", "D"], "dims": "N L D"}],
+    "train": [{"steps": "60", "eval_every": "20"}],
+}
+
+
+@pytest.mark.parametrize("page", list(ZH_PAGES))
+def test_every_shown_string_has_a_translation(zh, page):
+    """A page opened with lang=zh shows no English sentence, label or chart text that the catalog translates:
+    a string drawn without ``t()``/``chart()``, or built as an f-string (so the catalog cannot find it), fails."""
+    from apptest_support import open_page, shown_strings
+
+    whole, pieces = _english_pieces(zh)
+    left = []
+    for query in ZH_PAGES[page]:
+        at = open_page(str(ROOT / "app_pages" / f"{page}.py"), {"lang": "zh", **query})
+        assert not at.exception, [e.value for e in at.exception]
+        shown = shown_strings(at)
+        assert any(CJK.search(text) for _, text in shown), f"{page}: nothing in Chinese"
+        for kind, text in shown:
+            if text.strip() in whole:
+                left.append((kind, text))
+                continue
+            hit = next((p for p in pieces if p in text), None)
+            if hit:
+                left.append((kind, hit))
+    assert not left, f"{page} shows {len(left)} English string(s) with lang=zh: {sorted(set(left))[:8]}"
+
+
+def test_figures_translate_as_a_whole_and_english_is_left_alone():
+    from vnviz.analysis.view import explore_view
+    from vnviz.figures import norm as fig
+    from vnviz.figures.text import CJK_FAMILY, localize
+
+    v = explore_view(torch.randn(4, 3, 5, 5), "batch_norm", {}, layout="N C H W")
+    english = fig.axis_profiles(v.before.axes, v.after.axes)
+    assert localize(english, "en") is english  # nothing to do in the code's language
+    zh = localize(english, "zh")
+    titles = [a.text for a in zh.layout.annotations]
+    assert titles[0] == "之前：按 N 索引" and titles[1] == "之后：按 N 索引"  # the axis letter is a value: kept
+    assert zh.data[1].name == "之前均值" and "均值 %{y:.4g}" in zh.data[1].hovertemplate
+    assert zh.layout.xaxis.title.text == english.layout.xaxis.title.text == "N"  # an axis name stays
+    assert CJK_FAMILY in zh.layout.font.family and CJK_FAMILY in zh.layout.title.font.family
+    assert [a.text for a in english.layout.annotations][0] == "before: per N index"  # the original is untouched
+    assert list(zh.data[1].y) == list(english.data[1].y)

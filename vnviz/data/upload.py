@@ -65,9 +65,11 @@ class Arrays(dict):
         stored, now = self.stored.get(name, ""), str(self[name].dtype).replace("torch.", "")
         if not stored or stored == now or stored in ("text", "image"):
             return ""
-        why = " (whole numbers above 2^24 are rounded)" if stored.startswith(("int", "uint")) else ""
-        what = "its values" if len(self) == 1 else f"the array {name!r}"
-        return f"The file stores {what} as {stored}; vnviz converted them to {now}{why}."
+        what = N_("its values") if len(self) == 1 else Msg("the array {name!r}", name=name)
+        if stored.startswith(("int", "uint")):
+            return Msg("The file stores {what} as {stored}; vnviz converted them to {now} (whole numbers above 2^24 "
+                       "are rounded).", what=what, stored=stored, now=now)
+        return Msg("The file stores {what} as {stored}; vnviz converted them to {now}.", what=what, stored=stored, now=now)
 
 
 def load_arrays(data: bytes, filename: str) -> Arrays:

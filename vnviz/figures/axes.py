@@ -19,6 +19,8 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.axis_report import candidate_label
 from vnviz.analysis.infer import AxisReport
 from vnviz.figures.norm import TITLE_COLOR
+from vnviz.figures.text import markup
+from vnviz.i18n import N_, Msg
 
 HIGHLIGHT = ("#1f6fb4", "#5b9bd5", "#15508a")  # the highlighted group: front, top, side face
 OTHER = ("#e4e4e4", "#f3f3f3", "#c9c9c9")  # every other element: front, top, side face
@@ -83,7 +85,7 @@ def _extent(values: list[int], size: int) -> str:
     """Indices along one axis in words: "all", "1", "0–1" or "0, 2"."""
     values = sorted(set(values))
     if len(values) == size:
-        return "all"
+        return N_("all")
     if len(values) > 1 and values[-1] - values[0] == len(values) - 1:
         return f"{values[0]}–{values[-1]}"
     return ", ".join(map(str, values))
@@ -93,9 +95,10 @@ def group_title(s: CubeSummary, g: int) -> str:
     """Where group ``g`` lies in the box, e.g. "N 1 · C 0–1 · H·W all"."""
     idx = (s.groups == g).nonzero()
     if idx.numel() == 0:
-        return f"group {g}: empty"
-    parts = [f"{label} {_extent(idx[:, a].tolist(), s.groups.shape[a])}" for a, label in enumerate(s.labels)]
-    return " · ".join(parts)
+        return Msg("group {g}: empty", g=g)
+    parts = [markup("{label} {extent}", label=label, extent=_extent(idx[:, a].tolist(), s.groups.shape[a]))
+             for a, label in enumerate(s.labels)]
+    return Msg.join(parts, " · ")
 
 
 def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
@@ -111,11 +114,11 @@ def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
 def group_cubes(s: CubeSummary | None, scale: float = 1.0) -> go.Figure:
     """One box per highlighted group: that group's elements coloured, the rest light grey."""
     if s is None or not s.highlights:
-        return _layout(go.Figure(), 200, scale, title="no statistic groups")
+        return _layout(go.Figure(), 200, scale, title=N_("no statistic groups"))
     n, k, p = s.groups.shape
     depth = min(DEPTH, MAX_DEPTH / max(1, n))
     cols = len(s.highlights)
-    titles = [f"group {g} of {s.num_groups}<br>{group_title(s, g)}" for g in s.highlights]
+    titles = [Msg("group {g} of {n}<br>{where}", g=g, n=s.num_groups, where=group_title(s, g)) for g in s.highlights]
     fig = make_subplots(rows=1, cols=cols, subplot_titles=titles, horizontal_spacing=0.04)
     fig.update_annotations(font=dict(size=int(FONT_SIZE * scale)))
     faces = list(_faces(n, k, p, depth))
@@ -129,14 +132,15 @@ def group_cubes(s: CubeSummary | None, scale: float = 1.0) -> go.Figure:
             ys += [c[1] for c in corners] + [corners[0][1], None]
             hx.append(sum(c[0] for c in corners) / 4)
             hy.append(sum(c[1] for c in corners) / 4)
-            text.append(f"{s.labels[0]} {i}, {s.labels[1]} {j}, {s.labels[2]} {m}: group {int(s.groups[i, j, m])}")
+            text.append(Msg("{a} {i}, {b} {j}, {c} {m}: group {g}", a=s.labels[0], i=i, b=s.labels[1], j=j,
+                            c=s.labels[2], m=m, g=int(s.groups[i, j, m])))
         for (face, on), (xs, ys) in sorted(polys.items()):
             color = (HIGHLIGHT if on else OTHER)[face]
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
                                      line=dict(color=EDGE, width=1), hoverinfo="skip",
-                                     name="this group" if on else "other groups"), row=1, col=col)
+                                     name=N_("this group") if on else N_("other groups")), row=1, col=col)
         fig.add_trace(go.Scatter(x=hx, y=hy, mode="markers", marker=dict(size=8, opacity=0), hovertext=text,
-                                 hoverinfo="text", name="cells"), row=1, col=col)
+                                 hoverinfo="text", name=N_("cells")), row=1, col=col)
         _axis_labels(fig, s.labels, n, k, p, depth, col, scale)
         axis = "x" if col == 1 else f"x{col}"
         fig.update_yaxes(scaleanchor=axis, scaleratio=1, row=1, col=col)
@@ -188,7 +192,8 @@ def candidate_bars(r: AxisReport | None, letters: tuple[str, ...] | None = None,
         chosen = 0
     cands = cands[:limit]
     return CandidateBars(
-        labels=tuple(candidate_label(c, letters) + (f" ({c.params} params)" if c.params else "") for c in cands),
+        labels=tuple(Msg("{label} ({n} params)", label=candidate_label(c, letters), n=c.params) if c.params
+                     else candidate_label(c, letters) for c in cands),
         residuals=tuple(float(c.residual) for c in cands),
         explains=tuple(bool(c.residual <= r.tolerance) for c in cands),
         params=tuple(int(c.params) for c in cands),
@@ -199,19 +204,19 @@ def candidate_bars(r: AxisReport | None, letters: tuple[str, ...] | None = None,
 
 def candidates_chart(b: CandidateBars, scale: float = 1.0) -> go.Figure:
     """Horizontal bars of each hypothesis's residual (log scale), the tolerance as a dashed line."""
-    title = "How well each hypothesis explains y: bars left of the dashed line do"
+    title = N_("How well each hypothesis explains y: bars left of the dashed line do")
     if not b.labels:
         return _layout(go.Figure(), 200, scale, title=title)
     xs = [max(v, RESIDUAL_FLOOR) for v in b.residuals]
     colors = [CHOSEN if i == b.chosen else (EXPLAINS if e else FAILS) for i, e in enumerate(b.explains)]
-    labels = [f"<b>{t}</b>" if i == b.chosen else t for i, t in enumerate(b.labels)]
+    labels = [markup("<b>{label}</b>", label=t) if i == b.chosen else t for i, t in enumerate(b.labels)]
     fig = go.Figure(go.Bar(
         x=xs, y=labels, orientation="h", marker_color=colors, customdata=list(b.params),
         text=["0" if v == 0 else f"{v:.1e}" for v in b.residuals], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: residual %{text}, %{customdata} affine parameters<extra></extra>",
+        hovertemplate=N_("%{y}: residual %{text}, %{customdata} affine parameters<extra></extra>"),
     ))
     fig.add_vline(x=b.tolerance, line_dash="dash", line_color="#c0392b",
-                  annotation_text=f"tolerance {b.tolerance:.0e}", annotation_position="top")
-    fig.update_xaxes(type="log", title_text="relative residual ‖y − fit‖ / ‖y‖", exponentformat="power")
+                  annotation_text=Msg("tolerance {tol:.0e}", tol=b.tolerance), annotation_position="top")
+    fig.update_xaxes(type="log", title_text=N_("relative residual ‖y − fit‖ / ‖y‖"), exponentformat="power")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, 110 + 30 * len(b.labels), scale, title=title, bargap=0.25)

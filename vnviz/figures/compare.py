@@ -19,6 +19,8 @@ from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats
 from vnviz.analysis.view import GroupPicture
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, OTHER_GROUP, TITLE_COLOR
+from vnviz.figures.text import markup
+from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import get_variant
 
 MEAN_COLOR = "#e07b00"  # per-index means
@@ -30,9 +32,9 @@ GROUP_HEIGHT = 300  # px of the group pictures
 DIFF_HEIGHT = 300  # px of one diff heatmap
 DIFF_FLOOR = 0.01  # the diff colour scale reaches at least this, so float noise stays white
 DIFF_SCALE = [[0.0, "#ffffff"], [0.35, "#fcae91"], [1.0, "#a50f15"]]  # |difference|: white = none
-INPUT_TITLE = "input"
+INPUT_TITLE = N_("input")
 VERIFIED = "<span style='color:#2e7d32'>✓</span>"  # in a column title: checked against torch and float64
-MISMATCH = "<span style='color:#c62828'>✗ mismatch</span>"  # in a column title: a check failed
+MISMATCH = markup("<span style='color:#c62828'>✗ {word}</span>", word=N_("mismatch"))  # in a column title: a check failed
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def columns(view: CompareView) -> tuple[Column, ...]:
     for name, v, err in zip(view.names, view.views, view.errors):
         variant = get_variant(name)
         if v is None:
-            out.append(Column(variant.title, variant.pattern, "cannot run", None, (), None, 0, err))
+            out.append(Column(variant.title, variant.pattern, N_("cannot run"), None, (), None, 0, err))
             continue
         ok = v.verification is not None and v.verification.ok
         groups = v.verification.groups if v.verification is not None else 0
@@ -84,8 +86,9 @@ def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
 
 
 def _title(col: Column) -> str:
-    head = f"<b>{col.title}</b> {col.verdict}".strip()
-    return f"{head}<br><span style='font-size:0.8em'>{col.subtitle}</span>"
+    head = markup("<b>{title}</b> {verdict}", title=col.title, verdict=col.verdict) if col.verdict else \
+        markup("<b>{title}</b>", title=col.title)
+    return markup("{head}<br><span style='font-size:0.8em'>{sub}</span>", head=head, sub=col.subtitle)
 
 
 def _empty(title: str, scale: float) -> go.Figure:
@@ -102,12 +105,12 @@ def _note(fig: go.Figure, col: int, text: str) -> None:
 def distributions_grid(cols: tuple[Column, ...], log_y: bool = False, scale: float = 1.0) -> go.Figure:
     """All values per column: the input (grey), then each variant's output (blue), each on its own x range."""
     if not cols:
-        return _empty("nothing to compare", scale)
+        return _empty(N_("nothing to compare"), scale)
     fig = make_subplots(rows=1, cols=len(cols), subplot_titles=[_title(c) for c in cols],
                         horizontal_spacing=min(0.06, 0.3 / len(cols)))
     for j, c in enumerate(cols, start=1):
         if c.hist is None:
-            _note(fig, j, "cannot run<br>on this data")
+            _note(fig, j, N_("cannot run<br>on this data"))
             fig.update_xaxes(visible=False, row=1, col=j)
             fig.update_yaxes(visible=False, row=1, col=j)
             continue
@@ -115,9 +118,9 @@ def distributions_grid(cols: tuple[Column, ...], log_y: bool = False, scale: flo
         color = BEFORE_COLOR if c.is_input else AFTER_COLOR
         fig.add_trace(go.Bar(x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
                              marker_color=color, name=c.title,
-                             hovertemplate="%{x:.4g}: %{y} values<extra>" + c.title + "</extra>"), row=1, col=j)
+                             hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{title}</extra>", title=c.title)), row=1, col=j)
         fig.update_yaxes(type="log" if log_y else "linear", showticklabels=j == 1, row=1, col=j)
-        fig.update_xaxes(title_text="value", nticks=5, row=1, col=j)
+        fig.update_xaxes(title_text=N_("value"), nticks=5, row=1, col=j)
     return _layout(fig, DIST_HEIGHT, scale)
 
 
@@ -145,7 +148,7 @@ def axes_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
     """
     names = axis_names(cols)
     if not cols or not names:
-        return _empty("no per-axis statistics", scale)
+        return _empty(N_("no per-axis statistics"), scale)
     rows = len(names)
     titles = [(_title(c) if r == 0 else "") for r in range(rows) for c in cols]
     fig = make_subplots(rows=rows, cols=len(cols), subplot_titles=titles,
@@ -161,42 +164,51 @@ def axes_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
             a = c.axes[r - 1]
             x = a.index.tolist()
             marker = "lines+markers" if len(x) <= 32 else "lines"
-            for values, color, label in ((a.mean, MEAN_COLOR, "mean"), (a.std, STD_COLOR, "std")):
+            for values, color, label in ((a.mean, MEAN_COLOR, N_("mean")), (a.std, STD_COLOR, N_("std"))):
                 fig.add_trace(go.Scatter(
                     x=x, y=values.tolist(), mode=marker, line=dict(color=color, width=2), marker=dict(size=4),
                     name=label,
-                    hovertemplate=f"{c.title}, {a.name}=%{{x}}: {label} %{{y:.4g}}<extra></extra>"), row=r, col=j)
+                    hovertemplate=markup("{title}, {axis}=%{{x}}: {label} %{{y:.4g}}<extra></extra>", title=c.title,
+                                         axis=a.name, label=label)), row=r, col=j)
             for level in (0.0, 1.0):
                 fig.add_hline(y=level, line=dict(color=TARGET_COLOR, dash="dot", width=1), row=r, col=j)
             yr = _range([a.mean, a.std], (0.0, 1.0)) if c.is_input else shared
             fig.update_yaxes(range=yr, showticklabels=True, title_text=axis if j == 1 else None, row=r, col=j)
-            label = f"{a.name} index" + ("" if a.block == 1 else f" (blocks of {a.block})")
+            label = Msg("{axis} index", axis=a.name) if a.block == 1 else \
+                Msg("{axis} index (blocks of {block})", axis=a.name, block=a.block)
             fig.update_xaxes(title_text=label if r == rows else None, title_standoff=2, row=r, col=j)
     return _layout(fig, 90 + AXIS_ROW_HEIGHT * rows, scale)
 
 
-def _strip(picture: GroupPicture) -> tuple[list[list[float | None]], list[list[str]]]:
+def _strip(picture: GroupPicture) -> tuple[list[list[float | None]], list[list[list[int | None]]]]:
     """Samples side by side (channels down, positions across), a gap of empty columns between samples.
+
+    Each cell's customdata is [sample, position, group]; ``groups_grid``'s hover template puts the words around
+    them (``hover_words``).
 
     The group of the first element is 1 (drawn in colour), every other group 0 (grey).
     """
     s, r, p = picture.ids.shape
     first = int(picture.ids[0, 0, 0])
     gap = max(1, round(p / 12))  # wide enough to see the samples apart
-    where = picture.position_name or "position"
     positions = picture.position_index.tolist()
     z: list[list[float | None]] = [[] for _ in range(r)]
-    text: list[list[str]] = [[] for _ in range(r)]
+    text: list[list[list[int | None]]] = [[] for _ in range(r)]
     for i in range(s):
         ids = picture.ids[i].tolist()
         for row in range(r):
             if i:
                 z[row] += [None] * gap
-                text[row] += [""] * gap
+                text[row] += [[None, None, None]] * gap
             z[row] += [1.0 if v == first else 0.0 for v in ids[row]]
-            text[row] += [f"sample {i}, channel {row}, position {q} ({where}): group {v}"
-                          for q, v in zip(positions, ids[row])]
+            text[row] += [[i, q, v] for q, v in zip(positions, ids[row])]
     return z, text
+
+
+def hover_words(position_name: str, title: str) -> Msg:
+    """The group pictures' hover: sample, position and group from the cell's customdata (``_strip``), channel = y."""
+    return Msg("sample %{{customdata[0]}}, channel %{{y}}, position %{{customdata[1]}} ({where}): group "
+               "%{{customdata[2]}}<extra>{title}</extra>", where=position_name or N_("position"), title=title)
 
 
 def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
@@ -207,26 +219,27 @@ def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
     a sample, InstanceNorm's a (sample, channel) row.
     """
     if not cols:
-        return _empty("nothing to compare", scale)
+        return _empty(N_("nothing to compare"), scale)
     colorscale = [[0, OTHER_GROUP], [0.5, OTHER_GROUP], [0.5, AFTER_COLOR], [1, AFTER_COLOR]]
-    titles = [f"<b>{c.title}</b><br><span style='font-size:0.8em'>"
-              + ("no groups" if c.is_input else f"{c.groups} groups") + "</span>" for c in cols]
+    titles = [markup("<b>{title}</b><br><span style='font-size:0.8em'>{groups}</span>", title=c.title,
+                     groups=N_("no groups") if c.is_input else Msg("{n} groups", n=c.groups)) for c in cols]
     fig = make_subplots(rows=1, cols=len(cols), subplot_titles=titles, horizontal_spacing=min(0.04, 0.2 / len(cols)))
     first = next((j for j, c in enumerate(cols, start=1) if c.picture is not None), 0)
     for j, c in enumerate(cols, start=1):
         if c.picture is None:
             if not c.is_input:
-                _note(fig, j, "cannot run")
+                _note(fig, j, N_("cannot run"))
             fig.update_xaxes(visible=False, row=1, col=j)
             fig.update_yaxes(visible=False, row=1, col=j)
             continue
         z, text = _strip(c.picture)
-        fig.add_trace(go.Heatmap(z=z, text=text, zmin=0, zmax=1, colorscale=colorscale, showscale=False,
-                                 hovertemplate="%{text}<extra>" + c.title + "</extra>", hoverongaps=False), row=1, col=j)
+        fig.add_trace(go.Heatmap(z=z, customdata=text, zmin=0, zmax=1, colorscale=colorscale, showscale=False,
+                                 hovertemplate=hover_words(c.picture.position_name, c.title), hoverongaps=False),
+                      row=1, col=j)
         s = c.picture.ids.shape[0]
-        fig.update_yaxes(autorange="reversed", showticklabels=j == first, title_text="channel" if j == first else None,
+        fig.update_yaxes(autorange="reversed", showticklabels=j == first, title_text=N_("channel") if j == first else None,
                          row=1, col=j)
-        fig.update_xaxes(title_text=f"samples 0–{s - 1}, positions", showticklabels=False, row=1, col=j)
+        fig.update_xaxes(title_text=Msg("samples 0–{last}, positions", last=s - 1), showticklabels=False, row=1, col=j)
     return _layout(fig, GROUP_HEIGHT, scale)
 
 
@@ -241,8 +254,8 @@ def diff_range(diff: DiffMap) -> float:
 
 def verdict(eq: Equivalence) -> str:
     """"equal" or "differ", and whether that is what the theory says."""
-    word = "equal ✓" if eq.equal else "differ ≠"
-    return word if eq.as_expected else f"{word} (unexpected!)"
+    word = N_("equal ✓") if eq.equal else N_("differ ≠")
+    return word if eq.as_expected else Msg("{word} (unexpected!)", word=word)
 
 
 def diff_heatmap(eq: Equivalence, scale: float = 1.0) -> go.Figure:
@@ -251,12 +264,14 @@ def diff_heatmap(eq: Equivalence, scale: float = 1.0) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=d.z.tolist(), x=d.col_index.tolist(), y=d.row_index.tolist(), zmin=0.0, zmax=diff_range(d),
         colorscale=DIFF_SCALE, colorbar=dict(title=dict(text="|diff|", side="right"), thickness=12),
-        hovertemplate=f"{d.rows} %{{y}}, {d.cols} %{{x}}: mean |diff| %{{z:.3g}}<extra></extra>"))
+        hovertemplate=Msg("{rows} %{{y}}, {cols} %{{x}}: mean |diff| %{{z:.3g}}<extra></extra>", rows=d.rows,
+                          cols=d.cols)))
     fig.update_yaxes(autorange="reversed", title_text=d.rows)
     fig.update_xaxes(title_text=d.cols)
     if eq.equal:  # an all-white map could pass for a chart that did not load
-        fig.add_annotation(text="all white: identical up to float rounding", showarrow=False, xref="paper",
+        fig.add_annotation(text=N_("all white: identical up to float rounding"), showarrow=False, xref="paper",
                            yref="paper", x=0.5, y=0.5, font=dict(color=TARGET_COLOR))
-    title = f"<b>{verdict(eq)}</b> · max |diff| = {eq.max_abs_diff:.2g} · mean over {d.over}"
+    title = Msg("<b>{verdict}</b> · max |diff| = {diff:.2g} · mean over {over}", verdict=verdict(eq),
+                diff=eq.max_abs_diff, over=d.over)
     fig = _layout(fig, DIFF_HEIGHT, scale, title=dict(text=title, x=0.01, xanchor="left"))
     return fig.update_layout(margin=dict(t=int(45 * scale)))

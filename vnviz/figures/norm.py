@@ -15,6 +15,8 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats, GroupStats
 from vnviz.analysis.view import GroupPicture
+from vnviz.figures.text import markup
+from vnviz.i18n import N_, Msg
 
 BEFORE_COLOR = "#8c8c8c"  # the input, everywhere
 AFTER_COLOR = "#1f6fb4"  # the output, everywhere
@@ -50,28 +52,29 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def _bars(h: Histogram, color: str, name: str, row: int | None = None) -> go.Bar:
     return go.Bar(
         x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
-        marker_color=color, name=name, hovertemplate="%{x:.4g}: %{y} values<extra>" + name + "</extra>",
+        marker_color=color, name=name, hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{name}</extra>", name=name),
     )
 
 
 def _clip_note(h: Histogram) -> str:
     parts = []
     if h.below or h.above:
-        parts.append(f"{h.below + h.above} outside the range")
+        parts.append(Msg("{n} outside the range", n=h.below + h.above))
     if h.nonfinite:
-        parts.append(f"{h.nonfinite} NaN/Inf not shown")
-    return f" ({', '.join(parts)})" if parts else ""
+        parts.append(Msg("{n} NaN/Inf not shown", n=h.nonfinite))
+    return markup(" ({parts})", parts=Msg.join(parts, ", ")) if parts else ""
 
 
 def distributions(before: Histogram, after: Histogram, log_y: bool = False, scale: float = 1.0) -> go.Figure:
     """All values before | after, each on its own x range (their scales differ)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        "before: all values" + _clip_note(before), "after: all values" + _clip_note(after)))
-    fig.add_trace(_bars(before, BEFORE_COLOR, "before"), row=1, col=1)
-    fig.add_trace(_bars(after, AFTER_COLOR, "after"), row=1, col=2)
-    fig.update_yaxes(type="log" if log_y else "linear", title_text="count", row=1, col=1)
+        markup("{title}{note}", title=N_("before: all values"), note=_clip_note(before)),
+        markup("{title}{note}", title=N_("after: all values"), note=_clip_note(after))))
+    fig.add_trace(_bars(before, BEFORE_COLOR, N_("before")), row=1, col=1)
+    fig.add_trace(_bars(after, AFTER_COLOR, N_("after")), row=1, col=2)
+    fig.update_yaxes(type="log" if log_y else "linear", title_text=N_("count"), row=1, col=1)
     fig.update_yaxes(type="log" if log_y else "linear", row=1, col=2)
-    fig.update_xaxes(title_text="value")
+    fig.update_xaxes(title_text=N_("value"))
     return _layout(fig, 320, scale)
 
 
@@ -82,14 +85,14 @@ def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None
     if k == 0:
         return _layout(go.Figure(), 200, scale, title=title)
     rows = math.ceil(k / FACET_COLS)
-    labels = labels or [f"channel {i}" for i in range(k)]
+    labels = labels or [Msg("channel {i}", i=i) for i in range(k)]
     fig = make_subplots(rows=rows, cols=min(k, FACET_COLS), subplot_titles=labels[:k], shared_xaxes=True,
                         vertical_spacing=0.12 / max(1, rows - 1) if rows > 1 else 0.1)
     width = (h.hi - h.lo) / h.counts.shape[1]
     centers = h.centers.tolist()
     for i in range(k):
         fig.add_trace(go.Bar(x=centers, y=h.counts[i].tolist(), width=width, marker_color=color, name=labels[i],
-                             hovertemplate="%{x:.4g}: %{y}<extra>" + labels[i] + "</extra>"),
+                             hovertemplate=markup("%{{x:.4g}}: %{{y}}<extra>{label}</extra>", label=labels[i])),
                       row=i // FACET_COLS + 1, col=i % FACET_COLS + 1)
     fig.update_yaxes(type="log" if log_y else "linear", showticklabels=False)
     return _layout(fig, 90 + 120 * rows, scale, title_size=11, title=title)
@@ -100,24 +103,24 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
     n = len(before)
     titles = []
     for a in before:
-        titles += [f"before: per {a.name} index", f"after: per {a.name} index"]
+        titles += [Msg("before: per {axis} index", axis=a.name), Msg("after: per {axis} index", axis=a.name)]
     fig = make_subplots(rows=n, cols=2, subplot_titles=titles, vertical_spacing=0.4 / max(1, n))
     for row, pair in enumerate(zip(before, after), start=1):
-        for col, (a, color, side) in enumerate(((pair[0], BEFORE_COLOR, "before"), (pair[1], AFTER_COLOR, "after")), start=1):
+        for col, (a, color, side) in enumerate(((pair[0], BEFORE_COLOR, N_("before")), (pair[1], AFTER_COLOR, N_("after"))), start=1):
             x = a.index.tolist()
             mean, std = a.mean, a.std
             fig.add_trace(go.Scatter(
                 x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself", mode="lines",
-                fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip", name=f"{side} ±std"),
+                fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip", name=Msg("{side} ±std", side=side)),
                 row=row, col=col)
             fig.add_trace(go.Scatter(
                 x=x, y=mean.tolist(), mode="lines+markers" if len(x) <= 64 else "lines", line=dict(color=color),
-                marker=dict(size=5), name=f"{side} mean",
+                marker=dict(size=5), name=Msg("{side} mean", side=side),
                 customdata=torch.stack([std, a.min, a.max], 1).tolist(),
-                hovertemplate=a.name + "=%{x}: mean %{y:.4g}, std %{customdata[0]:.4g}, "
-                "min %{customdata[1]:.4g}, max %{customdata[2]:.4g}<extra></extra>"),
+                hovertemplate=Msg("{axis}=%{{x}}: mean %{{y:.4g}}, std %{{customdata[0]:.4g}}, "
+                                  "min %{{customdata[1]:.4g}}, max %{{customdata[2]:.4g}}<extra></extra>", axis=a.name)),
                 row=row, col=col)
-            label = a.name if a.block == 1 else f"{a.name} (blocks of {a.block})"
+            label = a.name if a.block == 1 else Msg("{axis} (blocks of {block})", axis=a.name, block=a.block)
             # indices are whole numbers: a tick at every one on a short axis, never at 0.5
             ticks = dict(tick0=0, dtick=a.block) if len(x) <= 12 else dict(tickformat="d")
             fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=int(6 * scale), automargin=True, **ticks)
@@ -147,48 +150,55 @@ def group_map(picture: GroupPicture | None, highlight: int | None = None, scale:
     and every other group in grey (``group_colors``). Hover a cell for its group.
     """
     if picture is None:
-        return _layout(go.Figure(), 200, scale, title="no statistic groups")
+        return _layout(go.Figure(), 200, scale, title=N_("no statistic groups"))
     s, r, p = picture.ids.shape
     z, colorscale, distinct = group_colors(picture, highlight)
     top = len(colorscale) // 2 if distinct else 1
-    where = picture.position_name or "position"
-    fig = make_subplots(rows=1, cols=s, subplot_titles=[f"sample {i}" for i in range(s)], horizontal_spacing=0.03)
+    where = picture.position_name or N_("position")
+    fig = make_subplots(rows=1, cols=s, subplot_titles=[Msg("sample {i}", i=i) for i in range(s)],
+                        horizontal_spacing=0.03)
     x = picture.position_index.tolist()
     for i in range(s):
         fig.add_trace(go.Heatmap(
             z=z[i].tolist(), x=x, customdata=picture.ids[i].tolist(), zmin=0, zmax=top, colorscale=colorscale,
-            showscale=False, hovertemplate=f"sample {i}, channel %{{y}}, position %{{x}} ({where}): "
-                                           "group %{customdata}<extra></extra>",
+            showscale=False, hovertemplate=Msg("sample {i}, channel %{{y}}, position %{{x}} ({where}): "
+                                               "group %{{customdata}}<extra></extra>", i=i, where=where),
             xgap=1 if p <= 32 else 0, ygap=1 if r <= 32 else 0), row=1, col=i + 1)
         fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=i == 0,
-                         title_text="channel" if i == 0 else None)
-        fig.update_xaxes(title_text=f"position ({where})" if picture.position_name else None, row=1, col=i + 1)
+                         title_text=N_("channel") if i == 0 else None)
+        fig.update_xaxes(title_text=Msg("position ({where})", where=where) if picture.position_name else None,
+                         row=1, col=i + 1)
     return _layout(fig, 140 + min(400, 12 * r), scale)
 
 
 def group_map_caption(picture: GroupPicture | None, highlight: int | None, pattern: str = "") -> str:
     """What the group picture shows, in words: the colours, and which samples, channels and positions are drawn."""
     if picture is None:
-        return "No statistic groups."
+        return N_("No statistic groups.")
     s, r, p = picture.ids.shape
     _, _, distinct = group_colors(picture, highlight)
     drawn = len(picture.drawn)
     if distinct:
-        colours = (f"Each colour is one statistic group (one mean and one variance): the {drawn} groups drawn here, "
-                   f"of {picture.groups} in all.")
+        colours = Msg("Each colour is one statistic group (one mean and one variance): the {drawn} groups drawn "
+                      "here, of {groups} in all.", drawn=drawn, groups=picture.groups)
     else:
         target = picture.drawn[0] if highlight is None or highlight not in picture.drawn else highlight
-        colours = (f"Blue: statistic group {target}, the elements that share one mean and one variance; grey: the "
-                   f"{picture.groups - 1} other groups ({drawn} of them drawn here). Choose the group above; hover a "
-                   "cell for its group.")
-    rows = f"Rows: channels{'' if r == picture.channels else f' 0–{r - 1} of {picture.channels}'}."
+        colours = Msg("Blue: statistic group {target}, the elements that share one mean and one variance; grey: "
+                      "the {others} other groups ({drawn} of them drawn here). Choose the group above; hover a cell "
+                      "for its group.", target=target, others=picture.groups - 1, drawn=drawn)
+    parts = [colours, N_("Rows: channels.") if r == picture.channels else
+             Msg("Rows: channels 0–{last} of {channels}.", last=r - 1, channels=picture.channels)]
     if picture.position_name:
-        every = "" if p == picture.positions else f", {p} of its {picture.positions} evenly spread"
-        cols = f" Columns: the positions, {picture.position_name} flattened into one index{every}."
-    else:
-        cols = ""
-    samples = f" The first {s} of the {picture.samples} samples, one panel each." if s < picture.samples else ""
-    return colours + " " + rows + cols + samples + (f" Pattern `{pattern}`." if pattern else "")
+        if p == picture.positions:
+            parts.append(Msg("Columns: the positions, {where} flattened into one index.", where=picture.position_name))
+        else:
+            parts.append(Msg("Columns: the positions, {where} flattened into one index, {p} of its {positions} "
+                             "evenly spread.", where=picture.position_name, p=p, positions=picture.positions))
+    if s < picture.samples:
+        parts.append(Msg("The first {s} of the {samples} samples, one panel each.", s=s, samples=picture.samples))
+    if pattern:
+        parts.append(Msg("Pattern `{pattern}`.", pattern=pattern))
+    return Msg.join(parts)
 
 
 def picture_of(box: torch.Tensor, position_name: str) -> GroupPicture:
@@ -198,17 +208,17 @@ def picture_of(box: torch.Tensor, position_name: str) -> GroupPicture:
 
 
 def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tuple[int, int],
-                   labels: tuple[str, str] = ("sample", "group"), scale: float = 1.0) -> go.Figure:
+                   labels: tuple[str, str] = (N_("sample"), N_("group")), scale: float = 1.0) -> go.Figure:
     """Group means and stds as grids, before | after, on one colour scale per row.
 
     Sharing the scale between before and after is what makes the point: after a
     normalization the mean row is uniformly 0 (white) and the std row uniformly 1.
     """
     if before is None or after is None:
-        return _layout(go.Figure(), 200, scale, title="no statistic groups")
+        return _layout(go.Figure(), 200, scale, title=N_("no statistic groups"))
     rows, cols = grid
     fig = make_subplots(rows=2, cols=2, subplot_titles=(
-        "before: group mean", "after: group mean", "before: group std", "after: group std"),
+        N_("before: group mean"), N_("after: group mean"), N_("before: group std"), N_("after: group std")),
         horizontal_spacing=0.14, vertical_spacing=0.28)
     grids = []
     for values in (before.mean, after.mean, before.var.sqrt(), after.var.sqrt()):
@@ -220,10 +230,10 @@ def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tu
     std_lim = max(1e-12, float(max(grids[2].max(), grids[3].max())))
     where = []  # the hover names only the grid's dims that mean something (BatchNorm's single row does not)
     if labels[0] and rows > 1:
-        where.append(f"{labels[0]} %{{y}}")
+        where.append(markup("{label} %{{y}}", label=labels[0]))
     if labels[1] and cols > 1:
-        where.append(f"{labels[1]} %{{x}}")
-    hover = (", ".join(where) or "group") + ": %{z:.4g}<extra></extra>"
+        where.append(markup("{label} %{{x}}", label=labels[1]))
+    hover = markup("{where}: %{{z:.4g}}<extra></extra>", where=Msg.join(where, ", ") if where else N_("group"))
     for i, z in enumerate(grids):
         r, c = i // 2 + 1, i % 2 + 1
         is_mean = r == 1

@@ -17,6 +17,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE, _rgba
+from vnviz.figures.text import markup
+from vnviz.i18n import N_, Msg
 from vnviz.train.config import norm_specs, spec_title
 from vnviz.train.experiments import SweepRow
 from vnviz.train.history import HIST_RANGE, History
@@ -56,19 +58,19 @@ def curves(runs: Mapping[str, History], scale: float = 1.0, steps: int | None = 
 
     ``steps`` fixes the step axis at [0, steps] (the live chart, while a run grows into it).
     """
-    fig = make_subplots(1, 2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
+    fig = make_subplots(1, 2, subplot_titles=(N_("Loss"), N_("Accuracy")), horizontal_spacing=0.08)
     for spec, h in runs.items():
         color, name = norm_color(spec), spec_title(spec)
         for col, test, train in ((1, h.test_loss, h.train_loss), (2, h.test_accuracy, h.train_accuracy)):
-            fig.add_trace(go.Scatter(x=h.steps, y=test, name=f"{name}, held-out", legendgroup=spec, mode="lines",
+            fig.add_trace(go.Scatter(x=h.steps, y=test, name=Msg("{name}, held-out", name=name), legendgroup=spec, mode="lines",
                                      line=dict(color=color, width=2.5 * scale), showlegend=col == 1), 1, col)
-            fig.add_trace(go.Scatter(x=h.steps, y=train, name=f"{name}, training batches", legendgroup=spec,
+            fig.add_trace(go.Scatter(x=h.steps, y=train, name=Msg("{name}, training batches", name=name), legendgroup=spec,
                                      mode="lines", line=dict(color=color, width=1.5 * scale, dash=TRAIN_DASH),
                                      showlegend=col == 1), 1, col)
-    fig.update_xaxes(title_text="step", range=None if steps is None else [0, steps])
-    fig.update_yaxes(title_text="cross-entropy", col=1, rangemode="tozero")
-    fig.update_yaxes(title_text="fraction correct", col=2, range=[0, 1.02])
-    return _layout(fig, scale, title="Loss and accuracy")
+    fig.update_xaxes(title_text=N_("step"), range=None if steps is None else [0, steps])
+    fig.update_yaxes(title_text=N_("cross-entropy"), col=1, rangemode="tozero")
+    fig.update_yaxes(title_text=N_("fraction correct"), col=2, range=[0, 1.02])
+    return _layout(fig, scale, title=N_("Loss and accuracy"))
 
 
 def _grid(runs: Mapping[str, History], **kw) -> go.Figure:
@@ -78,7 +80,7 @@ def _grid(runs: Mapping[str, History], **kw) -> go.Figure:
 
 def percentile_bands(runs: Mapping[str, History], layer: str, scale: float = 1.0) -> go.Figure:
     """One unit's 15/50/85th percentile pre-activation against steps, one panel per norm (BN paper, Fig. 1b,c)."""
-    title = f"{layer}, unit 0: input to its activation"
+    title = Msg("{layer}, unit 0: input to its activation", layer=layer)
     if not runs:
         return _empty(title, scale)
     fig = _grid(runs)
@@ -91,16 +93,16 @@ def percentile_bands(runs: Mapping[str, History], layer: str, scale: float = 1.0
         fig.add_trace(go.Scatter(x=h.steps, y=high, mode="lines", line=dict(width=0), hoverinfo="skip",
                                  showlegend=False), 1, col)
         fig.add_trace(go.Scatter(x=h.steps, y=low, mode="lines", line=dict(width=0), fill="tonexty",
-                                 fillcolor=_rgba(color, BAND_ALPHA), name="15th–85th", showlegend=False,
-                                 hovertemplate="step %{x}: 15th %{y:.3f}<extra></extra>"), 1, col)
+                                 fillcolor=_rgba(color, BAND_ALPHA), name=N_("15th–85th"), showlegend=False,
+                                 hovertemplate=N_("step %{x}: 15th %{y:.3f}<extra></extra>")), 1, col)
         fig.add_trace(go.Scatter(x=h.steps, y=mid, mode="lines", line=dict(color=color, width=2.5 * scale),
-                                 name="median", showlegend=False,
-                                 hovertemplate="step %{x}: median %{y:.3f}<extra></extra>"), 1, col)
+                                 name=N_("median"), showlegend=False,
+                                 hovertemplate=N_("step %{x}: median %{y:.3f}<extra></extra>")), 1, col)
         for values in (low, high):
             fig.add_trace(go.Scatter(x=h.steps, y=values, mode="lines", line=dict(color=color, width=1 * scale),
                                      hoverinfo="skip", showlegend=False), 1, col)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="pre-activation", col=1)
+    fig.update_xaxes(title_text=N_("step"))
+    fig.update_yaxes(title_text=N_("pre-activation"), col=1)
     return _layout(fig, scale, title=title)
 
 
@@ -114,7 +116,7 @@ def preactivation_heatmaps(runs: Mapping[str, History], layer: str, scale: float
     beyond); the value axis spans the bins that hold at least SHOWN_FRACTION
     of the values at some step.
     """
-    title = f"{layer}: all pre-activations, step × value"
+    title = Msg("{layer}: all pre-activations, step × value", layer=layer)
     shown = {s: h for s, h in runs.items() if layer in h.histograms}
     if not shown:
         return _empty(title, scale)
@@ -135,19 +137,20 @@ def preactivation_heatmaps(runs: Mapping[str, History], layer: str, scale: float
         fig.add_trace(go.Heatmap(
             x=h.steps, y=centres, z=hist.sqrt().T.tolist(), coloraxis="coloraxis",
             customdata=[[[f, o] for f, o in zip(row, outside)] for row in hist.T.tolist()],
-            hovertemplate="step %{x}, value %{y:.2f}: %{customdata[0]:.3f} of the values"
-                          "<br>beyond ±" + f"{HIST_RANGE:g}" + ": %{customdata[1]:.1f}%<extra></extra>"), 1, col)
-    fig.update_xaxes(title_text="step")
+            hovertemplate=Msg("step %{{x}}, value %{{y:.2f}}: %{{customdata[0]:.3f}} of the values<br>beyond "
+                              "±{range:g}: %{{customdata[1]:.1f}}{pct}<extra></extra>", range=HIST_RANGE, pct="%")),
+            1, col)
+    fig.update_xaxes(title_text=N_("step"))
     fig.update_yaxes(range=[lo, hi])
-    fig.update_yaxes(title_text="pre-activation", col=1)
+    fig.update_yaxes(title_text=N_("pre-activation"), col=1)
     return _layout(fig, scale, title=title,
                    coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0, cmax=math.sqrt(peak) if peak > 0 else 1,
-                                  colorbar=dict(title=dict(text="√fraction"), thickness=12)))
+                                  colorbar=dict(title=dict(text=N_("√fraction")), thickness=12)))
 
 
 def gradient_norms(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure:
     """Each hidden layer's weight-gradient norm at the evaluations, one panel per norm (log scale)."""
-    title = "Weight-gradient norm per hidden layer"
+    title = N_("Weight-gradient norm per hidden layer")
     if not runs:
         return _empty(title, scale)
     fig = _grid(runs)
@@ -160,7 +163,7 @@ def gradient_norms(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure
             fig.add_trace(go.Scatter(x=h.steps[1:], y=g[1:].tolist(), mode="lines", name=layer, legendgroup=layer,
                                      showlegend=col == 1, line=dict(color=GROUP_PALETTE[i % len(GROUP_PALETTE)],
                                                                     width=2 * scale)), 1, col)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=N_("step"))
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
     fig.update_yaxes(title_text="‖∇W‖", col=1)
     return _layout(fig, scale, title=title)
@@ -173,9 +176,9 @@ def landscape(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure:
     ‖∇L(w - ηg) - ∇L(w)‖ were measured for several step sizes η; the band is
     their range over η, the line its middle.
     """
-    title = "Along the gradient: loss and gradient change"
+    title = N_("Along the gradient: loss and gradient change")
     probed = {s: h for s, h in runs.items() if h.landscape_steps}
-    fig = make_subplots(1, 2, subplot_titles=("loss L(w − ηg)", "gradient change ‖∇L(w − ηg) − ∇L(w)‖"),
+    fig = make_subplots(1, 2, subplot_titles=(N_("loss L(w − ηg)"), N_("gradient change ‖∇L(w − ηg) − ∇L(w)‖")),
                         horizontal_spacing=0.08)
     for spec, h in probed.items():
         color, name = norm_color(spec), spec_title(spec)
@@ -187,12 +190,12 @@ def landscape(runs: Mapping[str, History], scale: float = 1.0) -> go.Figure:
                                      fill="tonexty", fillcolor=_rgba(color, BAND_ALPHA), name=name, legendgroup=spec,
                                      showlegend=col == 1,
                                      customdata=list(zip(low, high)),
-                                     hovertemplate="step %{x}: %{customdata[0]:.3g} to %{customdata[1]:.3g}"
-                                                   "<extra>" + name + "</extra>"), 1, col)
-    fig.update_xaxes(title_text="step")
+                                     hovertemplate=Msg("step %{{x}}: %{{customdata[0]:.3g}} to "
+                                                       "%{{customdata[1]:.3g}}<extra>{name}</extra>", name=name)), 1, col)
+    fig.update_xaxes(title_text=N_("step"))
     fig.update_yaxes(type="log", dtick=1, exponentformat="power")
     if not probed:
-        fig.add_annotation(text="Set landscape_every above 0 to probe the landscape.", showarrow=False,
+        fig.add_annotation(text=N_("Set landscape_every above 0 to probe the landscape."), showarrow=False,
                            xref="paper", yref="paper", x=0.5, y=0.5)
     return _layout(fig, scale, title=title)
 
@@ -210,8 +213,8 @@ def sweep(rows: Sequence[SweepRow], swept: str, scale: float = 1.0) -> go.Figure
     the last training batches (training mode); dashed: held-out error with
     batch statistics (norms that keep running statistics).
     """
-    label = {"batch_size": "batch size", "lr": "learning rate"}.get(swept, swept)
-    title = f"Final error against the {label}"
+    label = {"batch_size": N_("batch size"), "lr": N_("learning rate")}.get(swept, swept)
+    title = Msg("Final error against the {label}", label=label)
     fig = go.Figure()
     specs = list(dict.fromkeys(r.norm for r in rows))
     for spec in specs:
@@ -219,18 +222,19 @@ def sweep(rows: Sequence[SweepRow], swept: str, scale: float = 1.0) -> go.Figure
         values = sorted({r.value for r in mine})
         color, name = norm_color(spec), spec_title(spec)
         for kind, attr in (("test", "test_error"), ("train", "train_error"), ("batch", "batch_stats_error")):
-            what = {"test": "held-out", "train": "training batches", "batch": "held-out, batch statistics"}[kind]
+            what = {"test": N_("held-out"), "train": N_("training batches"), "batch": N_("held-out, batch statistics")}[kind]
             ys = [_median([getattr(r, attr) for r in mine if r.value == v]) for v in values]
             if all(y is None for y in ys):
                 continue
             crossed = [any(r.failed for r in mine if r.value == v) for v in values]
             fig.add_trace(go.Scatter(
-                x=values, y=ys, name=f"{name}, {what}", legendgroup=spec,
+                x=values, y=ys, name=markup("{name}, {what}", name=name, what=what), legendgroup=spec,
                 mode="lines+markers", line=dict(color=color, width=(2.5 if kind == "test" else 1.5) * scale,
                                                 dash=SWEEP_DASH[kind]),
                 marker=dict(symbol=["x" if c else "circle" for c in crossed], size=(11 if kind == "test" else 6) * scale),
-                hovertemplate=f"{label} " + "%{x:g}: error %{y:.3f}<extra>" + f"{name}, {what}</extra>"))
+                hovertemplate=Msg("{label} %{{x:g}}: error %{{y:.3f}}<extra>{name}, {what}</extra>", label=label,
+                                  name=name, what=what)))
     ticks = sorted({r.value for r in rows})
     fig.update_xaxes(title_text=label, type="log", tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
-    fig.update_yaxes(title_text="error (1 − accuracy)", range=[0, 1.02])
+    fig.update_yaxes(title_text=N_("error (1 − accuracy)"), range=[0, 1.02])
     return _layout(fig, scale, height=int(HEIGHT * 1.2), title=title)

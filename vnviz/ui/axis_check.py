@@ -22,50 +22,55 @@ from vnviz.analysis.pairs import EXAMPLES, example_pair, pair_from_arrays
 from vnviz.analysis.infer import AxisReport, infer_axes
 from vnviz.data import MAX_UPLOAD_BYTES
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg, plural_msg
 from vnviz.ui import state
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, digest, upload_arrays
+from vnviz.ui.lang import t
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import linked
 from vnviz.variants.norms import resolve_num_groups
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import VARIANTS, Param, quote
 
 KEY = "ax:"  # prefix of this page's session keys that are not in the link (uploads)
 UPLOAD = "upload"
-MODES = {"variant": "a torch layer", "axes": "ticking axes"}
+DIMS_ONLY = N_("dims only")  # the check's layout choice when none of LAYOUTS is meant (not in the link)
+MODES = {"variant": N_("a torch layer"), "axes": N_("ticking axes")}
 AXIS_LETTERS = tuple(dict.fromkeys(t for lay in LAYOUTS for t in lay.split()))
 
 
 class ReduceParam(Param):
     """Letters of the axes to reduce over; as link text comma-separated (``N,H,W``) or repeated."""
 
-    def from_text(self, text: str, where: str = "link") -> Any:
+    def from_text(self, text: str, where: str = LINK) -> Any:
         letters = [t.strip().upper() for t in text.replace(" ", ",").split(",") if t.strip()]
         bad = [t for t in letters if t not in AXIS_LETTERS]
         if bad or not letters:
-            raise InputError(f"{where}: reduce must be comma-separated axis letters such as N,H,W; got {quote(text)}.")
+            raise InputError("{where}: reduce must be comma-separated axis letters such as N,H,W; got {got}.",
+                             where=where, got=quote(text))
         return list(dict.fromkeys(letters))
 
     def to_text(self, value: Any) -> str:
         return "none" if value is None else ",".join(value)
 
 
-LAYOUT = Param("dims", "choice", "N C H W", "What each dim of the tensor means (its layout).", choices=LAYOUTS)
-BY = Param("by", "choice", "variant", "Pick a torch layer to see its axes, or tick axes to find the layer.",
+LAYOUT = Param("dims", "choice", "N C H W", N_("What each dim of the tensor means (its layout)."), choices=LAYOUTS)
+BY = Param("by", "choice", "variant", N_("Pick a torch layer to see its axes, or tick axes to find the layer."),
            choices=tuple(MODES))
-REDUCE = ReduceParam("reduce", "str", [], "The axes the mean and variance are taken over.", choices=AXIS_LETTERS)
+REDUCE = ReduceParam("reduce", "str", [], N_("The axes the mean and variance are taken over."), choices=AXIS_LETTERS)
 GROUPED = frozenset(v for v in PLAN_VARIANTS if "num_groups" in VARIANTS[v].param_names)  # take num_groups
-VARIANT = Param("layer", "choice", PLAN_VARIANTS[0], "The layer whose axes to show.", choices=PLAN_VARIANTS)
-NUM_GROUPS = Param("groups", "int", None, "GroupNorm's number of groups G; it must divide the channels.",
+VARIANT = Param("layer", "choice", PLAN_VARIANTS[0], N_("The layer whose axes to show."), choices=PLAN_VARIANTS)
+NUM_GROUPS = Param("groups", "int", None, N_("GroupNorm's number of groups G; it must divide the channels."),
                    low=1, optional=True)
 OLD_NAMES = {"layout": "dims", "variant": "layer", "num_groups": "groups"}  # older links
-EXAMPLE = Param("example", "choice", "bn1d_tokens", "A built-in (input, output) pair, or your own files.",
+EXAMPLE = Param("example", "choice", "bn1d_tokens", N_("A built-in (input, output) pair, or your own files."),
                 choices=tuple(EXAMPLES) + (UPLOAD,))
 LINK = (LAYOUT, BY, REDUCE, VARIANT, NUM_GROUPS, EXAMPLE)
-PLAN_HELP = ("Each box is the small tensor drawn in 3-D: samples go back (N), channels across (features for "
+PLAN_HELP = N_("Each box is the small tensor drawn in 3-D: samples go back (N), channels across (features for "
              "tokens), the other axes flattened down. "
              "The coloured cells share one mean and variance: they form one statistic group. Each box highlights "
              "another group.")
-CANDIDATES_HELP = ("Every set of axes infer_axes tried, with its best eps and affine. Dark blue: the fit chosen, the "
+CANDIDATES_HELP = N_("Every set of axes infer_axes tried, with its best eps and affine. Dark blue: the fit chosen, the "
                    "one with the fewest affine parameters among those that explain y; light blue: others that explain "
                    "y as well (often only because a large affine could undo any normalization); grey: they do not.")
 
@@ -137,26 +142,29 @@ def plan_controls() -> PlanChoice:
     The layer is drawn in both modes: in axes mode it is where the ticks start (their default), so
     a link in axes mode says which ticks it means even when it leaves them out.
     """
-    layout = linked(LAYOUT, label="layout")
+    layout = linked(LAYOUT, label=N_("layout"))
     letters = layout.split()
-    mode = linked(BY, style="radio", label="choose by", captions=[MODES[m] for m in MODES])
+    mode = linked(BY, style="radio", label=N_("choose by"), captions=[t(MODES[m]) for m in MODES])
     names = [v for v in PLAN_VARIANTS if VARIANTS[v].min_ndim <= len(letters)]
     asked = state.peek_pending().get(VARIANT.name)
     if asked in set(PLAN_VARIANTS) - set(names):
         state.pending(VARIANT.name)
-        state.add_notice(f"{TITLES[asked]} needs a spatial axis and {layout} has none; showing {TITLES[names[0]]}.")
-    variant = linked(VARIANT, options=names, label="layer", describe=lambda v: TITLES.get(v, str(v)))
+        state.add_notice(Msg("{asked} needs a spatial axis and {layout} has none; showing {shown}.",
+                             asked=TITLES[asked], layout=layout, shown=TITLES[names[0]]))
+    variant = linked(VARIANT, options=names, label=N_("layer"), describe=lambda v: TITLES.get(v, str(v)))
     groups, reduce, plan = None, (), None
     if mode == "axes":
         wanted = state.peek_pending().get("reduce") or []
         dropped = [t for t in wanted if t not in letters]
         if dropped:  # said in the layout's words (the widget would say "does not fit this data")
             state.pending("reduce")
-            state.add_notice(f"reduce: {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} not an axis of "
-                             f"{layout}; ignored.")
+            state.add_notice(plural_msg("reduce: {letters} is not an axis of {layout}; ignored.",
+                                        "reduce: {letters} are not axes of {layout}; ignored.", len(dropped),
+                                        letters=", ".join(dropped), layout=layout))
         start = list(axis_plan(layout, None, variant).reduce)
-        picked = linked(REDUCE, options=letters, default=start, style="pills", label="reduce over")
-        st.caption(f"The ticks start from {TITLES.get(variant, variant)}'s axes; tick others to find their layer.")
+        picked = linked(REDUCE, options=letters, default=start, style="pills", label=N_("reduce over"))
+        st.caption(t(Msg("The ticks start from {layer}'s axes; tick others to find their layer.",
+                         layer=TITLES.get(variant, variant))))
         reduce = tuple(t for t in letters if t in picked)
         if reduce:
             plan = axis_plan(layout, reduce)
@@ -165,15 +173,15 @@ def plan_controls() -> PlanChoice:
             choices = group_choices(layout)
             fallback = resolve_num_groups(None, max(choices))
             groups = linked(NUM_GROUPS, options=choices, default=fallback if fallback in choices else choices[0],
-                            label="num_groups", context=f"{layout}'s example")
+                            label="num_groups", context=Msg("{layout}'s example", layout=layout))
         plan = axis_plan(layout, None, variant, groups)
     return PlanChoice(layout, mode, reduce, variant, groups, plan)
 
 
 def _table(rows: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
     """A two-column markdown table whose first row is its header."""
-    (a, b), rest = rows[0], rows[1:]
-    return "\n".join([f"| {a} | {b} |", "|---|---|"] + [f"| {x} | {y} |" for x, y in rest])
+    (a, b), rest = t(rows[0]), rows[1:]
+    return "\n".join([f"| {a} | {b} |", "|---|---|"] + [f"| {t(x)} | {t(y)} |" for x, y in rest])
 
 
 def _code(text: str) -> str:
@@ -183,24 +191,31 @@ def _code(text: str) -> str:
 def plan_markdown(plan: AxisPlan) -> str:
     """The plan as a heading line and a two-column table."""
     sizes = ", ".join(f"{k} = {v}" for k, v in plan.sizes.items())
-    head = f"**Reduces over {letters_text(plan.reduce)}** · `{plan.pattern}`"
+    head = t(Msg("**Reduces over {letters}** · `{pattern}`", letters=letters_text(plan.reduce), pattern=plan.pattern))
     first = plan.layers[0]
     if plan.standard:
-        rows = [("torch layer", _code(first.layer)), ("functional call", _code(first.call))]
+        rows = [(N_("torch layer"), _code(first.layer)), (N_("functional call"), _code(first.call))]
     else:
-        rows = [("torch layer", "no standard layer reduces over exactly these axes"),
-                ("exact recipe", (f"{_code(first.layer)}, i.e. " if first.layer != "no standard layer" else "")
-                 + f"{_code(first.call)} ({first.note})")]
-    rows += [("mean / variance shape (keepdim)", f"{_code(plan.stat_shape)} = {plan.stat_size}"),
-             ("affine weight / bias", f"{plan.affine}, {_code(plan.affine_shape)}" if plan.standard else "—")]
+        recipe = f"{_code(first.call)} ({t(first.note)})"
+        if first.layer != "no standard layer":
+            recipe = t(Msg("{layer}, i.e. {recipe}", layer=_code(first.layer), recipe=recipe))
+        rows = [(N_("torch layer"), N_("no standard layer reduces over exactly these axes")),
+                (N_("exact recipe"), recipe)]
+    rows += [(N_("mean / variance shape (keepdim)"), f"{_code(plan.stat_shape)} = {plan.stat_size}"),
+             (N_("affine weight / bias"), f"{t(plan.affine)}, {_code(plan.affine_shape)}" if plan.standard else "—")]
     for layer in plan.layers[1:]:
-        label = "closest standard layer" if "closest" in layer.note else "same statistics"
-        note = layer.note.replace("closest standard layer, not the same: ", "")
-        rows.append((label, f"{_code(layer.layer)}: {note}"))
-    rows.append(("statistic groups", plan.summary))
+        closest = "closest" in layer.note
+        label = N_("closest standard layer") if closest else N_("same statistics")
+        note = layer.note
+        if closest and isinstance(note, Msg) and "letters" in note.values:  # the label says it already
+            note = Msg("it reduces over ({letters}), which {diff}", letters=note.values["letters"],
+                       diff=note.values.get("diff", ""))
+        rows.append((label, f"{_code(layer.layer)}: {t(note)}"))
+    rows.append((N_("statistic groups"), plan.summary))
     table = _table(rows)
-    notes = "\n".join(f"- {n}" for n in plan.notes)
-    return f"{head}\n\n{table}\n\nDrawn for shape {plan.shape} ({sizes}).\n\n{notes}"
+    notes = "\n".join(f"- {t(n)}" for n in plan.notes)
+    drawn = t(Msg("Drawn for shape {shape} ({sizes}).", shape=plan.shape, sizes=sizes))
+    return f"{head}\n\n{table}\n\n{drawn}\n\n{notes}"
 
 
 def cube_channel(plan: AxisPlan) -> int:
@@ -232,7 +247,8 @@ def _read(data: bytes, name: str) -> tuple[str, str, dict[str, torch.Tensor]]:
         return d, name, upload_arrays(d, name, data)
     except InputError as err:
         text = str(err)
-        raise InputError(text if name in text else f"{name}: {text}") from None
+        said = err.msg if name in text else Msg("{name}: {error}", name=name, error=err.msg)
+        raise InputError(said) from None
 
 
 def _pair(fx: tuple[str, str, dict], fy: tuple[str, str, dict] | None) -> Check | None:
@@ -248,23 +264,25 @@ def _pair(fx: tuple[str, str, dict], fy: tuple[str, str, dict] | None) -> Check 
     except (RuntimeError, ValueError) as err:
         if isinstance(err, InputError):
             raise
-        raise InputError(f"Could not check this pair ({type(err).__name__}); try float32 arrays of a smaller shape.") from None
+        raise InputError("Could not check this pair ({error}); try float32 arrays of a smaller shape.",
+                         error=type(err).__name__) from None
     dtypes = str(x.dtype)[6:] if x.dtype == y.dtype else f"{str(x.dtype)[6:]} → {str(y.dtype)[6:]}"
-    return Check(UPLOAD, names, f"Your pair, shape {tuple(x.shape)}, {dtypes}.", report, tuple(x.shape), None)
+    return Check(UPLOAD, names, Msg("Your pair, shape {shape}, {dtypes}.", shape=tuple(x.shape), dtypes=dtypes), report,
+                 tuple(x.shape), None)
 
 
 def upload_check() -> Check | None:
     """Two uploaders (input, output) or one .npz with x and y; a bad file or pair keeps the last good pair."""
-    cap = f"up to {MAX_UPLOAD_BYTES // 2**20} MB"
-    fx = kept_upload(st, f"input x, or one .npz holding arrays x and y ({cap})", KEY + "x_file", _read, "input")
-    fy = kept_upload(st, "output y (not needed with such an .npz)", KEY + "y_file", _read, "output")
+    fx = kept_upload(st, Msg("input x, or one .npz holding arrays x and y (up to {mb} MB)", mb=MAX_UPLOAD_BYTES // 2**20),
+                     KEY + "x_file", _read, N_("input"))
+    fy = kept_upload(st, N_("output y (not needed with such an .npz)"), KEY + "y_file", _read, N_("output"))
     kept: Check | None = st.session_state.get(KEY + "pair")
     if fx is None:
         if fy is not None:
-            st.info("Upload the input x too (or one .npz holding arrays x and y).")
+            st.info(t(N_("Upload the input x too (or one .npz holding arrays x and y).")))
         elif kept is None:
-            st.info("Upload the layer's input and its output (.npy, .npz, .pt or .csv), or one .npz holding arrays "
-                    "x and y; the pair stays in this session only.")
+            st.info(t(N_("Upload the layer's input and its output (.npy, .npz, .pt or .csv), or one .npz holding "
+                         "arrays x and y; the pair stays in this session only.")))
     else:
         ids = (fx[0], fy[0] if fy else None)
         if ids != st.session_state.get(KEY + "pair_ids"):  # a new pair of files: check it once
@@ -276,18 +294,19 @@ def upload_check() -> Check | None:
                 if got is not None:
                     st.session_state[KEY + "pair"] = kept = got
             except InputError as err:
-                st.session_state[KEY + "pair_error"] = str(err)
+                st.session_state[KEY + "pair_error"] = err.msg
                 st.session_state[KEY + "waiting"] = False
         if st.session_state.get(KEY + "pair_error"):
-            st.error(st.session_state[KEY + "pair_error"])
+            st.error(t(st.session_state[KEY + "pair_error"]))
             if kept is not None:
-                st.caption(f"Still showing your previous pair ({kept.title}).")
+                st.caption(t(Msg("Still showing your previous pair ({title}).", title=kept.title)))
         elif st.session_state.get(KEY + "waiting"):
-            st.info("Now upload the output y (or one .npz holding arrays x and y).")
+            st.info(t(N_("Now upload the output y (or one .npz holding arrays x and y).")))
     if kept is not None:
-        st.caption(f"{kept.title}: {kept.description}")
+        st.caption(f"{t(kept.title)}: {t(kept.description)}")
         fits = [lay for lay in LAYOUTS if len(lay.split()) == len(kept.shape)]
-        layout = st.selectbox("what the dims mean", fits + ["dims only"], key=KEY + "check_layout",
+        layout = st.selectbox(t(N_("what the dims mean")), fits + ["dims only"], key=KEY + "check_layout",
+                              format_func=lambda v: t(DIMS_ONLY) if v == "dims only" else v,
                               persist_state="session") if fits else None
         kept = Check(kept.source, kept.title, kept.description, kept.report, kept.shape,
                      None if layout in (None, "dims only") else layout)
@@ -296,11 +315,11 @@ def upload_check() -> Check | None:
 
 def check_controls() -> tuple[str, Check | None]:
     """The pair to check: a built-in example or an upload; returns (example key, check or None)."""
-    source = linked(EXAMPLE, label="pair", describe=lambda n: "upload" if n == UPLOAD else str(n))
+    source = linked(EXAMPLE, label=N_("pair"), describe=lambda n: "upload" if n == UPLOAD else str(n))
     if source == UPLOAD:
         return source, upload_check()
     check = example_check(source)
-    st.caption(f"{check.title}: {check.description}")
+    st.caption(f"{t(check.title)}: {t(check.description)}")
     return source, check
 
 

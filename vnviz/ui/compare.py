@@ -24,12 +24,15 @@ from vnviz.analysis.compare import (
 )
 from vnviz.data.generators import fmt_shape
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_legacy
+from vnviz.ui.lang import t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import data_bounds, data_choices, linked
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import VARIANTS, Param, quote
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
@@ -41,33 +44,34 @@ EXTRA = {k: n for n in NORMS for k in VARIANTS[n].compare_params}
 class VariantsParam(Param):
     """A list of norm variant names; as link text comma-separated (``batch_norm,layer_norm``) or repeated."""
 
-    def from_text(self, text: str, where: str = "link") -> Any:
+    def from_text(self, text: str, where: str = LINK) -> Any:
         names = [t.strip() for t in text.split(",") if t.strip()]
         bad = [n for n in names if n not in NORMS]
         if bad or not names:
-            got = ", ".join(map(quote, bad)) if bad else "no name"
-            raise InputError(f"{where}: variants must be comma-separated names among {', '.join(NORMS)}; got {got}.")
+            got = ", ".join(map(quote, bad)) if bad else N_("no name")
+            raise InputError("{where}: variants must be comma-separated names among {names}; got {got}.", where=where,
+                             names=", ".join(NORMS), got=got)
         return list(dict.fromkeys(names))  # in order, without repeats
 
     def to_text(self, value: Any) -> str:
         return ",".join(value)
 
 
-VARIANTS_PARAM = VariantsParam("variants", "str", list(DEFAULT_VARIANTS), "The normalizations to compare side by side.",
+VARIANTS_PARAM = VariantsParam("variants", "str", list(DEFAULT_VARIANTS), N_("The normalizations to compare side by side."),
                                choices=NORMS)
 PARAMS = {name: VARIANTS[owner].param(name) for name, owner in EXTRA.items()}
 GRID_TEXT = {
-    "dist": "All values of the input (grey) and of each output (blue). A ✓ in a title: the output was checked "
-            "against torch and a float64 formula (details under Verification).",
-    "axes": "For every axis (rows) and every index along it: the :orange[**mean**] and the :blue[**std**] over all "
-            "the other axes. A variant equalises an axis when both lines are flat there, at 0 and 1 (dotted).",
-    "groups": "The statistic groups of the first samples, side by side (channels down, positions across, the "
-              "dims after C flattened): in blue the group of the first element (sample 0, channel 0, position 0), "
-              "the elements that share its mean and variance; the other groups grey. BatchNorm's runs across "
-              "samples, LayerNorm's fills a sample, InstanceNorm's a (sample, channel) row, GroupNorm's a band of "
-              "channels.",
-    "equiv": "The classic identities, checked on this data with a seeded per-channel weight w and bias b. "
-             "Each heatmap is the mean |difference| of the two outputs: white means identical (float rounding only).",
+    "dist": N_("All values of the input (grey) and of each output (blue). A ✓ in a title: the output was checked "
+               "against torch and a float64 formula (details under Verification)."),
+    "axes": N_("For every axis (rows) and every index along it: the :orange[**mean**] and the :blue[**std**] over "
+               "all the other axes. A variant equalises an axis when both lines are flat there, at 0 and 1 (dotted)."),
+    "groups": N_("The statistic groups of the first samples, side by side (channels down, positions across, the "
+                 "dims after C flattened): in blue the group of the first element (sample 0, channel 0, position 0), "
+                 "the elements that share its mean and variance; the other groups grey. BatchNorm's runs across "
+                 "samples, LayerNorm's fills a sample, InstanceNorm's a (sample, channel) row, GroupNorm's a band of "
+                 "channels."),
+    "equiv": N_("The classic identities, checked on this data with a seeded per-channel weight w and bias b. Each "
+                "heatmap is the mean |difference| of the two outputs: white means identical (float rounding only)."),
 }
 
 
@@ -112,13 +116,13 @@ def controls() -> Controls | None:
     device = device_picker()
     seed = seed_picker()
     # presenter mode: the controls fold away, the figures get the screen, the title says what is compared
-    outer = st.expander("data and variants", expanded=False, icon=":material/tune:") if is_presenting() else st
+    outer = st.expander(t(N_("data and variants")), expanded=False, icon=":material/tune:") if is_presenting() else st
     left, right = outer.columns([1, 1], gap="large")
     with left.container(border=True):
-        st.markdown("**Data**")
+        st.markdown(t(N_("**Data**")))
         data = data_panel()
     with right.container(border=True):
-        st.markdown("**Variants**")
+        st.markdown(t(N_("**Variants**")))
         names = linked(VARIANTS_PARAM, options=NORMS, style="multiselect")
         params: dict[str, dict[str, Any]] = {}
         cols = st.columns(2)  # one place per parameter, whichever variants are chosen (see widgets._slots)
@@ -131,14 +135,14 @@ def controls() -> Controls | None:
                 choices, default = data_choices(v, shape).get(k, (None, PARAMS[k].default))
                 low, high = data_bounds(v, shape).get(k, (None, None))
                 value = linked(PARAMS[k], options=choices, default=default, low=low, high=high,
-                               label=f"{v.title}'s {k}", container=places[k].container())
+                               label=Msg("{title}'s {name}", title=v.title, name=k), container=places[k].container())
                 p[k] = int(value) if PARAMS[k].kind == "int" and value is not None else value
             params[name] = p
-        st.caption("Every other parameter keeps its default; open a variant on Explore to change more.")
+        st.caption(t(N_("Every other parameter keeps its default; open a variant on Explore to change more.")))
     if data is None:
         return None
     if not names:
-        st.info("Choose at least one variant to compare.")
+        st.info(t(N_("Choose at least one variant to compare.")))
         return None
     variants = tuple((n, params.get(n, {})) for n in names)
     key = ";".join(f"{n}:" + ",".join(f"{k}={v}" for k, v in sorted(p.items())) for n, p in variants)
@@ -167,7 +171,7 @@ def run_views(c: Controls) -> tuple[CompareView, list[Equivalence], list[str], l
         x = on_device(c.data.key, dev, c.data.x)
         return cached_compare(c.data.key, dev, c.key, c.data.layout, x, c.variants), cached_equivalences(c.data.key, dev, x)
 
-    with st.spinner(f"Running {len(c.variants)} normalizations and the equivalence checks…"):
+    with st.spinner(t(Msg("Running {n} normalizations and the equivalence checks…", n=len(c.variants)))):
         (view, (eqs, missing)), oom = with_cpu_fallback(device, run)
     return view, eqs, missing, [n for n in (note, oom) if n]
 
@@ -178,9 +182,10 @@ def problems(view: CompareView) -> list[tuple[str, str]]:
     for name, v, err in zip(view.names, view.views, view.errors):
         title = VARIANTS[name].title
         if err:
-            out.append(("error", f"{title} cannot run on this data: {err}"))
+            why = err.msg if isinstance(err, InputError) else err
+            out.append(("error", Msg("{title} cannot run on this data: {error}", title=title, error=why)))
         for w in (v.warnings if v is not None else ()):  # a warning that names its layer already is not prefixed
-            out.append(("warning", w if w.startswith(title) else f"{title}: {w}"))
+            out.append(("warning", w if w.startswith(title) else Msg("{title}: {warning}", title=title, warning=w)))
     return out
 
 
@@ -189,19 +194,21 @@ def headline(variants: tuple[tuple[str, dict[str, Any]], ...], data: Data) -> st
     parts = []
     for name, p in variants:
         extra = f"({p['num_groups']})" if "num_groups" in p else (f"({p['n_clusters']})" if "n_clusters" in p else "")
-        parts.append(VARIANTS[name].title + extra)
-    return f"{', '.join(parts)} on {data.title} {fmt_shape(tuple(data.x.shape))}"
+        parts.append(Msg("{title}{extra}", title=VARIANTS[name].title, extra=extra))
+    return Msg("{variants} on {data} {shape}", variants=Msg.join(parts, ", "), data=data.title,
+               shape=fmt_shape(tuple(data.x.shape)))
 
 
 def shown(c: Controls) -> str:
     """One line with every value the outputs were computed from."""
     d = c.data
-    data = "an upload" if d.source == "upload" else f"{d.source}, seed {d.seed}"
+    data = N_("an upload") if d.source == "upload" else Msg("{source}, seed {seed}", source=d.source, seed=d.seed)
     calls = ", ".join(f"{n}({', '.join(f'{k}={v}' for k, v in p.items() if k != 'seed')})" for n, p in c.variants)
-    return f"Shown: `{calls}` on {data}, shape {fmt_shape(tuple(d.x.shape))}, layout {d.layout}."
+    return Msg("Shown: `{calls}` on {data}, shape {shape}, layout {layout}.", calls=calls, data=data,
+               shape=fmt_shape(tuple(d.x.shape)), layout=d.layout)
 
 
 def equivalence_header(eq: Equivalence) -> str:
     """Markdown: the equivalence's title in bold, then the two calls as code."""
-    title = eq.title.replace("*", "\\*")  # "(C, *)" must not start an emphasis
-    return f"**{title}**  \n`{eq.left_code}`  \nvs `{eq.right_code}`"
+    title = t(eq.title).replace("*", "\\*")  # "(C, *)" must not start an emphasis
+    return t(Msg("**{title}**  \n`{left}`  \nvs `{right}`", title=title, left=eq.left_code, right=eq.right_code))

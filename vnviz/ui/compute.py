@@ -19,6 +19,7 @@ from vnviz.analysis.view import ExploreView, explore_view
 from vnviz.data import Sample, load_arrays, make_source
 from vnviz.device import describe_device, pick_device
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 
 TENSOR_ENTRIES = 8  # caches holding tensors (up to MAX_ELEMENTS values each): at most 8 of each
 SUMMARY_ENTRIES = 64  # caches holding small summaries only
@@ -68,7 +69,7 @@ def resolve_device(choice: str) -> tuple[torch.device, str | None]:
     try:
         return pick_device(choice), None
     except InputError as err:
-        return torch.device("cpu"), f"{err} Computing on the CPU instead."
+        return torch.device("cpu"), Msg.join([err.msg, N_("Computing on the CPU instead.")])
 
 
 def with_cpu_fallback(device: torch.device, run: Callable[[str], T]) -> tuple[T, str | None]:
@@ -84,4 +85,5 @@ def with_cpu_fallback(device: torch.device, run: Callable[[str], T]) -> tuple[T,
         if device.type == "cpu":
             raise InputError("The computation ran out of memory; choose a smaller shape.") from None
         torch.cuda.empty_cache()
-        return run("cpu"), f"{describe_device(device)} ran out of memory for this tensor; computed on the CPU instead."
+        return run("cpu"), Msg("{device} ran out of memory for this tensor; computed on the CPU instead.",
+                               device=describe_device(device))

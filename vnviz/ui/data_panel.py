@@ -14,7 +14,9 @@ import torch
 
 from vnviz.data import EXTENSIONS, MAX_ELEMENTS, MAX_UPLOAD_BYTES, SOURCES
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.ui.compute import data_summary, digest, source_sample, upload_arrays
+from vnviz.ui.lang import t
 from vnviz.ui.sidebar import SEED
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import linked, parsed, shape_box
@@ -22,17 +24,17 @@ from vnviz.variants.registry import Param
 
 LAYOUTS = ("N C", "N C L", "N L D", "N C H W", "N C D H W", "N C H W D", "N H W C")
 NATURAL = {2: "N C", 3: "N C L", 4: "N C H W", 5: "N C D H W"}  # an upload's layout, by rank
-NONFINITE = {"keep": "keep (the variant refuses)", "drop": "drop those samples", "zero": "replace with 0"}
+NONFINITE = {"keep": N_("keep (the variant refuses)"), "drop": N_("drop those samples"), "zero": N_("replace with 0")}
 UPLOAD = "upload"
 DEFAULT_SOURCE = "shifted_channels"  # channels with their own offset and scale: every norm visibly changes them
-SOURCE = Param("source", "choice", DEFAULT_SOURCE, "Seeded synthetic generators, datasets that ship inside "
-               "scikit-learn, or your own file (upload).", choices=tuple(SOURCES) + (UPLOAD,))
-SHAPE = Param("shape", "shape", None, "The shape to generate, comma-separated (empty: the source's own).")
-LAYOUT = Param("layout", "choice", None, "What each dim of the data means; its default is the source's own.",
+SOURCE = Param("source", "choice", DEFAULT_SOURCE, N_("Seeded synthetic generators, datasets that ship inside "
+               "scikit-learn, or your own file (upload)."), choices=tuple(SOURCES) + (UPLOAD,))
+SHAPE = Param("shape", "shape", None, N_("The shape to generate, comma-separated (empty: the source's own)."))
+LAYOUT = Param("layout", "choice", None, N_("What each dim of the data means; its default is the source's own."),
                choices=LAYOUTS)
-CHANNEL_AXIS = Param("channel_axis", "int", None, "Which dim is the channel axis; it is moved to dim 1 (torch's "
-                     "layout). Its default is the layout's C (dim 1 when it has none).", low=1, high=5)
-NAN_FIX = Param("nonfinite", "choice", "keep", "What to do with samples holding NaN or Inf.", choices=tuple(NONFINITE))
+CHANNEL_AXIS = Param("channel_axis", "int", None, N_("Which dim is the channel axis; it is moved to dim 1 (torch's "
+                     "layout). Its default is the layout's C (dim 1 when it has none)."), low=1, high=5)
+NAN_FIX = Param("nonfinite", "choice", "keep", N_("What to do with samples holding NaN or Inf."), choices=tuple(NONFINITE))
 SOURCE_PARAMS = (SOURCE, SHAPE, SEED, LAYOUT, CHANNEL_AXIS, NAN_FIX)
 
 
@@ -69,16 +71,17 @@ def _upload_tensor(container) -> tuple[str, str, torch.Tensor, str] | None:
         return d, name, data
 
     got = kept_upload(
-        container, f"Upload ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_ELEMENTS:,} values)",
-        "upload_file", read, "data")
+        container, t(Msg("Upload ({types}; up to {mb} MB, {n:,} values)", types=", ".join(EXTENSIONS),
+                         mb=MAX_UPLOAD_BYTES // 2**20, n=MAX_ELEMENTS)),
+        "upload_file", read, N_("data"))
     if got is None:
-        container.info("Upload a file to explore it; links cannot carry uploaded data.")
+        container.info(t(N_("Upload a file to explore it; links cannot carry uploaded data.")))
         return None
     d, name, data = got
     arrays = upload_arrays(d, name, data)
     names = list(arrays)
     pick = names[0] if len(names) == 1 else container.selectbox(
-        "array in the file", names, key="upload_array", persist_state="session")
+        t(N_("array in the file")), names, key="upload_array", persist_state="session")
     if pick not in arrays:
         pick = names[0]
     x = arrays[pick]
@@ -93,7 +96,8 @@ def _permute(x: torch.Tensor, layout: str, axis: int) -> tuple[torch.Tensor, str
         return x, layout, ""
     order = [0, axis] + [i for i in range(1, x.ndim) if i != axis]
     new = " ".join(letters[i] for i in order)
-    text = f"Permuted ({', '.join(letters)}) to ({', '.join(new.split())}) so that {letters[axis]} is the channel axis (dim 1)."
+    text = Msg("Permuted ({old}) to ({new}) so that {letter} is the channel axis (dim 1).", old=", ".join(letters),
+               new=", ".join(new.split()), letter=letters[axis])
     return x.permute(order).contiguous(), new, text
 
 
@@ -119,7 +123,7 @@ def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | Non
 
     None while an upload is awaited.
     """
-    source = linked(SOURCE, default=default_source, label="data", container=container, on_change=_new_source)
+    source = linked(SOURCE, default=default_source, label=N_("data"), container=container, on_change=_new_source)
     seed = int(st.session_state.get("seed", SEED.default))
     labels = None
     shape = None
@@ -129,19 +133,19 @@ def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | Non
         if got is None:
             return None
         key, title, x, conversion = got
-        description = f"Uploaded {title}:"
+        description = Msg("Uploaded {name}:", name=title)
         natural = NATURAL.get(x.ndim, " ".join(f"d{i}" for i in range(x.ndim)))
     else:
         src = SOURCES[source]
         text = shape_box(src.default_shape, lambda shape: source_sample(source, shape, seed), container=container,
                          help=SHAPE.help)
         if not src.shape_editable:
-            container.caption(f"Natural shape {tuple(src.default_shape)}; you may ask for fewer samples.")
+            container.caption(t(Msg("Natural shape {shape}; you may ask for fewer samples.", shape=tuple(src.default_shape))))
         try:
             shape = parsed(SHAPE, text) or src.default_shape  # an empty box: the default
             sample = source_sample(source, shape, seed)
         except InputError as err:
-            container.error(f"{err} Showing the default shape {tuple(src.default_shape)}.")
+            container.error(t(Msg.join([err.msg, Msg("Showing the default shape {shape}.", shape=tuple(src.default_shape))])))
             shape = src.default_shape
             sample = source_sample(source, shape, seed)
         title = src.title
@@ -152,27 +156,28 @@ def data_panel(default_source: str = DEFAULT_SOURCE, container=st) -> Data | Non
     layout = linked(LAYOUT, options=fits, default=natural, container=container) if fits else natural
     letters = layout.split()
     axes = list(range(1, x.ndim))
-    axis = linked(CHANNEL_AXIS, options=axes, default=channel_default(letters), style="radio", label="channel axis",
+    axis = linked(CHANNEL_AXIS, options=axes, default=channel_default(letters), style="radio", label=N_("channel axis"),
                   captions=[letters[i] for i in axes], container=container,
                   describe=lambda i: f"{i} ({letters[i]})" if isinstance(i, int) and i < len(letters) else str(i))
     if "C" in letters[1:] and letters[axis] != "C":
-        container.info(f"The channel axis is dim {axis} ({letters[axis]}), not C (dim {letters.index('C')}): "
-                       f"per-channel statistics are per {letters[axis]} index.")
+        container.info(t(Msg("The channel axis is dim {axis} ({letter}), not C (dim {c}): per-channel statistics "
+                             "are per {letter} index.", axis=axis, letter=letters[axis], c=letters.index("C"))))
     x, layout, permuted = _permute(x, layout, axis)
     summary = data_summary(f"{key}:{axis}", x)
-    container.caption(
-        f"{description} {tuple(x.shape)} {summary.dtype}, range [{summary.min:.4g}, {summary.max:.4g}], "
-        f"mean {summary.mean:.4g}, std {summary.std:.4g}.")
+    container.caption(t(Msg("{description} {shape} {dtype}, range [{min:.4g}, {max:.4g}], mean {mean:.4g}, "
+                            "std {std:.4g}.", description=description, shape=tuple(x.shape), dtype=summary.dtype,
+                            min=summary.min, max=summary.max, mean=summary.mean, std=summary.std)))
     if conversion:
-        container.warning(conversion, icon=":material/swap_horiz:")
+        container.warning(t(conversion), icon=":material/swap_horiz:")
     bad = summary.nan + summary.posinf + summary.neginf
     if bad:
         keep = torch.isfinite(x).reshape(x.shape[0], -1).all(1)
-        container.warning(
-            f"The data holds {summary.nan} NaN and {summary.posinf + summary.neginf} Inf values in "
-            f"{int((~keep).sum())} of its {x.shape[0]} samples; a normalization would spread each into its whole group.")
+        container.warning(t(Msg(
+            "The data holds {nan} NaN and {inf} Inf values in {bad} of its {n} samples; a normalization would spread "
+            "each into its whole group.", nan=summary.nan, inf=summary.posinf + summary.neginf, bad=int((~keep).sum()),
+            n=x.shape[0])))
         fix = linked(NAN_FIX, style="radio", label="NaN/Inf", container=container,
-                     captions=[NONFINITE[k] for k in NONFINITE])
+                     captions=[t(NONFINITE[k]) for k in NONFINITE])
         if fix == "drop" and bool(keep.any()):
             x, labels = x[keep], (labels[keep] if labels is not None else None)
         elif fix == "zero":

@@ -23,9 +23,11 @@ from vnviz.analysis.precision import COMPUTE_IN
 from vnviz.analysis.view import ExploreView
 from vnviz.data.generators import fmt_shape
 from vnviz.figures.norm import GROUP_PALETTE
+from vnviz.i18n import N_, Msg
 from vnviz.ui import inspect, precision, state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
+from vnviz.ui.lang import in_every_language, t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
 from vnviz.ui.widgets import link_params, linked, variant_widgets
@@ -33,15 +35,16 @@ from vnviz.variants.norms import dtype_name
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
-TABS = ("Distributions", "Per-axis statistics", "Statistic groups", inspect.TAB, "Verification", "Share & export")
+TABS = (N_("Distributions"), N_("Per-axis statistics"), N_("Statistic groups"), inspect.TAB, N_("Verification"),
+        N_("Share & export"))
 CLIPS = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0)  # the percentile clips offered
-VARIANT = Param("variant", "choice", NORMS[0], "The layer to apply (its torch functional name).", choices=NORMS)
-BINS = Param("bins", "int", DEFAULT_BINS, "Histogram bins.", low=5, high=200)
-CLIP = Param("clip", "choice", 0.0, "Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range).",
+VARIANT = Param("variant", "choice", NORMS[0], N_("The layer to apply (its torch functional name)."), choices=NORMS)
+BINS = Param("bins", "int", DEFAULT_BINS, N_("Histogram bins."), low=5, high=200)
+CLIP = Param("clip", "choice", 0.0, N_("Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range)."),
              choices=CLIPS)
-LOG_Y = Param("log_y", "bool", False, "Logarithmic counts: shows the tails.")
-TAB = Param("tab", "choice", TABS[0], "The tab shown.", choices=TABS)
-GROUP = Param("group", "int", 0, "The statistic group drawn in colour in the group map.", low=0)
+LOG_Y = Param("log_y", "bool", False, N_("Logarithmic counts: shows the tails."))
+TAB = Param("tab", "choice", TABS[0], N_("The tab shown."), choices=in_every_language(TABS))  # the label: the link
+GROUP = Param("group", "int", 0, N_("The statistic group drawn in colour in the group map."), low=0)
 VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP, COMPUTE_IN) + inspect.LINK_PARAMS
 
 
@@ -81,22 +84,22 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     state.open_page(PAGE)
     device = device_picker()
     seed_picker()
-    with st.sidebar.expander("view options", expanded=False):
+    with st.sidebar.expander(t(N_("view options")), expanded=False):
         bins = int(linked(BINS, style="slider"))
-        clip = float(linked(CLIP, options=CLIPS, style="select_slider", label="clip to percentiles"))
-        log_y = bool(linked(LOG_Y, label="log counts"))
+        clip = float(linked(CLIP, options=CLIPS, style="select_slider", label=N_("clip to percentiles")))
+        log_y = bool(linked(LOG_Y, label=N_("log counts")))
     # on a projector the controls fold away so that the figures fill the first screen; the title says what is shown
-    holder = st.expander("data and variant", expanded=False, icon=":material/tune:") if is_presenting() else st.container()
+    holder = st.expander(t(N_("data and variant")), expanded=False, icon=":material/tune:") if is_presenting() else st.container()
     left, right = holder.columns([1, 1], gap="large")
     with left.container(border=True):
-        st.markdown("**Data**")
+        st.markdown(t(N_("**Data**")))
         data = data_panel()
     names = [n for n, v in VARIANTS.items() if v.family in families]
     with right.container(border=True):
-        st.markdown("**Variant**")
+        st.markdown(t(N_("**Variant**")))
         variant = VARIANTS[linked(VARIANT, options=names)]
         caption = st.empty()
-        caption.caption(variant.summary)
+        caption.caption(t(variant.summary))
         shape = tuple(data.x.shape) if data is not None else ()
         # a variant's own seed (ClusterNorm's) follows the page's seed: one "seed" key in the link
         params = variant_widgets(variant, shape, skip=("seed",)) if shape else {}
@@ -109,8 +112,9 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
     chosen = ", ".join(f"{k}={variant.param(k).to_text(v)}" for k, v in params.items()
                        if k != "seed" and v != variant.param(k).default and v is not None
                        and k not in ("normalized_shape",))
-    headline = f"{variant.title}({chosen}) on {data.title} {fmt_shape(tuple(data.x.shape))}" if chosen else \
-        f"{variant.title} on {data.title} {fmt_shape(tuple(data.x.shape))}"
+    headline = Msg("{title}({chosen}) on {data} {shape}", title=variant.title, chosen=chosen, data=data.title,
+                   shape=fmt_shape(tuple(data.x.shape))) if chosen else \
+        Msg("{title} on {data} {shape}", title=variant.title, data=data.title, shape=fmt_shape(tuple(data.x.shape)))
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
                     caption, headline + compute.headline, compute)
 
@@ -118,7 +122,7 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
 def tabs() -> list[Any]:
     """The page's tabs; the open one is in the link (``tab``)."""
     with state.app_wide():
-        return st.tabs(list(TABS), key=TAB.name, bind="query-params")
+        return st.tabs([t(x) for x in TABS], key=TAB.name, bind="query-params")
 
 
 def group_picker(view: ExploreView) -> int | None:
@@ -127,7 +131,7 @@ def group_picker(view: ExploreView) -> int | None:
     if picture is None or len(picture.drawn) <= len(GROUP_PALETTE):
         return None
     first = int(picture.ids[0, 0, 0])
-    return int(linked(GROUP, options=picture.drawn, default=first, label="group shown in colour",
+    return int(linked(GROUP, options=picture.drawn, default=first, label=N_("group shown in colour"),
                       container=st.columns([1, 2])[0]))
 
 
@@ -146,12 +150,19 @@ def run_view(c: Controls) -> tuple[ExploreView, list[str]]:
 def shown(c: Controls) -> str:
     """One line with every value the output was computed from (the variant's parameters by their link text)."""
     d = c.data
-    data = "an upload" if d.source == UPLOAD else f"{d.source}, seed {d.seed}"
+    data = N_("an upload") if d.source == UPLOAD else Msg("{source}, seed {seed}", source=d.source, seed=d.seed)
     params = ", ".join(f"{k}={c.variant.param(k).to_text(v)}" for k, v in c.params.items())
     cast = c.precision is not None and c.precision.cast
-    dtype = dtype_name(d.x.dtype) + (f" (cast from {dtype_name(c.precision.given.x.dtype)})" if cast else "")
-    return (f"Shown: `{c.variant.name}({params})` on {data}, shape {fmt_shape(tuple(d.x.shape))}, "
-            f"layout {d.layout}" + (f", channel axis {d.axis}" if d.axis != 1 else "") + f", dtype {dtype}.")
+    dtype = dtype_name(d.x.dtype)
+    if cast:
+        dtype = Msg("{dtype} (cast from {given})", dtype=dtype, given=dtype_name(c.precision.given.x.dtype))
+    if d.axis != 1:
+        return Msg("Shown: `{calls}` on {data}, shape {shape}, layout {layout}, channel axis {axis}, dtype {dtype}.",
+                   calls=f"{c.variant.name}({params})", data=data, shape=fmt_shape(tuple(d.x.shape)), layout=d.layout,
+                   axis=d.axis, dtype=dtype)
+    return Msg("Shown: `{calls}` on {data}, shape {shape}, layout {layout}, dtype {dtype}.",
+               calls=f"{c.variant.name}({params})", data=data, shape=fmt_shape(tuple(d.x.shape)), layout=d.layout,
+               dtype=dtype)
 
 
 def npy_bytes(c: Controls) -> bytes:

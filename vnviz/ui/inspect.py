@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 import torch
 
+from vnviz.i18n import N_
 from vnviz.analysis.element_picture import ElementPicture, element_picture
 from vnviz.analysis.explain import Explanation, check_index
 from vnviz.analysis.explain_words import DIGITS
@@ -33,7 +34,7 @@ from vnviz.variants.registry import Param, apply
 if TYPE_CHECKING:
     from vnviz.ui.explore import Controls
 
-TAB = "Follow one element"  # the tab's title on Explore (and its ``tab=`` link value)
+TAB = N_("Follow one element")  # the tab's title on Explore (and its ``tab=`` link value)
 STEPS = 5  # gather, mean, variance, normalize, affine (every norm variant's explanation has these five)
 ELEMENT = Param("element", "ints", None,
                 "The element followed: a full index into x (the channel-first tensor the layer sees), one whole "

@@ -14,7 +14,9 @@ from typing import Any
 
 import streamlit as st
 
+from vnviz.i18n import N_
 from vnviz.ui import state
+from vnviz.ui.lang import t
 
 PRESENT = "present"  # the link key
 SCALE = 1.6  # figure scale in presenter mode (fonts and heights)
@@ -52,12 +54,13 @@ def presenter_mode() -> float:
     """
     if is_presenting():
         st.html(CSS)
-        st.button("exit presenter mode", icon=":material/fullscreen_exit:", type="tertiary", on_click=_leave,
-                  key="_present_exit", help="Show the sidebar and normal sizes again (drops present=1 from the link).")
+        st.button(t(N_("exit presenter mode")), icon=":material/fullscreen_exit:", type="tertiary", on_click=_leave,
+                  key="_present_exit", help=t(N_("Show the sidebar and normal sizes again (drops present=1 from the "
+                                                  "link).")))
         return SCALE
     st.session_state[TOGGLE] = False
-    st.sidebar.toggle("presenter mode", key=TOGGLE, on_change=_enter,
-                      help="Big fonts and figures, no sidebar: for a projector. Adds present=1 to the link.")
+    st.sidebar.toggle(t(N_("presenter mode")), key=TOGGLE, on_change=_enter,
+                      help=t(N_("Big fonts and figures, no sidebar: for a projector. Adds present=1 to the link.")))
     return 1.0
 
 
@@ -70,14 +73,14 @@ def page_top(title: str, controls: Callable[[], Any]) -> tuple[Any, float]:
     """
     scale = presenter_mode()
     heading = st.empty()
-    heading.title(title)
+    heading.title(t(title))
     c = controls()
     state.controls_drawn()
     headline = getattr(c, "headline", "")
     if scale > 1 and headline:
-        heading.title(headline)
+        heading.title(t(headline))
     for notice in c.notices if c else state.notices():
-        st.info(notice)
+        st.info(t(notice))
     state.notices_shown()
     if c is None:
         st.stop()

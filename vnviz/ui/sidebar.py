@@ -9,13 +9,15 @@ from __future__ import annotations
 import streamlit as st
 
 from vnviz.device import DEVICE_CHOICES, available_devices
+from vnviz.i18n import N_, Msg
 from vnviz.ui import state
+from vnviz.ui.lang import t
 from vnviz.ui.widgets import linked
 from vnviz.variants.registry import Param
 
-DEVICE = Param("device", "choice", "auto", "Where to compute: auto picks CUDA, then MPS, then the CPU.",
+DEVICE = Param("device", "choice", "auto", N_("Where to compute: auto picks CUDA, then MPS, then the CPU."),
                choices=DEVICE_CHOICES)
-SEED = Param("seed", "int", 0, "Seed of the generator (same seed, same data).", low=0, high=2**31 - 1)
+SEED = Param("seed", "int", 0, N_("Seed of the generator (same seed, same data)."), low=0, high=2**31 - 1)
 
 
 def device_picker() -> str:
@@ -25,10 +27,10 @@ def device_picker() -> str:
     def label(d: str) -> str:
         if d == "auto":
             return f"auto ({have[0]})"
-        return d if d in have else f"{d} (not available here)"
+        return d if d in have else t(Msg("{device} (not available here)", device=d))
 
     with state.app_wide():  # one device for the whole app, kept while a page without it is shown
-        return st.sidebar.selectbox("device", list(DEVICE_CHOICES), key="device", help=DEVICE.help,
+        return st.sidebar.selectbox(t(N_("device")), list(DEVICE_CHOICES), key="device", help=t(DEVICE.help),
                                     format_func=label, persist_state="session")
 
 

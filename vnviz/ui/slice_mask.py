@@ -29,9 +29,11 @@ from vnviz.data import EXTENSIONS, MAX_UPLOAD_BYTES
 from vnviz.data.matrices import MATRIX_SOURCES, MatrixSample, load_matrices, make_matrix
 from vnviz.data.upload import load_array
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.analysis.matrix_view import MaskView, SliceView, mask_view, slice_view
 from vnviz.ui import state
 from vnviz.ui.compute import CACHE_ENTRIES, TTL, digest, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.lang import t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.upload import kept_upload
 from vnviz.ui.widgets import GOOD, TEXT_ERROR, _after, _draw, link_params, linked, parsed, shape_box, variant_widgets
@@ -40,16 +42,16 @@ from vnviz.variants.registry import VARIANTS, Param, Variant, apply
 
 UPLOAD = "upload"
 VARIANT_NAMES = ("matrix_mask", "matrix_slice")
-SOURCE = Param("matrix", "choice", "attention", "Which matrix to start from, or your own file (upload).",
+SOURCE = Param("matrix", "choice", "attention", N_("Which matrix to start from, or your own file (upload)."),
                choices=tuple(MATRIX_SOURCES) + (UPLOAD,))
-SHAPE = Param("matrix_shape", "shape", None, "(R, C) for one matrix or (B, R, C) for a batch, comma-separated.")
-SEED = Param("seed", "int", 0, "Seed of the matrix and of a random mask (same seed, same picture).", low=0,
+SHAPE = Param("matrix_shape", "shape", None, N_("(R, C) for one matrix or (B, R, C) for a batch, comma-separated."))
+SEED = Param("seed", "int", 0, N_("Seed of the matrix and of a random mask (same seed, same picture)."), low=0,
              high=2**31 - 1)
-OPERATION = Param("op", "choice", "matrix_mask", "Slice the matrix, or mask it.", choices=VARIANT_NAMES)
+OPERATION = Param("op", "choice", "matrix_mask", N_("Slice the matrix, or mask it."), choices=VARIANT_NAMES)
 LINK_NAMES = {"mode": "mask_mode"}  # the mask's mode; "mode" is ClusterNorm's (hard or soft)
 LINK_NAMES_BACK = {v: k for k, v in LINK_NAMES.items()}
 OLD_NAMES = {"source": "matrix", "shape": "matrix_shape", "variant": "op", "mode": "mask_mode"}  # older links
-BATCH = Param("batch", "int", 0, "Which matrix of the batch to show (row-major over the leading dims).", low=0)
+BATCH = Param("batch", "int", 0, N_("Which matrix of the batch to show (row-major over the leading dims)."), low=0)
 COMMON = (SOURCE, SHAPE, SEED, OPERATION, BATCH)
 FILL_DEFAULT = -math.inf  # the page's fill value: what fill is for (0.0 would be the same as multiply)
 MASK_FILE = "sm:mask_file"  # uploader key of a custom mask
@@ -179,8 +181,15 @@ def _repair_link(variant: Variant, x: torch.Tensor) -> None:
     if err is None:
         return
     bad = next((k for k in linked_names if attempt({**values, k: params[k].default}) is None), linked_names[0])
-    state.drop_link_value(LINK_NAMES.get(bad, bad), f"{err} The link's {bad}={link[bad]} does not fit this matrix; using "
-                               f"{params[bad].to_text(params[bad].default) or 'the default'} instead.")
+    default = params[bad].to_text(params[bad].default)
+    if default:
+        said = Msg("The link's {key}={value} does not fit this matrix; using {default} instead.", key=bad,
+                   value=link[bad], default=default)
+    else:
+        said = Msg("The link's {key}={value} does not fit this matrix; using the default instead.", key=bad,
+                   value=link[bad])
+    why = err.msg if isinstance(err, InputError) else err
+    state.drop_link_value(LINK_NAMES.get(bad, bad), Msg.join([why, said]))
     st.rerun()
 
 
@@ -195,20 +204,22 @@ def _upload(container: Any) -> MatrixData | None:
         upload_matrices(d, name, data)  # parse (and cache) now, so that a bad file is refused here
         return d, name, data
 
-    got = kept_upload(container, f"Upload a matrix ({', '.join(EXTENSIONS)}; up to {MAX_UPLOAD_BYTES // 2**20} MB)",
-                      DATA_FILE, read, "matrix",
-                      help="At least 2 dims: the last two are the matrix, any leading dims a batch.")
+    got = kept_upload(container, Msg("Upload a matrix ({types}; up to {mb} MB)", types=", ".join(EXTENSIONS),
+                                     mb=MAX_UPLOAD_BYTES // 2**20),
+                      DATA_FILE, read, N_("matrix"),
+                      help=N_("At least 2 dims: the last two are the matrix, any leading dims a batch."))
     if got is None:
-        container.info("Upload a file to slice and mask it; links cannot carry uploaded data.")
+        container.info(t(N_("Upload a file to slice and mask it; links cannot carry uploaded data.")))
         return None
     d, name, data = got
     arrays = upload_matrices(d, name, data)
     names = list(arrays)
-    pick = names[0] if len(names) == 1 else container.selectbox("array in the file", names, key="sm:upload_array",
+    pick = names[0] if len(names) == 1 else container.selectbox(t(N_("array in the file")), names, key="sm:upload_array",
                                                                 persist_state="session")
     pick = pick if pick in arrays else names[0]
     x = arrays[pick]
-    return MatrixData(f"upload:{d}:{pick}", x, f"Uploaded {name}: shape {tuple(x.shape)}, {str(x.dtype)[6:]}.", name)
+    return MatrixData(f"upload:{d}:{pick}", x, Msg("Uploaded {name}: shape {shape}, {dtype}.", name=name,
+                                                   shape=tuple(x.shape), dtype=str(x.dtype)[6:]), name)
 
 
 def _new_source() -> None:
@@ -220,9 +231,9 @@ def _new_source() -> None:
 
 def data_controls(container: Any = st) -> MatrixData | None:
     """Source, shape and seed (or an upload): the matrix, or None while an upload is awaited."""
-    source = linked(SOURCE, label="matrix", container=container, on_change=_new_source)
+    source = linked(SOURCE, label=N_("matrix"), container=container, on_change=_new_source)
     if source == UPLOAD:
-        linked(SEED, label="seed (of a random mask)", container=container)
+        linked(SEED, label=N_("seed (of a random mask)"), container=container)
         return _upload(container)
     src = MATRIX_SOURCES[source]
     left, right = container.columns(2)
@@ -233,7 +244,7 @@ def data_controls(container: Any = st) -> MatrixData | None:
         shape = parsed(SHAPE, text) or src.default_shape  # an empty box: the default
         sample = matrix_sample(source, shape, seed)
     except InputError as err:
-        container.error(f"{err} Showing the default shape {src.default_shape}.")
+        container.error(t(Msg.join([err.msg, Msg("Showing the default shape {shape}.", shape=src.default_shape)])))
         shape = src.default_shape
         sample = matrix_sample(source, shape, seed)
     return MatrixData(f"{source}:{','.join(map(str, shape))}:{seed}", sample.x, sample.description, src.title)
@@ -249,10 +260,10 @@ def batch_control(x: torch.Tensor, container: Any = st) -> int:
     count = matrix_count(x)
     if count == 1:
         if state.peek_pending().get("batch") is not None:  # no batch to choose from: not in the link
-            state.drop_link_value("batch", f"batch={state.peek_pending()['batch']}: this is one matrix, not a batch; "
-                                           "showing it.")
+            state.drop_link_value("batch", Msg("batch={batch}: this is one matrix, not a batch; showing it.",
+                                               batch=state.peek_pending()["batch"]))
         return 0
-    return int(linked(BATCH, high=count - 1, label=f"matrix shown (0 to {count - 1})", container=container))
+    return int(linked(BATCH, high=count - 1, label=Msg("matrix shown (0 to {last})", last=count - 1), container=container))
 
 
 # -- the mask's special parameters -------------------------------------------------------------
@@ -274,7 +285,7 @@ def _value_changed(p: Param) -> None:
         p.from_text(str(text), "Matrix Mask")
     except InputError as err:
         good = st.session_state.get(GOOD + "value", "-inf")
-        st.session_state[TEXT_ERROR + "value"] = f"{err} Keeping {good}."
+        st.session_state[TEXT_ERROR + "value"] = Msg.join([err.msg, Msg("Keeping {good}.", good=good)])
         st.session_state["value"] = good
 
 
@@ -285,13 +296,14 @@ def value_widget(dtype: torch.dtype, container: Any = st) -> float:
     options = ["-inf", "0.0", lowest]
     state.prepare("value", "-inf")
     text = _draw(
-        container.selectbox, "value", options, index=0, key="value", bind="query-params", accept_new_options=True,
+        container.selectbox, t(N_("value")), options, index=0, key="value", bind="query-params", accept_new_options=True,
         on_change=_value_changed, args=(p,),
-        help=p.help + f" The choices: −inf (softmax gives exactly 0), 0.0, the lowest {str(dtype)[6:]} ({lowest}); "
-                      "or type a number, -inf or inf (NaN is refused).")
+        help=t(Msg.join([p.help, Msg("The choices: −inf (softmax gives exactly 0), 0.0, the lowest {dtype} ({lowest}); "
+                                     "or type a number, -inf or inf (NaN is refused).", dtype=str(dtype)[6:],
+                                     lowest=lowest)])))
     error = st.session_state.pop(TEXT_ERROR + "value", None)
     if error:
-        container.error(error)
+        container.error(t(error))
     try:
         value = p.from_text(str(text), "Matrix Mask")
     except InputError:
@@ -318,11 +330,11 @@ def mask_upload(shape: tuple[int, ...], container: Any = st) -> tuple[str, torch
         as_keep_mask(m, tuple(shape), torch.device("cpu"), f"The mask {name!r}")
         return digest(data), m
 
-    got = kept_upload(container, f"0/1 mask, shape ({r}, {c}) or {tuple(shape)}; 1 keeps an entry", MASK_FILE,
-                      read, "mask")
+    got = kept_upload(container, Msg("0/1 mask, shape ({r}, {c}) or {shape}; 1 keeps an entry", r=r, c=c,
+                                     shape=tuple(shape)), MASK_FILE, read, N_("mask"))
     if got is None:
-        container.info("Upload a 0/1 mask to apply it; links cannot carry it. Start from the template below.")
-        container.download_button("causal template (.csv)", mask_template(shape), "mask_template.csv", "text/csv",
+        container.info(t(N_("Upload a 0/1 mask to apply it; links cannot carry it. Start from the template below.")))
+        container.download_button(t(N_("causal template (.csv)")), mask_template(shape), "mask_template.csv", "text/csv",
                                   key="sm:template")
         return None
     return got
@@ -335,21 +347,22 @@ def controls() -> Controls | None:
     """Render the page's controls; None while an upload (matrix or custom mask) is awaited."""
     state.open_page(PAGE)
     # presenter mode: the controls fold away, the figures get the screen, the title says what is shown
-    holder = st.expander("matrix and operation", expanded=False, icon=":material/tune:") if is_presenting() else st
+    holder = st.expander(t(N_("matrix and operation")), expanded=False, icon=":material/tune:") if is_presenting() else st
     left, right = holder.columns([1, 1], gap="large")
     batch = 0
     with left.container(border=True):
-        st.markdown("**Matrix**")
+        st.markdown(t(N_("**Matrix**")))
         data = data_controls()
         if data is not None:
-            st.caption(data.description)
+            st.caption(t(data.description))
             batch = batch_control(data.x)
     with right.container(border=True):
-        st.markdown("**Operation**")
-        name = linked(OPERATION, style="radio", label="operation",
-                      captions=[VARIANTS[n].title for n in VARIANT_NAMES])
+        st.markdown(t(N_("**Operation**")))
+        name = linked(OPERATION, style="radio", label=N_("operation"),
+                      captions=[t(VARIANTS[n].title) for n in VARIANT_NAMES])
         variant = ui_variant(name)
-        st.caption(f"{variant.summary}  \n`{variant.pattern}` · torch: `{variant.reference}`")
+        st.caption(t(Msg("{summary}  \n`{pattern}` · torch: `{reference}`", summary=variant.summary,
+                         pattern=variant.pattern, reference=variant.reference)))
         params: dict[str, Any] = {}
         mask_key = ""
         if data is not None:
@@ -378,10 +391,11 @@ def controls() -> Controls | None:
     if name == "matrix_slice":
         what = f"y = x[..., {params.get('rows') or ':'}, {params.get('cols') or ':'}]"
     elif params.get("mode") == "fill":
-        what = f"{params.get('kind')} mask, filled with {variant.param('value').to_text(params['value']).replace('-', '−')}"
+        what = Msg("{kind} mask, filled with {value}", kind=params.get("kind"),
+                   value=variant.param("value").to_text(params["value"]).replace("-", "−"))
     else:
-        what = f"{params.get('kind')} mask, multiplied in"
-    headline = f"{what} on {data.title} {tuple(data.x.shape)}"
+        what = Msg("{kind} mask, multiplied in", kind=params.get("kind"))
+    headline = Msg("{what} on {data} {shape}", what=what, data=data.title, shape=tuple(data.x.shape))
     return Controls(data, variant, params, params_key, batch, state.notices(), headline)
 
 
@@ -395,16 +409,16 @@ def titles(c: Controls) -> tuple[str, str]:
         return f"x{b}", f"y{b} = x[..., {c.params['rows'] or ':'}, {c.params['cols'] or ':'}]"
     if c.params.get("mode") == "fill":
         value = c.variant.param("value").to_text(c.params["value"]).replace("-", "−")
-        return f"x{b}", f"masked{b}: removed → {value}"
-    return f"x{b}", f"masked{b}: removed → 0 (M⊙x)"
+        return f"x{b}", Msg("masked{b}: removed → {value}", b=b, value=value)
+    return f"x{b}", Msg("masked{b}: removed → 0 (M⊙x)", b=b)
 
 
 def write_text(v: SliceView) -> str:
     """What writing through y did to x."""
     if v.written:
-        return (f"`y.fill_(big)` on a clone of x changed {v.written} entries of x{'[0]' if v.count > 1 else ''}: "
-                "y is a view, so its writes land in x's memory.")
-    return "`y.fill_(big)` on a clone of x changed nothing in x: y is a copy with its own memory."
+        return Msg("`y.fill_(big)` on a clone of x changed {n} entries of x{b}: y is a view, so its writes land in "
+                   "x's memory.", n=v.written, b="[0]" if v.count > 1 else "")
+    return N_("`y.fill_(big)` on a clone of x changed nothing in x: y is a copy with its own memory.")
 
 
 def mask_metrics(v: MaskView) -> list[tuple[str, str, str]]:
@@ -413,50 +427,50 @@ def mask_metrics(v: MaskView) -> list[tuple[str, str, str]]:
     r, c = e.shape
     removed = round(e.sparsity * r * c)
     return [
-        (f"removed (sparsity {e.sparsity:.1%})", f"{removed} / {r * c}",
-         "Entries the mask removes in the matrix shown."),
-        ("retained energy ‖B‖/‖A‖", f"{e.retained_energy:.3f}",
-         "Frobenius norm of the masked matrix over that of the input (B = M⊙A, or A filled with a finite value)."),
-        ("‖B·v‖ / ‖A·v‖", f"{e.product_ratio:.3f}", "How much of the product with a random vector v survives."),
-        ("fully masked rows", f"{e.fully_masked_rows} of {r}",
-         "Rows with every entry removed: NaN under a plain −inf softmax."),
+        (Msg("removed (sparsity {sparsity:.1%})", sparsity=e.sparsity), f"{removed} / {r * c}",
+         N_("Entries the mask removes in the matrix shown.")),
+        (N_("retained energy ‖B‖/‖A‖"), f"{e.retained_energy:.3f}",
+         N_("Frobenius norm of the masked matrix over that of the input (B = M⊙A, or A filled with a finite value).")),
+        ("‖B·v‖ / ‖A·v‖", f"{e.product_ratio:.3f}", N_("How much of the product with a random vector v survives.")),
+        (N_("fully masked rows"), Msg("{n} of {r}", n=e.fully_masked_rows, r=r),
+         N_("Rows with every entry removed: NaN under a plain −inf softmax.")),
     ]
 
 
 def product_text(v: MaskView, mode: str) -> str:
     """Caption of the A·v figure."""
-    text = (f"v is a seeded random vector of length {v.effects.shape[1]}. "
-            f"Relative error ‖B·v − A·v‖/‖A·v‖ = {v.effects.product_error:.3g}.")
+    parts = [Msg("v is a seeded random vector of length {n}. Relative error ‖B·v − A·v‖/‖A·v‖ = {err:.3g}.",
+                 n=v.effects.shape[1], err=v.effects.product_error)]
     if mode == "fill" and v.product_mode == "multiply":
-        text += (" The fill value stands for ±inf, so B·v would be ±inf or NaN (−inf × v); the product shown uses "
-                 "M⊙A instead: −inf fills are for softmax logits, not for products.")
-    return text
+        parts.append(N_("The fill value stands for ±inf, so B·v would be ±inf or NaN (−inf × v); the product shown "
+                        "uses M⊙A instead: −inf fills are for softmax logits, not for products."))
+    return Msg.join(parts)
 
 
 def softmax_text(e: MaskEffects) -> str:
     """The softmax lesson, with this matrix's numbers."""
-    text = ("Each row of A is read as attention logits. **Multiplying by the mask does not hide an entry from a "
-            "softmax:** a removed logit becomes 0, and a zero logit still gets probability exp(0)/Z. ")
+    parts = [N_("Each row of A is read as attention logits. **Multiplying by the mask does not hide an entry from a "
+                "softmax:** a removed logit becomes 0, and a zero logit still gets probability exp(0)/Z.")]
     c = e.shape[1]
     partial = (e.kept_per_row > 0) & (e.kept_per_row < c) if e.leaked.numel() else e.leaked.bool()
     if bool(partial.any()):
         leaked = e.leaked[partial]
-        text += (f"Here, in the rows that keep some entries, the removed ones still take "
-                 f"**{float(leaked.mean()):.1%}** of the probability on average (up to {float(leaked.max()):.1%}). ")
-    return text + "**Filling with −inf** gives them exactly 0: the softmax renormalises over the kept entries only."
+        parts.append(Msg("Here, in the rows that keep some entries, the removed ones still take **{mean:.1%}** of "
+                         "the probability on average (up to {max:.1%}).", mean=float(leaked.mean()),
+                         max=float(leaked.max())))
+    parts.append(N_("**Filling with −inf** gives them exactly 0: the softmax renormalises over the kept entries only."))
+    return Msg.join(parts)
 
 
 def nan_rows_text(e: MaskEffects) -> str | None:
     """The fully-masked-rows warning, or None when every row keeps something."""
     if not e.fully_masked_rows:
         return None
-    return (
-        f"{e.fully_masked_rows} of {e.shape[0]} rows are fully masked. "
-        "With −inf every logit of such a row is −inf, "
-        f"so the plain softmax is 0/0 = NaN ({e.nan_rows} NaN rows, painted in the right-hand panel). "
-        "The safe alternative sets those rows to 0 (the curves below use it); or fill with the lowest finite "
-        "float instead of −inf, which makes such a row uniform instead of NaN."
-    )
+    return Msg("{n} of {rows} rows are fully masked. With −inf every logit of such a row is −inf, so the plain "
+               "softmax is 0/0 = NaN ({nan} NaN rows, painted in the right-hand panel). The safe alternative sets "
+               "those rows to 0 (the curves below use it); or fill with the lowest finite float instead of −inf, "
+               "which makes such a row uniform instead of NaN.", n=e.fully_masked_rows, rows=e.shape[0],
+               nan=e.nan_rows)
 
 
 SAFE_SOFTMAX = """p = torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)

@@ -53,9 +53,11 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
+from vnviz.variants.params import LINK
 from vnviz.variants.registry import Param
 
-GLOBAL_KEYS = ("present",)  # app-wide link keys, not bound to a widget: every page accepts and keeps them
+GLOBAL_KEYS = ("present", "lang")  # app-wide link keys every page accepts and keeps (lang: vnviz.ui.lang's switch)
 VISIT = "_vnviz_visit"  # session key: a counter the app raises each time another page is shown
 VISIT_OF = "_vnviz_visit:"  # session key (+ page path): the visit its link was last read in
 NOTICES = "_vnviz_notices:"  # session key (+ page path): notices about this visit's link
@@ -96,14 +98,17 @@ def _check(page: Page, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for key, value in raw.items():
         p = params.get(key)
         if p is None:
-            where = "does not apply to this view" if key in page.known else "is not used on this page"
-            notices.append(f"The link's key {key!r} {where} and was ignored.")
+            if key in page.known:
+                notices.append(Msg("The link's key {key!r} does not apply to this view and was ignored.", key=key))
+            else:
+                notices.append(Msg("The link's key {key!r} is not used on this page and was ignored.", key=key))
             continue
         try:
-            p.from_text(_text(value), "link")
+            p.from_text(_text(value), LINK)
         except InputError as err:
-            default = "the default" if p.default is None else p.to_text(p.default)
-            notices.append(f"{err} Using {default} instead.")
+            using = N_("Using the default instead.") if p.default is None else \
+                Msg("Using {default} instead.", default=p.to_text(p.default))
+            notices.append(Msg.join([err.msg, using]))
             continue
         if key in page.multi and not isinstance(value, list):
             value = [value]
@@ -215,7 +220,7 @@ def drop_link_value(key: str, notice: str) -> None:
 
 
 def prepare(key: str, default: Any, fits: Callable[[Any], bool] | None = None,
-            describe: Callable[[Any], str] = str, allowed: str = "", context: str = "this data") -> None:
+            describe: Callable[[Any], str] = str, allowed: str = "", context: str = N_("this data")) -> None:
     """Before a linked widget is drawn: move a value left at the old default to the new one, and
     replace a value that does not fit (``fits``) by the default, with a notice."""
     s = st.session_state
@@ -226,10 +231,16 @@ def prepare(key: str, default: Any, fits: Callable[[Any], bool] | None = None,
             s[key] = default
         elif fits is not None and not fits(value):
             s[key] = default
-            also = f" (allowed: {allowed})" if allowed else ""
-            notice = f"{key}={describe(value)} does not fit {context}{also}; using {describe(default)}."
+            if allowed:
+                notice = Msg("{key}={value} does not fit {context} (allowed: {allowed}); using {default}.", key=key,
+                             value=describe(value), context=context, allowed=allowed, default=describe(default))
+            else:
+                notice = Msg("{key}={value} does not fit {context}; using {default}.", key=key, value=describe(value),
+                             context=context, default=describe(default))
             if add_notice(notice):  # the page's notices are above already: this one goes by its widget
-                st.info(notice)
+                from vnviz.ui.lang import t
+
+                st.info(t(notice))
     last[key] = default
 
 

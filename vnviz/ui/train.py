@@ -27,6 +27,8 @@ import streamlit as st
 
 from vnviz.device import available_devices
 from vnviz.errors import InputError
+from vnviz.figures.text import localize
+from vnviz.i18n import N_, Msg, translate
 from vnviz.figures import train as fig
 from vnviz.lessons import LESSONS
 from vnviz.train import History, check, train
@@ -36,6 +38,7 @@ from vnviz.train.experiments import EXPERIMENTS, Experiment, results_csv, run_ta
 from vnviz.train.views import (CNN_HIDDEN, CONFIG_PARAMS, DEFAULT, VIEW_PARAMS, experiment_from, link_params,
                                norm_param_items, values_of)
 from vnviz.ui.compute import TTL
+from vnviz.ui.lang import current, t
 from vnviz.variants.registry import Param
 
 STORE_ENTRIES = 256  # finished runs kept (each a few tens of KB)
@@ -47,20 +50,20 @@ SEEN_QUERY = "_train_seen_query"  # session key: the query string as the previou
 LAYER_KEY = "hidden_layer"  # link key of the layer whose pre-activations are drawn (Axis check's "layer" is a norm)
 NO_PRESET = ""
 CAPTIONS = {  # what each chart shows, under it
-    "curves": "Solid: the held-out set in eval mode (running statistics). Dotted: the mean over the training "
-              "batches since the previous evaluation, in training mode (batch statistics), as the optimizer saw them.",
-    "percentiles": "The band runs from the 15th to the 85th percentile, the line is the median, of one unit's input "
+    "curves": N_("Solid: the held-out set in eval mode (running statistics). Dotted: the mean over the training "
+              "batches since the previous evaluation, in training mode (batch statistics), as the optimizer saw them."),
+    "percentiles": N_("The band runs from the 15th to the 85th percentile, the line is the median, of one unit's input "
                    "to its activation over the held-out set (the Batch Normalization paper, Figure 1b, c): a band "
-                   "that drifts is a layer whose input keeps changing under it.",
-    "heatmaps": "Every pre-activation of the layer over the held-out set at each evaluation, binned (colour: √ of "
-                "the fraction in a bin, one scale for all panels; values beyond ±8 count in the end bins).",
-    "grad_norms": "‖∇W‖ of each hidden layer's weights at the step just before each evaluation.",
-    "landscape": "Every landscape_every steps, on that step's batch: the loss L(w − ηg) (left) and the gradient "
+                   "that drifts is a layer whose input keeps changing under it."),
+    "heatmaps": N_("Every pre-activation of the layer over the held-out set at each evaluation, binned (colour: √ of "
+                "the fraction in a bin, one scale for all panels; values beyond ±8 count in the end bins)."),
+    "grad_norms": N_("‖∇W‖ of each hidden layer's weights at the step just before each evaluation."),
+    "landscape": N_("Every landscape_every steps, on that step's batch: the loss L(w − ηg) (left) and the gradient "
                  "change ‖∇L(w − ηg) − ∇L(w)‖ (right) for η = 0.25 to 4 learning rates along the gradient g. The "
-                 "band is their range over η (Santurkar et al., Figure 4): a narrow band is a smooth landscape.",
-    "sweep": "Median over the seeds. Solid: held-out error in eval mode; dotted: the last training batches "
+                 "band is their range over η (Santurkar et al., Figure 4): a narrow band is a smooth landscape."),
+    "sweep": N_("Median over the seeds. Solid: held-out error in eval mode; dotted: the last training batches "
              "(training mode); dashed: the held-out set normalized with batch statistics (norms that keep running "
-             "statistics). × marks a run that did not learn (below twice chance) or diverged.",
+             "statistics). × marks a run that did not learn (below twice chance) or diverged."),
 }
 Result = tuple[str, float, int, History]  # (norm spec, swept value or nan, seed, history)
 
@@ -98,13 +101,15 @@ def results_store() -> ResultStore:
 
 
 def _help(p: Param) -> str:
-    return p.help + (f" Allowed: {p.allowed()}." if p.kind in ("float", "int") else "")
+    if p.kind in ("float", "int"):
+        return t(Msg.join([p.help, Msg("Allowed: {allowed}.", allowed=p.allowed())]))
+    return t(p.help)
 
 
 def _widget(p: Param, key: str | None = None, container: Any = st, label: str | None = None) -> Any:
     """One widget bound to the link key ``key`` (default: the parameter's name), built from its declaration."""
     key = key or p.name
-    label = label or p.name
+    label = t(label or p.name)
     kw = dict(key=key, help=_help(p), bind="query-params")
     if p.kind == "choice":
         return container.selectbox(label, list(p.choices), index=list(p.choices).index(p.default), **kw)
@@ -119,7 +124,7 @@ def _widget(p: Param, key: str | None = None, container: Any = st, label: str | 
         value = p.default if p.default is None or is_int else float(p.default)
         fmt = "%d" if is_int else ("%.1e" if p.name == "eps" or (value is not None and 0 < abs(value) < 1e-3) else "%g")
         return container.number_input(label, min_value=low, max_value=high, value=value, step=1 if is_int else None,
-                                      format=fmt, placeholder="default", **kw)
+                                      format=fmt, placeholder=t(N_("default")), **kw)
     return container.text_input(label, value=p.to_text(p.default) if p.kind != "str" else p.default, **kw)
 
 
@@ -163,10 +168,10 @@ def _link_notices(raw: dict[str, list[str]]) -> list[str]:
     notices = []
     params = link_params()
     for key, texts in raw.items():
-        if key in ("present",) or key.startswith("_"):
+        if key in ("present", "lang") or key.startswith("_"):
             continue
         if key not in params and key != LAYER_KEY:
-            notices.append(f"The link's key {key!r} is not used on this page and was ignored.")
+            notices.append(Msg("The link's key {key!r} is not used on this page and was ignored.", key=key))
         elif key not in st.query_params and texts and any(t != "" for t in texts):
             shown = ",".join(texts)
             current = st.session_state.get(key)
@@ -174,8 +179,8 @@ def _link_notices(raw: dict[str, list[str]]) -> list[str]:
                 continue
             if current is not None and not isinstance(current, list) and str(current) in texts:
                 continue  # the link held the default value: Streamlit drops it from the URL, nothing was lost
-            notices.append(f"The link's {key}={shown!r} is not valid here ({params[key].allowed()}); "
-                           "the default is used instead.")
+            notices.append(Msg("The link's {key}={shown!r} is not valid here ({allowed}); the default is used "
+                               "instead.", key=key, shown=shown, allowed=params[key].allowed()))
     return notices
 
 
@@ -187,28 +192,28 @@ def controls(presenting: bool = False) -> tuple[Experiment | None, list[str]]:
     """
     raw = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     if presenting:
-        with st.expander("controls", icon=":material/tune:"):
+        with st.expander(t(N_("controls")), icon=":material/tune:"):
             return _controls(raw)
     return _controls(raw)
 
 
 def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
-    st.selectbox("load an experiment", [NO_PRESET] + list(EXPERIMENTS), key=PRESET, on_change=_apply_preset,
-                 format_func=lambda s: "choose one of the five experiments…" if not s else
-                 f"{list(EXPERIMENTS).index(s) + 1}. {EXPERIMENTS[s].title}",
-                 help="Sets every control to one of the five experiments (each is also a lesson and a link).")
+    st.selectbox(t(N_("load an experiment")), [NO_PRESET] + list(EXPERIMENTS), key=PRESET, on_change=_apply_preset,
+                 format_func=lambda s: t(N_("choose one of the five experiments…")) if not s else
+                 f"{list(EXPERIMENTS).index(s) + 1}. {t(EXPERIMENTS[s].title)}",
+                 help=t(N_("Sets every control to one of the five experiments (each is also a lesson and a link).")))
     p = {q.name: q for q in CONFIG_PARAMS + VIEW_PARAMS}
     with st.container(border=True):
         data, optim, norms = st.columns([1, 1, 1.3], gap="medium")
-        data.markdown("**Data and network**")
+        data.markdown(t(N_("**Data and network**")))
         _widget(p["dataset"], container=data)
-        data.caption(DATASETS.get(st.session_state.get("dataset"), DATASETS["digits"])[3])
+        data.caption(t(DATASETS.get(st.session_state.get("dataset"), DATASETS["digits"])[3]))
         m, a = data.columns(2)
         m.selectbox("model", list(p["model"].choices), key="model", help=_help(p["model"]), bind="query-params",
                     on_change=_suggest_cnn_widths)
         _widget(p["activation"], container=a)
         _widget(p["hidden"], container=data)
-        optim.markdown("**Optimizer**")
+        optim.markdown(t(N_("**Optimizer**")))
         o, lr = optim.columns(2)
         _widget(p["optimizer"], container=o)
         _widget(p["lr"], container=lr)
@@ -218,9 +223,9 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
         mo, ev = optim.columns(2)
         _widget(p["momentum"], container=mo)
         _widget(p["eval_every"], container=ev)
-        norms.markdown("**Norms to compare**")
+        norms.markdown(t(N_("**Norms to compare**")))
         norms.multiselect("norms", list(p["norms"].choices), default=list(DEFAULT.norms), key="norms",
-                          help=_help(p["norms"]), bind="query-params", placeholder="choose norms…")
+                          help=_help(p["norms"]), bind="query-params", placeholder=t(N_("choose norms…")))
         _widget(p["seeds"], container=norms)
         norms.segmented_control("sweep", list(p["sweep"].choices), default=DEFAULT.sweep, key="sweep",
                                 help=_help(p["sweep"]), bind="query-params", required=True)
@@ -229,7 +234,7 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
             sl, ss = norms.columns(2)
             _widget(p["scale_lr"], container=sl)
             _widget(p["same_samples"], container=ss)
-        with st.expander("more: norm parameters, affine, loss landscape, device"):
+        with st.expander(t(N_("more: norm parameters, affine, loss landscape, device"))):
             cols = st.columns(4)
             _widget(p["affine"], container=cols[0])
             _widget(p["landscape_every"], container=cols[1])
@@ -239,17 +244,17 @@ def _controls(raw: dict[str, list[str]]) -> tuple[Experiment | None, list[str]]:
             chosen = {n.partition(":")[0] for n in st.session_state.get("norms") or []}
             items = [(key, name, q) for key, name, q in norm_param_items() if name in chosen]
             if items:
-                st.caption("Parameters passed to each chosen norm's layers (the variant's own; "
-                           "the layer sets training mode, the affine and the buffers itself).")
+                st.caption(t(N_("Parameters passed to each chosen norm's layers (the variant's own; "
+                                "the layer sets training mode, the affine and the buffers itself).")))
             grid = st.columns(4)
             for i, (key, name, q) in enumerate(items):
-                _widget(q, key=key, container=grid[i % 4], label=f"{spec_title(name)}: {q.name}")
+                _widget(q, key=key, container=grid[i % 4], label=Msg("{title}: {name}", title=spec_title(name), name=q.name))
     values, notices = _read(p)
     notices = _link_notices(raw) + notices
     try:
         return experiment_from(values), notices
     except InputError as err:
-        st.error(str(err))
+        st.error(t(err))
         return None, notices
 
 
@@ -266,7 +271,7 @@ def _read(p: dict[str, Param]) -> tuple[dict[str, Any], list[str]]:
             try:
                 value = q.from_text(str(value), "This page")
             except InputError as err:
-                notices.append(f"{err} Using {q.to_text(q.default)} instead.")
+                notices.append(Msg.join([err.msg, Msg("Using {default} instead.", default=q.to_text(q.default))]))
                 value = q.default
         elif key == "norms":
             value = tuple(value or ())
@@ -317,12 +322,17 @@ def train_all(exp: Experiment, scale: float = 1.0) -> list[Result]:
         for h in partial.values():
             if not h.stopped:  # interrupted inside on_eval (the stop button, or another control)
                 h.stopped = True
-                h.notes.append(f"Stopped at step {h.steps[-1]:,} of {h.config.steps:,}.")
+                h.notes.append(Msg("Stopped at step {step:,} of {steps:,}.", step=h.steps[-1], steps=h.config.steps))
     if missing and st.session_state.get(STOPPED) == view:
         done = len(plan) - len(missing)
-        st.info(f"Training stopped: {done} of {len(plan)} runs finished"
-                + (" and one partly" if partial else "") + ". Change a control to train something else.")
-        st.button("train the rest", icon=":material/play_arrow:", on_click=_resume, key="train_resume")
+        if partial:
+            said = Msg("Training stopped: {done} of {n} runs finished and one partly. Change a control to train "
+                       "something else.", done=done, n=len(plan))
+        else:
+            said = Msg("Training stopped: {done} of {n} runs finished. Change a control to train something else.",
+                       done=done, n=len(plan))
+        st.info(t(said))
+        st.button(t(N_("train the rest")), icon=":material/play_arrow:", on_click=_resume, key="train_resume")
     elif missing:
         for _, (*_, cfg) in missing:
             check(cfg)
@@ -341,30 +351,35 @@ def train_all(exp: Experiment, scale: float = 1.0) -> list[Result]:
 def _train_live(exp: Experiment, plan: list, missing: list, view: str, scale: float) -> None:
     """Train the missing runs one after the other, drawing progress and a live chart; store each when done."""
     store = results_store()
+    lang = current()  # the callbacks below draw in this run's language
     total = sum(cfg.steps for _, (*_, cfg) in missing)
     live = st.empty()
     with live.container(border=True):
         bar_col, stop_col = st.columns([6, 1], vertical_alignment="bottom")
-        bar = bar_col.progress(0.0, text="Starting…")
-        stop_col.button("stop", icon=":material/stop_circle:", key="train_stop", on_click=_stop, args=(view,),
-                        help="Stop training and show what has been recorded so far.")
+        bar = bar_col.progress(0.0, text=t(N_("Starting…")))
+        stop_col.button(t(N_("stop")), icon=":material/stop_circle:", key="train_stop", on_click=_stop, args=(view,),
+                        help=t(N_("Stop training and show what has been recorded so far.")))
         chart = st.empty()
     done_steps = 0
     last = [0.0]
     finished: dict[str, History] = {}
     for n, (i, (norm, value, seed, cfg)) in enumerate(missing, start=1):
-        what = f"{spec_title(norm)}, seed {seed}" + ("" if math.isnan(value) else f", {exp.sweep} {value:g}")
+        what = Msg("{title}, seed {seed}", title=spec_title(norm), seed=seed) if math.isnan(value) else \
+            Msg("{title}, seed {seed}, {sweep} {value:g}", title=spec_title(norm), seed=seed, sweep=exp.sweep,
+                value=value)
 
         def on_eval(h: History, what=what, n=n, base=done_steps) -> None:
             step = h.steps[-1]
             bar.progress(min(1.0, (base + step) / total),
-                         text=f"Run {n} of {len(missing)}: {what} — step {step:,} of {h.config.steps:,}, "
-                              f"held-out accuracy {h.test_accuracy[-1]:.1%}")
+                         text=translate(Msg("Run {n} of {runs}: {what} — step {step:,} of {steps:,}, held-out accuracy "
+                                    "{acc:.1%}", n=n, runs=len(missing), what=what, step=step, steps=h.config.steps,
+                                    acc=h.test_accuracy[-1]), lang))
             st.session_state[PARTIAL] = (view, {h.config.key(): h})
             now = time.perf_counter()
             if now - last[0] >= LIVE_EVERY or step == h.config.steps:
                 last[0] = now
-                chart.plotly_chart(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps))
+                chart.plotly_chart(localize(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps),
+                                            lang))
 
         h = train(cfg, on_eval=on_eval)
         store.put(cfg.key(), h)
@@ -402,25 +417,25 @@ def _cell(value: object) -> str:
 def summary_table(results: list[Result]) -> None:
     """The table of runs (steps to 90%, accuracies, speed) as static text: readable on a projector."""
     rows = run_table(results)
-    st.table([{k: _cell(v) for k, v in row.items()} for row in rows], hide_index=True)
-    st.caption("Steps are the first evaluation at or past the mark (— = not reached); held-out accuracies are in "
+    st.table([{t(k): t(_cell(v)) for k, v in row.items()} for row in rows], hide_index=True)
+    st.caption(t(N_("Steps are the first evaluation at or past the mark (— = not reached); held-out accuracies are in "
                "eval mode; 'training batches' is the mean over the batches since the previous evaluation, in "
-               "training mode; 'batch statistics' normalizes the held-out set in batches of batch_size.")
+               "training mode; 'batch statistics' normalizes the held-out set in batches of batch_size.")))
 
 
 def layer_picker(runs_: dict[str, History]) -> str:
     """The hidden layer the percentile and distribution charts show (default: the last, as Figure 1)."""
     layers = list(next(iter(runs_.values())).layers)
-    return st.selectbox("hidden layer", layers, index=len(layers) - 1, key=LAYER_KEY, bind="query-params",
-                        help="Which hidden layer's pre-activations the next two charts show.")
+    return st.selectbox(t(N_("hidden layer")), layers, index=len(layers) - 1, key=LAYER_KEY, bind="query-params",
+                        help=t(N_("Which hidden layer's pre-activations the next two charts show.")))
 
 
 def export(exp: Experiment, results: list[Result]) -> None:
     """Download the histories as CSV, and the Python that reproduces every run."""
     left, right = st.columns([1, 3], gap="large")
-    left.download_button("history (CSV)", results_csv(results), file_name="vnviz_training.csv", mime="text/csv",
+    left.download_button(t(N_("history (CSV)")), results_csv(results), file_name="vnviz_training.csv", mime="text/csv",
                          icon=":material/download:", key="train_csv",
-                         help="One row per evaluation of every run: losses, accuracies, per-layer percentiles, "
-                              "gradient norms.")
-    with right.expander("reproduce in Python", icon=":material/code:"):
+                         help=t(N_("One row per evaluation of every run: losses, accuracies, per-layer "
+                                   "percentiles, gradient norms.")))
+    with right.expander(t(N_("reproduce in Python")), icon=":material/code:"):
         st.code(snippet(exp), language="python")

@@ -17,7 +17,9 @@ from typing import Any
 import streamlit as st
 
 from vnviz.errors import InputError
+from vnviz.i18n import N_, Msg
 from vnviz.ui import state
+from vnviz.ui.lang import t
 from vnviz.variants.norms import resolve_num_groups
 from vnviz.variants.registry import VARIANTS, Param, Variant
 
@@ -35,9 +37,11 @@ def _number_format(p: Param) -> str:
     return "%.4g"
 
 
-def _help(p: Param, text: str | None) -> str:
+def _help(p: Param, text: str | None) -> Msg:
     text = text or p.help
-    return text + (f" Allowed: {p.allowed()}." if p.kind in ("float", "int") else "")
+    if p.kind in ("float", "int"):
+        return Msg.join([text, Msg("Allowed: {allowed}.", allowed=p.allowed())])
+    return text if isinstance(text, Msg) else Msg(text)
 
 
 def _same_text(p: Param, a: Any, b: Any) -> bool:
@@ -60,10 +64,14 @@ def _after(p: Param, key: str, value: Any, shown: Callable[[Any], str], allowed:
     except InputError:
         return  # open_page has already said why
     if not _same_text(p, wanted, got):
-        also = f" (allowed: {allowed})" if allowed else ""
-        notice = f"The link's {key}={text} does not fit {context}{also}; using {shown(value)}."
+        if allowed:
+            notice = Msg("The link's {key}={text} does not fit {context} (allowed: {allowed}); using {value}.",
+                         key=key, text=text, context=context, allowed=allowed, value=shown(value))
+        else:
+            notice = Msg("The link's {key}={text} does not fit {context}; using {value}.", key=key, text=text,
+                         context=context, value=shown(value))
         if state.add_notice(notice):  # the page's notices are above already: this one goes by its widget
-            container.info(notice)
+            container.info(t(notice))
 
 
 def _text_changed(p: Param, key: str) -> None:
@@ -73,8 +81,14 @@ def _text_changed(p: Param, key: str) -> None:
         parsed(p, text)
     except InputError as err:
         good = st.session_state.get(GOOD + key, "")
-        st.session_state[TEXT_ERROR + key] = f"{str(err).strip()} Kept {good or 'the default'}."
+        st.session_state[TEXT_ERROR + key] = _kept(err, good)
         st.session_state[key] = good
+
+
+def _kept(err: InputError, good: str) -> Msg:
+    """The error's sentence, then what the box keeps."""
+    kept = Msg("Kept {good}.", good=good) if good else N_("Kept the default.")
+    return Msg.join([err.msg, kept])
 
 
 def _draw(widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -86,7 +100,7 @@ def _draw(widget: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = None, label: str | None = None,
            help: str | None = None, container: Any = st, style: str = "", captions: Sequence[str] | None = None,
            low: float | None = None, high: float | None = None, on_change: Callable[[], None] | None = None,
-           describe: Callable[[Any], str] | None = None, context: str = "this data") -> Any:
+           describe: Callable[[Any], str] | None = None, context: str = N_("this data")) -> Any:
     """Draw the linked widget of ``p`` (key and link name: ``p.name``) and return its value.
 
     Args:
@@ -102,9 +116,12 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
     """
     key = p.name
     default = p.default if default is MISSING else default
-    label = label or p.name
+    label = t(label or p.name)  # a marked label is translated; a parameter's name stays as it is
     text = describe or (lambda v: p.to_text(v) if v is not None else "none")
-    kw: dict[str, Any] = dict(key=key, help=_help(p, help), bind="query-params", on_change=on_change)
+    helped = _help(p, help)
+    if (default is None or p.optional) and p.kind in ("float", "int", "affine"):
+        helped = Msg.join([helped, N_("Leave empty for None.")])
+    kw: dict[str, Any] = dict(key=key, help=t(helped), bind="query-params", on_change=on_change)
     if style in ("multiselect", "pills"):
         opts = list(options if options is not None else p.choices)
         default = [v for v in default if v in opts]
@@ -114,7 +131,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
             value = _draw(container.pills, label, opts, selection_mode="multi", default=default, format_func=str, **kw)
         else:
             value = _draw(container.multiselect, label, opts, default=default, format_func=str,
-                                          placeholder="choose one or more", **kw)
+                                          placeholder=t(N_("choose one or more")), **kw)
         value = list(value or [])
         _after(p, key, value, lambda v: ",".join(v) or "none", ", ".join(map(str, opts)))
         return value
@@ -161,8 +178,6 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
         bounds = p.allowed() if low is None and high is None else \
             f"{lo if lo is not None else '…'} to {hi if hi is not None else '…'}"
         state.prepare(key, default, fits, text, bounds)
-        if default is None or p.optional:
-            kw["help"] += " Leave empty for None."
         if style == "slider":
             value = _draw(container.slider, label, lo, hi, value=default, step=1 if is_int else None, **kw)
         else:
@@ -179,7 +194,7 @@ def linked(p: Param, *, default: Any = MISSING, options: Sequence[Any] | None = 
     value = _draw(container.text_input, label, value=default_text, **kw)
     error = st.session_state.pop(TEXT_ERROR + key, None)
     if error:
-        container.error(error)
+        container.error(t(error))
     st.session_state[GOOD + key] = value
     _after(p, key, value, lambda v: v if isinstance(v, str) else p.to_text(v), text_box=p.kind != "str")
     return value
@@ -192,7 +207,23 @@ def parsed(p: Param, text: str) -> Any:
     try:
         return p.from_text(text, "")
     except InputError as err:
-        raise InputError(str(err).lstrip(": ")) from None
+        raise InputError(_stripped(err.msg)) from None
+
+
+class _Unplaced(Msg):
+    """A parameter's sentence read with an empty ``where``: its leading ": " left out, in every language."""
+
+    def translate(self, lang: str) -> str:
+        return super().translate(lang).lstrip(":： ")
+
+
+def _stripped(msg: Msg) -> Msg:
+    """A parameter's sentence without its empty name (": got ..." -> "got ...")."""
+    if not str(msg).startswith(":"):
+        return msg
+    out = str.__new__(_Unplaced, str(msg).lstrip(": "))
+    out.__dict__.update(msg.__dict__)  # translated as the original sentence
+    return out
 
 
 def data_choices(variant: Variant, shape: tuple[int, ...]) -> dict[str, tuple[list[Any], Any]]:
@@ -291,7 +322,7 @@ def _shape_changed(p: Param, check: Callable[[tuple[int, ...]], Any]) -> None:
             check(shape)
     except InputError as err:
         good = st.session_state.get(GOOD + p.name, "")
-        st.session_state[TEXT_ERROR + p.name] = f"{str(err).strip()} Kept {good or 'the default'}."
+        st.session_state[TEXT_ERROR + p.name] = _kept(err, good)
         st.session_state[p.name] = good
 
 
@@ -303,7 +334,7 @@ def shape_box(default: tuple[int, ...], check: Callable[[tuple[int, ...]], Any],
     of the link with a notice (the page reruns); a typed one is put back to the last good shape with an
     error. Returns the text; an empty box means the default shape.
     """
-    p = Param(key, "shape", None, help or "The shape to generate, comma-separated.")
+    p = Param(key, "shape", None, help or N_("The shape to generate, comma-separated."))
     raw = state.peek_pending().get(p.name)
     if raw is not None:
         try:
@@ -311,7 +342,8 @@ def shape_box(default: tuple[int, ...], check: Callable[[tuple[int, ...]], Any],
             if shape is not None:
                 check(shape)
         except InputError as err:
-            state.drop_link_value(p.name, f"{str(err).strip()} Showing the default shape {tuple(default)}.")
+            state.drop_link_value(p.name, Msg.join([err.msg, Msg("Showing the default shape {shape}.",
+                                                                 shape=tuple(default))]))
             st.rerun()
     return linked(p, default=",".join(map(str, default)), label=label, container=container,
                   on_change=lambda: _shape_changed(p, check))
