@@ -24,27 +24,36 @@ for text in problem_text(view.verification):
     st.error(text)
 for text in view.warnings:
     st.warning(text)
-dist, axes, groups, check, share = ui.tabs()
-with dist:
+
+
+def distributions() -> None:
     st.plotly_chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
     left, right = st.columns(2)
     left.plotly_chart(fig.facets(view.before.facets, "before, per channel", fig.BEFORE_COLOR, log_y=c.log_y,
                                  scale=scale), key="facets_before")
     right.plotly_chart(fig.facets(view.after.facets, "after, per channel", fig.AFTER_COLOR, log_y=c.log_y,
                                   scale=scale), key="facets_after")
-with axes:
+
+
+def axes() -> None:
     st.caption("Mean ± std of every index of each axis, over all other axes. "
                "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")
     st.plotly_chart(fig.axis_profiles(view.before.axes, view.after.axes, scale), key="axes")
-with groups:
+
+
+def groups() -> None:
     group = ui.group_picker(view)
     st.caption(fig.group_map_caption(view.group_map, group, view.pattern))
     st.plotly_chart(fig.group_map(view.group_map, highlight=group, scale=scale), key="group_map")
     st.plotly_chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
                                        c.variant.grid_labels, scale), key="group_stats")
-with check:
+
+
+def check() -> None:
     st.markdown(verification_text(view.verification))
-with share:
+
+
+def share() -> None:
     st.markdown("The address bar holds this exact view: copy it to share it.")
     cols = st.columns(2)
     cols[0].download_button("output (.npy)", lambda: ui.npy_bytes(c), f"{c.variant.name}_output.npy",
@@ -53,3 +62,7 @@ with share:
                             key="dl_csv")
     st.markdown("Reproduce in Python:")
     st.code(ui.snippet(c), language="python")
+
+
+# one drawing per tab, by its label (ui.TABS): only the open tab is drawn
+ui.draw_open_tab(dict(zip(ui.TABS, (distributions, axes, groups, check, share))))

@@ -44,13 +44,37 @@ def test_every_norm_on_every_source(variant, source):
     verdict = [m for m in texts(at, "markdown") if "Verified" in m or "Does not match" in m]
     assert verdict and "**Verified**" in verdict[0], verdict
     figs = charts(at)
-    assert len(figs) >= 5  # distributions, 2 facet grids, axis profiles, group map, group stats
+    assert len(figs) == 3  # the open tab's only: distributions and the 2 facet grids (test_only_the_open_tab_is_drawn)
     before = figs[0]["data"][0]
     # what the browser gets is the binned summary, not the tensor
     assert len(before["y"]) == 60
     # the link names what is shown (a value equal to its widget's default is left out, and means it)
     assert at.query_params.get("variant", "batch_norm") == variant == at.selectbox(key="variant").value
     assert at.query_params.get("source", "shifted_channels") == source == at.selectbox(key="source").value
+
+
+TAB_CHARTS = {"Distributions": 3, "Per-axis statistics": 1, "Statistic groups": 2, "Verification": 0, "Share & export": 0}
+
+
+@pytest.mark.parametrize("tab", list(TAB_CHARTS))
+def test_only_the_open_tab_is_drawn_and_a_link_opens_any_tab(tab):
+    at = open_page({"source": "images", "variant": "group_norm", "num_groups": "1", "tab": tab})
+    assert_clean(at)
+    assert at.session_state["tab"] == tab == link(at).get("tab", "Distributions")  # the link opens it, and keeps it
+    figs = charts(at)
+    assert len(figs) == TAB_CHARTS[tab]  # the closed tabs' figures are neither built nor sent
+    titles = [a["text"] for f in figs for a in f["layout"].get("annotations", ())]
+    marks = " ".join(texts(at, "markdown"))
+    if tab == "Distributions":
+        assert "before: all values" in titles and "channel 0" in titles
+    if tab == "Per-axis statistics":
+        assert "after: per C index" in titles
+    if tab == "Statistic groups":
+        assert "after: group mean" in titles and "sample 0" in titles
+    assert ("**Verified**" in marks) == (tab == "Verification")
+    assert ("Reproduce in Python" in marks) == (tab == "Share & export")
+    assert [d.label for d in at.get("download_button")] == (["output (.npy)", "statistics (.csv)"]
+                                                           if tab == "Share & export" else [])
 
 
 def test_link_round_trip_reproduces_the_view():
