@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from vnviz.ui.compute import server_threads
 from vnviz.ui.state import note_page
 
+server_threads()  # torch on one CPU thread per op: the server's sessions and the browser share the cores
 st.set_page_config(page_title="vnviz", page_icon=":material/stacked_bar_chart:", layout="wide")
 
 pages = [

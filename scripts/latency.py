@@ -128,7 +128,7 @@ PAGES: dict[str, PageSpec] = {
     "explore_2m": PageSpec(EXPLORE_2M, (Control("select", "variant", "layer_norm"), Control("tab", "Per-axis statistics"))),
     "explore": PageSpec("/explore", (
         Control("select", "variant", "layer_norm"),
-        Control("select", "data", "shifted_channels"),
+        Control("select", "data", "gaussian"),
         Control("select", "layout", "N H W C"),
         Control("text", "shape", "32,8,32,16"),
         Control("number", "eps", "0.001"),
@@ -136,7 +136,7 @@ PAGES: dict[str, PageSpec] = {
     )),
     "compare": PageSpec("/compare", (
         Control("multiselect", "variants", "rms_norm"),
-        Control("select", "data", "shifted_channels"),
+        Control("select", "data", "gaussian"),
         Control("number", "ClusterNorm's n_clusters", "4"),
     )),
     "cluster_norm": PageSpec("/cluster_norm", (

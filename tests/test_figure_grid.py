@@ -8,8 +8,10 @@ import pytest
 import torch
 from plotly.subplots import make_subplots
 
+from vnviz.analysis.compare import compare_views
 from vnviz.analysis.view import explore_view
 from vnviz.data import make_source
+from vnviz.figures import compare
 from vnviz.figures import norm as fig
 from vnviz.figures.grid import Grid
 
@@ -48,6 +50,19 @@ def test_every_explore_figure_is_valid_as_built(source, shape, name, params, lay
         for what, f in figures(view, log_y, scale).items():
             assert validated(f) == spec(f), (source, name, what)  # validation would change (or refuse) nothing
             assert f.data and all(t.xaxis and t.yaxis for t in f.data), what  # every trace sits in a subplot
+
+
+@pytest.mark.parametrize("source, layout", [("shifted_channels", "N C H W"), ("iris", "N C"), ("tokens", "N L D")])
+def test_every_compare_grid_is_valid_as_built(source, layout):
+    variants = [("batch_norm", {}), ("layer_norm", {}), ("instance_norm", {}), ("group_norm", {"num_groups": 2}),
+                ("rms_norm", {}), ("cluster_norm", {"n_clusters": 2, "seed": 0})]
+    cols = compare.columns(compare_views(make_source(source, None, 0).x, variants, layout=layout))
+    for scale in (1.0, 1.6):
+        for f in (compare.distributions_grid(cols, log_y=scale > 1, scale=scale), compare.axes_grid(cols, scale),
+                  compare.groups_grid(cols, scale)):
+            assert validated(f) == spec(f), source  # InstanceNorm cannot run on iris: its note and hidden axes too
+    notes = [a["text"] for a in compare.distributions_grid(cols).to_dict()["layout"]["annotations"]]
+    assert ("cannot run<br>on this data" in notes) == (source == "iris")
 
 
 def test_a_grid_is_what_make_subplots_add_trace_and_update_axes_make():

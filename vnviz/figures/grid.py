@@ -67,6 +67,25 @@ class Grid:
         for axis in self._axes("y", row, col):
             _merge(axis, props)
 
+    def domain(self, row: int, col: int) -> list[float]:
+        """The x domain (paper coordinates) of the subplot at (row, col)."""
+        return self.layout[f"xaxis{self._n(row, col)}"]["domain"]
+
+    def hline(self, row: int, col: int, y: float, line: dict) -> None:
+        """A horizontal line across the subplot at (row, col) (``add_hline``; the subplot holds a trace)."""
+        n = self._n(row, col)
+        self.layout.setdefault("shapes", []).append(
+            {"type": "line", "x0": 0, "x1": 1, "xref": f"x{n} domain", "y0": y, "y1": y, "yref": "y" + n,
+             "line": dict(line)})
+
+    def annotate(self, **props: Any) -> None:
+        """One more annotation (``add_annotation``)."""
+        self.layout.setdefault("annotations", []).append(props)
+
+    def figure(self) -> go.Figure:
+        """The figure as it stands (not validated again)."""
+        return go.Figure({"data": self.data, "layout": self.layout}, _validate=False)
+
     def finish(self, height: int, margin: dict, font: dict, title_font: dict, annotation_font: dict,
                title: str | None = None, **props: Any) -> go.Figure:
         """Figure-wide properties, the subplot titles' font, and the figure (not validated again)."""
@@ -77,4 +96,4 @@ class Grid:
         _merge(layout, {"title": {"font": title_font}})
         for a in layout.get("annotations", ()):
             _merge(a, {"font": annotation_font})
-        return go.Figure({"data": self.data, "layout": layout}, _validate=False)
+        return self.figure()
