@@ -17,7 +17,7 @@ def test_shared_link_opens_the_view_on_a_fresh_server(browser, app_url):
     assert page.get_by_text("Explore a normalization").is_visible()
     nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert "Explore" in nav and "Home" in nav
-    assert page.get_by_text("nn.GroupNorm(4, 8, eps=1e-05, affine=False)").first.is_visible()  # this data's module
+    assert page.get_by_text("nn.GroupNorm(4, 8, eps=1e-05, affine=False, bias=False)").first.is_visible()  # its module
     assert "num_groups=4" in page.url and "seed=4" in page.url
     assert page.locator(".js-plotly-plot").count() >= 3
     assert page.locator(".js-plotly-plot .bars path").count() > 20  # histogram bars drawn
