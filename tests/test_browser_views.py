@@ -31,9 +31,9 @@ def open_link(browser, url: str, height: int = 1400):
     """A new page (a new session) at ``url``, once its charts are drawn, in whichever tab the link opens."""
     page = browser.new_page(viewport={"width": 1500, "height": height})
     page.goto(url)
-    # the "Shown:" line (or the error that replaces it), then the open tab's charts (it may have none)
-    page.wait_for_selector('[data-testid="stCaptionContainer"]:has-text("Shown:"), [data-testid="stAlertContentError"]',
-                           timeout=90_000, state="attached")
+    # a chart, or Explore's "Shown:" line (its open tab may have no chart) or the error that replaces it
+    page.wait_for_selector('.js-plotly-plot .main-svg, [data-testid="stCaptionContainer"]:has-text("Shown:"), '
+                           '[data-testid="stAlertContentError"]', timeout=90_000, state="attached")
     bv.settle(page, 1000)
     bv.charts_drawn(page)
     return page
