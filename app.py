@@ -5,8 +5,10 @@ import streamlit as st
 
 from vnviz.i18n import N_
 from vnviz.ui.lang import language_switch, t
+from vnviz.ui.compute import server_threads
 from vnviz.ui.state import note_page
 
+server_threads()  # torch on half the CPU cores: the server's sessions and the browser share them
 st.set_page_config(page_title="vnviz", page_icon=":material/stacked_bar_chart:", layout="wide")
 
 language_switch()  # before the navigation: its titles are in the chosen language

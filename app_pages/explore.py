@@ -28,30 +28,40 @@ for text in problem_text(view.verification):
 for text in view.warnings:
     st.warning(t(text))
 precision.view(c, scale)  # when a dtype is chosen, or the data is half precision
-dist, axes, groups, follow, check, share = ui.tabs()
-with dist:
+
+
+def distributions() -> None:
     st.plotly_chart(chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale)), key="dist")
     left, right = st.columns(2)
     left.plotly_chart(chart(fig.facets(view.before.facets, N_("before, per channel"), fig.BEFORE_COLOR, log_y=c.log_y,
                                        scale=scale)), key="facets_before")
     right.plotly_chart(chart(fig.facets(view.after.facets, N_("after, per channel"), fig.AFTER_COLOR, log_y=c.log_y,
                                         scale=scale)), key="facets_after")
-with axes:
+
+
+def axes() -> None:
     st.caption(t(N_("Mean ± std of every index of each axis, over all other axes. "
                     "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")))
     st.plotly_chart(chart(fig.axis_profiles(view.before.axes, view.after.axes, scale)), key="axes")
-with groups:
+
+
+def groups() -> None:
     group = ui.group_picker(view)
     st.caption(t(fig.group_map_caption(view.group_map, group, view.pattern)))
     st.plotly_chart(chart(fig.group_map(view.group_map, highlight=group, scale=scale)), key="group_map")
     st.plotly_chart(chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
                                              c.variant.grid_labels, scale)), key="group_stats")
-if follow.open is not False:  # drawn only while its tab is open (it runs the layer once more)
-    with follow:
-        inspect.element_view(c, scale)
-with check:
+
+
+def follow() -> None:
+    inspect.element_view(c, scale)
+
+
+def check() -> None:
     st.markdown(t(verification_text(view.verification)))
-with share:
+
+
+def share() -> None:
     st.markdown(t(N_("The address bar holds this exact view: copy it to share it.")))
     cols = st.columns(2)
     ui.output_download(c, cols[0])
@@ -59,3 +69,7 @@ with share:
                             key="dl_csv")
     st.markdown(t(N_("Reproduce in Python:")))
     st.code(ui.snippet(c), language="python")
+
+
+# one drawing per tab, by its label (ui.TABS): only the open tab is drawn
+ui.draw_open_tab(dict(zip(ui.TABS, (distributions, axes, groups, follow, check, share))))

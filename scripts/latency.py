@@ -125,19 +125,19 @@ class PageSpec:
 EXPLORE_2M = "/explore?source=gaussian&shape=64,8,64,64&seed=1&variant=batch_norm"
 PAGES: dict[str, PageSpec] = {
     "floor": PageSpec("/", (Control("select", "data", "set 2"),), floor=True),
-    "explore_2m": PageSpec(EXPLORE_2M, (Control("select", "variant", "LayerNorm"), Control("tab", "Per-axis statistics"))),
+    "explore_2m": PageSpec(EXPLORE_2M, (Control("select", "variant", "layer_norm"), Control("tab", "Per-axis statistics"))),
     "explore": PageSpec("/explore", (
-        Control("select", "variant", "LayerNorm"),
-        Control("select", "data", "Shifted channels (generator)"),
+        Control("select", "variant", "layer_norm"),
+        Control("select", "data", "gaussian"),
         Control("select", "layout", "N H W C"),
         Control("text", "shape", "32,8,32,16"),
         Control("number", "eps", "0.001"),
         Control("number", "seed", "1"),
     )),
     "compare": PageSpec("/compare", (
-        Control("multiselect", "variants", "RMSNorm"),
-        Control("select", "data", "Shifted channels (generator)"),
-        Control("number", "ClusterNorm: n_clusters", "4"),
+        Control("multiselect", "variants", "rms_norm"),
+        Control("select", "data", "gaussian"),
+        Control("number", "ClusterNorm's n_clusters", "4"),
     )),
     "cluster_norm": PageSpec("/cluster_norm", (
         Control("select", "method", "kmeans"),
@@ -147,14 +147,14 @@ PAGES: dict[str, PageSpec] = {
     )),
     "slice_mask": PageSpec("/slice_mask", (
         Control("select", "kind", "band"),
-        Control("radio", "operation", "Matrix Slice"),
+        Control("radio", "operation", "matrix_slice"),
         Control("text", "shape", "4,32,32"),
     )),
     "axis_check": PageSpec("/axis_check", (
-        Control("select", "layer", "LayerNorm"),
+        Control("select", "layer", "layer_norm"),
         Control("select", "layout", "N L D"),
-        Control("radio", "choose by", "ticking axes"),
-        Control("select", "pair", "GroupNorm(2, 6)"),
+        Control("radio", "choose by", "axes"),
+        Control("select", "pair", "group_norm"),
     )),
     "lessons": PageSpec("/lessons", (
         Control("toggle", "presenter mode"),

@@ -137,8 +137,19 @@ def choose(page, label: str, option: str) -> None:
 
 
 def open_tab(page, name: str) -> None:
+    """Open the tab ``name`` and wait until it is drawn (Explore draws only the open tab: picking one reruns)."""
     page.get_by_role("tab", name=name).click()
-    page.wait_for_timeout(600)
+    settle(page, 600)
+    charts_drawn(page)
+
+
+CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  .every(c => c.querySelector('.main-svg'))"""
+
+
+def charts_drawn(page, timeout_ms: int = 60_000) -> None:
+    """Wait until every plotly chart on the page holds its drawing (there may be none)."""
+    page.wait_for_function(CHARTS_DRAWN_JS, timeout=timeout_ms)
 
 
 def no_exception(page) -> bool:

@@ -41,16 +41,45 @@ def test_every_norm_on_every_source(variant, source):
             "(sample, channel); got shape (150, 4)."]
         return
     assert_clean(at)
-    verdict = [m for m in texts(at, "markdown") if "Verified" in m or "Does not match" in m]
-    assert verdict and "**Verified**" in verdict[0], verdict
     figs = charts(at)
-    assert len(figs) >= 5  # distributions, 2 facet grids, axis profiles, group map, group stats
+    assert len(figs) == 3  # the open tab's only: distributions and the 2 facet grids (test_only_the_open_tab_is_drawn)
     before = figs[0]["data"][0]
     # what the browser gets is the binned summary, not the tensor
     assert len(before["y"]) == 60
     # the link names what is shown (a value equal to its widget's default is left out, and means it)
     assert at.query_params.get("variant", "batch_norm") == variant == at.selectbox(key="variant").value
     assert at.query_params.get("source", "shifted_channels") == source == at.selectbox(key="source").value
+    at.session_state["tab"] = "Verification"  # as a click on the tab does: the page runs again, that tab drawn
+    at.run()
+    assert_clean(at)
+    verdict = [m for m in texts(at, "markdown") if "Verified" in m or "Does not match" in m]
+    assert verdict and "**Verified**" in verdict[0], verdict
+    assert not charts(at)  # (the browser tests check that the link follows a click on a tab)
+
+
+TAB_CHARTS = {"Distributions": 3, "Per-axis statistics": 1, "Statistic groups": 2, "Follow one element": 1,
+              "Verification": 0, "Share & export": 0}
+
+
+@pytest.mark.parametrize("tab", list(TAB_CHARTS))
+def test_only_the_open_tab_is_drawn_and_a_link_opens_any_tab(tab):
+    at = open_page({"source": "images", "variant": "group_norm", "num_groups": "1", "tab": tab})
+    assert_clean(at)
+    assert at.session_state["tab"] == tab == link(at).get("tab", "Distributions")  # the link opens it, and keeps it
+    figs = charts(at)
+    assert len(figs) == TAB_CHARTS[tab]  # the closed tabs' figures are neither built nor sent
+    titles = [a["text"] for f in figs for a in f["layout"].get("annotations", ())]
+    marks = " ".join(texts(at, "markdown"))
+    if tab == "Distributions":
+        assert "before: all values" in titles and "channel 0" in titles
+    if tab == "Per-axis statistics":
+        assert "after: per C index" in titles
+    if tab == "Statistic groups":
+        assert "after: group mean" in titles and "sample 0" in titles
+    assert ("**Verified**" in marks) == (tab == "Verification")
+    assert ("Reproduce in Python" in marks) == (tab == "Share & export")
+    assert [d.label for d in at.get("download_button")] == (["output (.npy, float32)", "statistics (.csv)"]
+                                                           if tab == "Share & export" else [])
 
 
 def test_link_round_trip_reproduces_the_view():
@@ -188,7 +217,11 @@ def test_upload_good_then_bad_keeps_the_good_data():
     good = np.random.default_rng(0).normal(3, 2, size=(10, 4, 6)).astype(np.float32)
     at.file_uploader(key="upload_file").upload("good.npy", _npy(good)).run()
     assert_clean(at)
+    at.session_state["tab"] = "Verification"  # only the open tab is drawn
+    at.run()
     assert any("**Verified**" in m for m in texts(at, "markdown"))
+    at.session_state["tab"] = "Distributions"
+    at.run()
     hist_before = charts(at)[0]["data"][0]["y"]
     assert sum(hist_before) == good.size
     at.file_uploader(key="upload_file").upload("bad.npy", b"\x93NUMPY" + b"garbage").run()
@@ -200,7 +233,8 @@ def test_upload_good_then_bad_keeps_the_good_data():
 
 def test_layout_names_the_channel_axis():
     """Item 2 of issue 12: a channels-last layout moves C to dim 1; a 2-D file is N C (not "auto (N C H W)")."""
-    at = open_page({"source": "gaussian", "shape": "16,6,5,8", "layout": "N H W C", "variant": "batch_norm"})
+    at = open_page({"source": "gaussian", "shape": "16,6,5,8", "layout": "N H W C", "variant": "batch_norm",
+                    "tab": "Verification"})
     assert_clean(at)
     assert at.radio(key="channel_axis").value == 3 and "channel_axis" not in link(at)  # the layout's C, by default
     assert any("Permuted (N, H, W, C) to (N, C, H, W)" in t for t in texts(at, "info"))
@@ -216,13 +250,13 @@ def test_layout_names_the_channel_axis():
 
 def test_eps_zero_on_constant_groups_is_an_error():
     """Item 4 of issue 12: the lesson's eps=0 on blank digit columns says the groups are 0/0."""
-    at = open_page({"source": "digits", "channel_axis": "3", "variant": "instance_norm", "eps": "0"})
+    at = open_page({"source": "digits", "channel_axis": "3", "variant": "instance_norm", "eps": "0", "tab": "Verification"})
     assert not at.exception
     errors = texts(at, "error")
     assert len(errors) == 1 and "eps = 0" in errors[0] and "constant (variance 0)" in errors[0] and "0/0" in errors[0]
     verdict = next(m for m in texts(at, "markdown") if "statistic groups, computed on" in m)
     assert "Undefined for" in verdict and "nan" not in verdict and "Does not match" not in verdict
-    fine = open_page({"source": "digits", "channel_axis": "3", "variant": "instance_norm"})
+    fine = open_page({"source": "digits", "channel_axis": "3", "variant": "instance_norm", "tab": "Verification"})
     assert_clean(fine)
 
 
@@ -244,7 +278,8 @@ def test_upload_with_nan_is_explained_not_crashed():
 
 
 def test_snippet_reproduces_the_output():
-    at = open_page({"source": "images", "variant": "group_norm", "num_groups": "3", "weight": "2.0", "seed": "3"})
+    at = open_page({"source": "images", "variant": "group_norm", "num_groups": "3", "weight": "2.0", "seed": "3",
+                    "tab": "Share & export"})
     assert_clean(at)
     code = [c.value for c in at.code][0]
     scope: dict = {}

@@ -57,7 +57,16 @@ def pt(t: torch.Tensor) -> bytes:
     return buf.getvalue()
 
 
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    """Open a tab of Explore's (only the open tab is drawn)."""
+    at.session_state["tab"] = tab
+    return at.run()
+
+
 def download_labels(at: AppTest) -> list[str]:
+    """The download buttons' labels, on the Share & export tab (only the open tab is drawn)."""
+    at.session_state["tab"] = "Share & export"
+    at.run()
     return [b.proto.label for b in at.get("download_button")]
 
 
@@ -71,8 +80,10 @@ def test_the_lessons_compute_in_link_opens_the_precision_view():
     assert len(fig["data"][0]["x"]) == 64  # one point per sample: LayerNorm's groups
     assert "dtype float16 (cast from float32)" in shown(at)
     assert any(c.startswith("Computing in float16: the float32 data is cast to float16") for c in texts(at, "caption"))
+    open_tab(at, "Verification")
     verdict = next(m for m in texts(at, "markdown") if "statistic groups, computed on" in m)
     assert "in float16," in verdict and "for float16." in verdict
+    open_tab(at, "Share & export")
     assert "x = x.to(torch.float16)" in at.code[0].value
     # the same page without compute_in: the data's own float32, no precision view
     plain = open_page({k: v for k, v in LESSON.items() if k != "compute_in"})
@@ -181,12 +192,13 @@ def test_a_cast_that_would_overflow_is_refused_and_the_data_kept():
     assert len(errors) == 1 and "values up to 1e+06, beyond float16's largest 65504" in errors[0]
     assert "Computing in float32, the data's own dtype." in errors[0]
     assert "dtype float32." in shown(at) and precision_heading(at) is None
+    open_tab(at, "Verification")
     assert any("**Verified**" in m for m in texts(at, "markdown"))
 
 
 @pytest.mark.parametrize("variant", [n for n, v in vnviz.VARIANTS.items() if v.family == "norm"])
 def test_every_norm_runs_in_bfloat16_with_its_precision_view(variant):
-    query = {"source": "images", "variant": variant, "compute_in": "bfloat16"}
+    query = {"source": "images", "variant": variant, "compute_in": "bfloat16", "tab": "Verification"}
     if variant == "cluster_norm":
         query["n_clusters"] = "2"
     at = open_page(query)
@@ -201,7 +213,7 @@ def test_float64_is_offered_too():
     at = open_page({"source": "gaussian", "variant": "group_norm", "compute_in": "float64"})
     assert_clean(at)
     assert precision_heading(at).startswith("**Precision: GroupNorm in float64** (cast from float32)")
-    assert "x = x.to(torch.float64)" in at.code[0].value
+    assert "x = x.to(torch.float64)" in open_tab(at, "Share & export").code[0].value
 
 
 def test_presenter_modes_title_names_the_dtype():

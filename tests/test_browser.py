@@ -23,12 +23,13 @@ def test_shared_link_opens_the_view_on_a_fresh_server(browser, app_url):
     assert page.locator(".js-plotly-plot").count() >= 3
     assert page.locator(".js-plotly-plot .bars path").count() > 20  # histogram bars drawn
     shot(page, "explore_distributions")
-    page.get_by_role("tab", name="Statistic groups").click()
+    page.get_by_role("tab", name="Statistic groups").click()  # only the open tab is drawn: this one now
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image", timeout=60_000)
     page.wait_for_timeout(1500)
     assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .hm image").count() >= 4
     shot(page, "explore_groups")
     page.get_by_role("tab", name="Verification").click()
-    page.wait_for_timeout(500)
+    page.get_by_text("Verified").first.wait_for(timeout=60_000)
     assert page.get_by_text("Verified").first.is_visible()
     page.close()
 
@@ -41,6 +42,7 @@ def test_every_norm_renders_in_the_browser(browser, app_url):
         assert page.locator(".js-plotly-plot").count() >= 3
         assert not page.locator('[data-testid="stException"]').count()
         page.get_by_role("tab", name="Per-axis statistics").click()
+        page.wait_for_selector(".js-plotly-plot .scatterlayer .trace", timeout=60_000)  # drawn when opened
         page.wait_for_timeout(1000)
         shot(page, f"explore_axes_{variant}")
         page.close()

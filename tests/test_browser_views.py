@@ -31,8 +31,11 @@ def open_link(browser, url: str, height: int = 1400):
     """A new page (a new session) at ``url``, once its charts are drawn, in whichever tab the link opens."""
     page = browser.new_page(viewport={"width": 1500, "height": height})
     page.goto(url)
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000, state="attached")
+    # a chart, or Explore's "Shown:" line (its open tab may have no chart) or the error that replaces it
+    page.wait_for_selector('.js-plotly-plot .main-svg, [data-testid="stCaptionContainer"]:has-text("Shown:"), '
+                           '[data-testid="stAlertContentError"]', timeout=90_000, state="attached")
     bv.settle(page, 1000)
+    bv.charts_drawn(page)
     return page
 
 
@@ -93,7 +96,8 @@ def test_a_channels_last_layout_moves_the_channel_axis(browser, app_url):
     bv.pick(page, "data", "upload")
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
         files=[{"name": "table.csv", "mimeType": "text/csv", "buffer": b"1,2,3\n4,5,6\n7,8,9\n10,11,12\n"}])
-    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000, state="attached")
+    # the Verification tab is open (no charts there): the "Shown:" line of the new data
+    page.locator('[data-testid="stCaptionContainer"]').filter(has_text="shape (4, 3)").first.wait_for(timeout=90_000)
     bv.settle(page, 1200)
     assert bv.widgets(page)["layout"] == "N C" and bv.options(page, "layout") == ["N C"]  # not "auto (N C H W)"
     assert "layout" not in page.url and bv.no_exception(page)

@@ -19,7 +19,7 @@ def test_one_pass_over_the_floor_and_explore_measures_every_kind(tmp_path, capsy
     out = latency.main(["--pages", "explore", "--controls", "1", "--repeats", "1", "--json", str(tmp_path / "l.json")])
     rows = {(r["page"], r["what"]): r for r in out["table"]}
     assert set(rows) == {("floor", "cold"), ("floor", "warm"), ("floor", "redraw: data -> set 2"),
-                         ("explore", "cold"), ("explore", "warm"), ("explore", "redraw: variant -> LayerNorm")}
+                         ("explore", "cold"), ("explore", "warm"), ("explore", "redraw: variant -> layer_norm")}
     floor = {what.split(":")[0]: r for (page, what), r in rows.items() if page == "floor"}  # cold, warm, redraw
     for (page, what), r in rows.items():
         assert r["median_s"] > 0 and r["n"] == 1, r
@@ -29,10 +29,10 @@ def test_one_pass_over_the_floor_and_explore_measures_every_kind(tmp_path, capsy
     for key, samples in out["samples"].items():
         s = samples[0]
         assert s["bytes"] > 0 and s["frames"] > 0, (key, s)  # the server answered over the websocket
-        assert s["charts"] == (4 if key.startswith("floor") else 6), (key, s)  # every chart of the page was drawn
+        assert s["charts"] == (4 if key.startswith("floor") else 3), (key, s)  # every chart of the open tab was drawn
         assert 0 < s["last_frame_s"] <= s["seconds"], (key, s)  # drawn after the last message, not before
     printed = capsys.readouterr().out
-    assert "| explore | redraw: variant -> LayerNorm |" in printed, printed
+    assert "| explore | redraw: variant -> layer_norm |" in printed, printed
     # passes measured at different times pool into one table: one pass merged alone gives its own table back
     assert latency.main(["--merge", str(tmp_path / "l.json")])["table"] == out["table"]
 

@@ -2,7 +2,7 @@
 
 Two steps, as everywhere in vnviz: ``columns`` turns a ``CompareView`` into
 small per-column summaries (testable without plotly), and the builders turn
-those into ``go.Figure`` objects with ``make_subplots``: every grid has the
+those into ``go.Figure`` objects (subplot grids built as dicts, ``vnviz.figures.grid``): every grid has the
 input first, then one column per variant, so the three grids line up.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from vnviz.analysis.compare import CompareView, DiffMap, Equivalence
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats
 from vnviz.analysis.view import GroupPicture
+from vnviz.figures.grid import Grid
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, OTHER_GROUP, TITLE_COLOR
 from vnviz.figures.text import markup
 from vnviz.i18n import N_, Msg
@@ -85,6 +85,21 @@ def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
     return fig
 
 
+def _finish(grid: Grid, height: int, scale: float) -> go.Figure:
+    """``_layout`` for a ``Grid``: the same sizes and title fonts, without validating the figure again."""
+    layout = grid.layout
+    layout.update(height=int(height * scale), margin=dict(l=10, r=10, t=int(70 * scale), b=10),
+                  font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=False)
+    annotations = layout.get("annotations", [])
+    columns = sum(1 for a in annotations if "<b>" in str(a.get("text")))
+    size = FONT_SIZE * (min(scale, 1.15) if columns >= 6 else scale)  # six titles side by side must fit at 1024 px
+    for a in annotations:  # titles dark and sized with the scale; notes keep their own colour
+        font = a.setdefault("font", {})
+        font["size"] = int(size)
+        font.setdefault("color", TITLE_COLOR)
+    return grid.figure()
+
+
 def _title(col: Column) -> str:
     head = markup("<b>{title}</b> {verdict}", title=col.title, verdict=col.verdict) if col.verdict else \
         markup("<b>{title}</b>", title=col.title)
@@ -95,33 +110,31 @@ def _empty(title: str, scale: float) -> go.Figure:
     return _layout(go.Figure(), 200, scale, title=title)
 
 
-def _note(fig: go.Figure, col: int, text: str) -> None:
+def _note(fig: Grid, col: int, text: str) -> None:
     """Grey text in the middle of an empty subplot of row 1 (paper coordinates from its axis domain)."""
-    domain = fig.layout[f"xaxis{col if col > 1 else ''}"].domain
-    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=sum(domain) / 2, y=0.5,
-                       font=dict(color=TARGET_COLOR))
+    fig.annotate(font=dict(color=TARGET_COLOR), showarrow=False, text=text, x=sum(fig.domain(1, col)) / 2,
+                 xref="paper", y=0.5, yref="paper")
 
 
 def distributions_grid(cols: tuple[Column, ...], log_y: bool = False, scale: float = 1.0) -> go.Figure:
     """All values per column: the input (grey), then each variant's output (blue), each on its own x range."""
     if not cols:
         return _empty(N_("nothing to compare"), scale)
-    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=[_title(c) for c in cols],
-                        horizontal_spacing=min(0.06, 0.3 / len(cols)))
+    fig = Grid(1, len(cols), [_title(c) for c in cols], horizontal_spacing=min(0.06, 0.3 / len(cols)))
     for j, c in enumerate(cols, start=1):
         if c.hist is None:
             _note(fig, j, N_("cannot run<br>on this data"))
-            fig.update_xaxes(visible=False, row=1, col=j)
-            fig.update_yaxes(visible=False, row=1, col=j)
+            fig.xaxes(1, j, visible=False)
+            fig.yaxes(1, j, visible=False)
             continue
         h = c.hist
         color = BEFORE_COLOR if c.is_input else AFTER_COLOR
-        fig.add_trace(go.Bar(x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
-                             marker_color=color, name=c.title,
-                             hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{title}</extra>", title=c.title)), row=1, col=j)
-        fig.update_yaxes(type="log" if log_y else "linear", showticklabels=j == 1, row=1, col=j)
-        fig.update_xaxes(title_text=N_("value"), nticks=5, row=1, col=j)
-    return _layout(fig, DIST_HEIGHT, scale)
+        fig.add("bar", 1, j, x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
+                marker=dict(color=color), name=c.title,
+                hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{title}</extra>", title=c.title))
+        fig.yaxes(1, j, type="log" if log_y else "linear", showticklabels=j == 1)
+        fig.xaxes(1, j, title=dict(text=N_("value")), nticks=5)
+    return _finish(fig, DIST_HEIGHT, scale)
 
 
 def _range(values: list[torch.Tensor], floor: tuple[float, float]) -> list[float]:
@@ -151,33 +164,35 @@ def axes_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
         return _empty(N_("no per-axis statistics"), scale)
     rows = len(names)
     titles = [(_title(c) if r == 0 else "") for r in range(rows) for c in cols]
-    fig = make_subplots(rows=rows, cols=len(cols), subplot_titles=titles,
-                        horizontal_spacing=min(0.06, 0.3 / len(cols)), vertical_spacing=min(0.12, 0.5 / rows))
+    fig = Grid(rows, len(cols), titles, horizontal_spacing=min(0.06, 0.3 / len(cols)),
+               vertical_spacing=min(0.12, 0.5 / rows))
     for r, axis in enumerate(names, start=1):
         shared = _range([t for c in cols if not c.is_input and len(c.axes) >= r
                          for t in (c.axes[r - 1].mean, c.axes[r - 1].std)], (0.0, 1.0))
         for j, c in enumerate(cols, start=1):
             if len(c.axes) < r:
-                fig.update_xaxes(visible=False, row=r, col=j)
-                fig.update_yaxes(visible=False, row=r, col=j)
+                fig.xaxes(r, j, visible=False)
+                fig.yaxes(r, j, visible=False)
                 continue
             a = c.axes[r - 1]
             x = a.index.tolist()
             marker = "lines+markers" if len(x) <= 32 else "lines"
             for values, color, label in ((a.mean, MEAN_COLOR, N_("mean")), (a.std, STD_COLOR, N_("std"))):
-                fig.add_trace(go.Scatter(
-                    x=x, y=values.tolist(), mode=marker, line=dict(color=color, width=2), marker=dict(size=4),
-                    name=label,
-                    hovertemplate=markup("{title}, {axis}=%{{x}}: {label} %{{y:.4g}}<extra></extra>", title=c.title,
-                                         axis=a.name, label=label)), row=r, col=j)
+                fig.add("scatter", r, j,
+                        x=x, y=values.tolist(), mode=marker, line=dict(color=color, width=2), marker=dict(size=4),
+                        name=label,
+                        hovertemplate=markup("{title}, {axis}=%{{x}}: {label} %{{y:.4g}}<extra></extra>", title=c.title,
+                                             axis=a.name, label=label))
             for level in (0.0, 1.0):
-                fig.add_hline(y=level, line=dict(color=TARGET_COLOR, dash="dot", width=1), row=r, col=j)
+                fig.hline(r, j, level, dict(color=TARGET_COLOR, dash="dot", width=1))
             yr = _range([a.mean, a.std], (0.0, 1.0)) if c.is_input else shared
-            fig.update_yaxes(range=yr, showticklabels=True, title_text=axis if j == 1 else None, row=r, col=j)
+            fig.yaxes(r, j, range=yr, showticklabels=True)
+            if j == 1:
+                fig.yaxes(r, j, title=dict(text=axis))
             label = Msg("{axis} index", axis=a.name) if a.block == 1 else \
                 Msg("{axis} index (blocks of {block})", axis=a.name, block=a.block)
-            fig.update_xaxes(title_text=label if r == rows else None, title_standoff=2, row=r, col=j)
-    return _layout(fig, 90 + AXIS_ROW_HEIGHT * rows, scale)
+            fig.xaxes(r, j, title=dict(text=label, standoff=2) if r == rows else dict(standoff=2))
+    return _finish(fig, 90 + AXIS_ROW_HEIGHT * rows, scale)
 
 
 def _strip(picture: GroupPicture) -> tuple[list[list[float | None]], list[list[list[int | None]]]]:
@@ -223,24 +238,24 @@ def groups_grid(cols: tuple[Column, ...], scale: float = 1.0) -> go.Figure:
     colorscale = [[0, OTHER_GROUP], [0.5, OTHER_GROUP], [0.5, AFTER_COLOR], [1, AFTER_COLOR]]
     titles = [markup("<b>{title}</b><br><span style='font-size:0.8em'>{groups}</span>", title=c.title,
                      groups=N_("no groups") if c.is_input else Msg("{n} groups", n=c.groups)) for c in cols]
-    fig = make_subplots(rows=1, cols=len(cols), subplot_titles=titles, horizontal_spacing=min(0.04, 0.2 / len(cols)))
+    fig = Grid(1, len(cols), titles, horizontal_spacing=min(0.04, 0.2 / len(cols)))
     first = next((j for j, c in enumerate(cols, start=1) if c.picture is not None), 0)
     for j, c in enumerate(cols, start=1):
         if c.picture is None:
             if not c.is_input:
                 _note(fig, j, N_("cannot run"))
-            fig.update_xaxes(visible=False, row=1, col=j)
-            fig.update_yaxes(visible=False, row=1, col=j)
+            fig.xaxes(1, j, visible=False)
+            fig.yaxes(1, j, visible=False)
             continue
         z, text = _strip(c.picture)
-        fig.add_trace(go.Heatmap(z=z, customdata=text, zmin=0, zmax=1, colorscale=colorscale, showscale=False,
-                                 hovertemplate=hover_words(c.picture.position_name, c.title), hoverongaps=False),
-                      row=1, col=j)
+        fig.add("heatmap", 1, j, z=z, customdata=text, zmin=0, zmax=1, colorscale=colorscale, showscale=False,
+                hovertemplate=hover_words(c.picture.position_name, c.title), hoverongaps=False)
         s = c.picture.ids.shape[0]
-        fig.update_yaxes(autorange="reversed", showticklabels=j == first, title_text=N_("channel") if j == first else None,
-                         row=1, col=j)
-        fig.update_xaxes(title_text=Msg("samples 0–{last}, positions", last=s - 1), showticklabels=False, row=1, col=j)
-    return _layout(fig, GROUP_HEIGHT, scale)
+        fig.yaxes(1, j, autorange="reversed", showticklabels=j == first)
+        if j == first:
+            fig.yaxes(1, j, title=dict(text=N_("channel")))
+        fig.xaxes(1, j, title=dict(text=Msg("samples 0–{last}, positions", last=s - 1)), showticklabels=False)
+    return _finish(fig, GROUP_HEIGHT, scale)
 
 
 # -- equivalences ------------------------------------------------------------------------------

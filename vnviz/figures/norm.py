@@ -7,14 +7,16 @@ does not grow with the data.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
+from _plotly_utils.basevalidators import ColorscaleValidator
 
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats, GroupStats
 from vnviz.analysis.view import GroupPicture
+from vnviz.figures.grid import Grid
 from vnviz.figures.text import markup
 from vnviz.i18n import N_, Msg
 
@@ -44,15 +46,31 @@ def _layout(fig: go.Figure, height: int, scale: float = 1.0, title_size: int = F
     return fig
 
 
+def _finish(grid: Grid, height: int, scale: float = 1.0, title_size: int = FONT_SIZE, title: str | None = None,
+            showlegend: bool = False) -> go.Figure:
+    """``_layout`` for a ``Grid``: the same sizes, margins and fonts, without validating the figure again."""
+    top = int((80 if title is not None else 50) * scale)
+    return grid.finish(int(height * scale), dict(l=10, r=10, t=top, b=10), dict(size=int(FONT_SIZE * scale)),
+                       dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)),
+                       dict(color=TITLE_COLOR, size=int(title_size * scale)), title=title, bargap=0,
+                       showlegend=showlegend)
+
+
+@lru_cache(maxsize=16)
+def _colorscale(name: str) -> tuple:
+    """A named plotly colorscale as the (value, colour) pairs plotly's validator makes of the name."""
+    return tuple(tuple(pair) for pair in ColorscaleValidator("colorscale", "heatmap").validate_coerce(name))
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _bars(h: Histogram, color: str, name: str, row: int | None = None) -> go.Bar:
-    return go.Bar(
+def _bars(h: Histogram, color: str, name: str) -> dict:
+    return dict(
         x=h.centers.tolist(), y=h.counts.tolist(), width=(h.hi - h.lo) / max(1, h.counts.shape[-1]),
-        marker_color=color, name=name, hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{name}</extra>", name=name),
+        marker=dict(color=color), name=name, hovertemplate=Msg("%{{x:.4g}}: %{{y}} values<extra>{name}</extra>", name=name),
     )
 
 
@@ -67,15 +85,14 @@ def _clip_note(h: Histogram) -> str:
 
 def distributions(before: Histogram, after: Histogram, log_y: bool = False, scale: float = 1.0) -> go.Figure:
     """All values before | after, each on its own x range (their scales differ)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(
-        markup("{title}{note}", title=N_("before: all values"), note=_clip_note(before)),
-        markup("{title}{note}", title=N_("after: all values"), note=_clip_note(after))))
-    fig.add_trace(_bars(before, BEFORE_COLOR, N_("before")), row=1, col=1)
-    fig.add_trace(_bars(after, AFTER_COLOR, N_("after")), row=1, col=2)
-    fig.update_yaxes(type="log" if log_y else "linear", title_text=N_("count"), row=1, col=1)
-    fig.update_yaxes(type="log" if log_y else "linear", row=1, col=2)
-    fig.update_xaxes(title_text=N_("value"))
-    return _layout(fig, 320, scale)
+    fig = Grid(1, 2, (markup("{title}{note}", title=N_("before: all values"), note=_clip_note(before)),
+                      markup("{title}{note}", title=N_("after: all values"), note=_clip_note(after))))
+    fig.add("bar", 1, 1, **_bars(before, BEFORE_COLOR, N_("before")))
+    fig.add("bar", 1, 2, **_bars(after, AFTER_COLOR, N_("after")))
+    fig.yaxes(1, 1, type="log" if log_y else "linear", title=dict(text=N_("count")))
+    fig.yaxes(1, 2, type="log" if log_y else "linear")
+    fig.xaxes(title=dict(text=N_("value")))
+    return _finish(fig, 320, scale)
 
 
 def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None, log_y: bool = False,
@@ -86,16 +103,17 @@ def facets(h: Histogram, title: str, color: str, labels: list[str] | None = None
         return _layout(go.Figure(), 200, scale, title=title)
     rows = math.ceil(k / FACET_COLS)
     labels = labels or [Msg("channel {i}", i=i) for i in range(k)]
-    fig = make_subplots(rows=rows, cols=min(k, FACET_COLS), subplot_titles=labels[:k], shared_xaxes=True,
-                        vertical_spacing=0.12 / max(1, rows - 1) if rows > 1 else 0.1)
+    fig = Grid(rows, min(k, FACET_COLS), labels[:k], shared_xaxes=True,
+               vertical_spacing=0.12 / max(1, rows - 1) if rows > 1 else 0.1)
     width = (h.hi - h.lo) / h.counts.shape[1]
     centers = h.centers.tolist()
+    counts = h.counts.tolist()
     for i in range(k):
-        fig.add_trace(go.Bar(x=centers, y=h.counts[i].tolist(), width=width, marker_color=color, name=labels[i],
-                             hovertemplate=markup("%{{x:.4g}}: %{{y}}<extra>{label}</extra>", label=labels[i])),
-                      row=i // FACET_COLS + 1, col=i % FACET_COLS + 1)
-    fig.update_yaxes(type="log" if log_y else "linear", showticklabels=False)
-    return _layout(fig, 90 + 120 * rows, scale, title_size=11, title=title)
+        fig.add("bar", i // FACET_COLS + 1, i % FACET_COLS + 1, x=centers, y=counts[i], width=width,
+                marker=dict(color=color), name=labels[i],
+                hovertemplate=markup("%{{x:.4g}}: %{{y}}<extra>{label}</extra>", label=labels[i]))
+    fig.yaxes(type="log" if log_y else "linear", showticklabels=False)
+    return _finish(fig, 90 + 120 * rows, scale, title_size=11, title=title)
 
 
 def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], scale: float = 1.0) -> go.Figure:
@@ -104,27 +122,26 @@ def axis_profiles(before: tuple[AxisStats, ...], after: tuple[AxisStats, ...], s
     titles = []
     for a in before:
         titles += [Msg("before: per {axis} index", axis=a.name), Msg("after: per {axis} index", axis=a.name)]
-    fig = make_subplots(rows=n, cols=2, subplot_titles=titles, vertical_spacing=0.4 / max(1, n))
+    fig = Grid(n, 2, titles, vertical_spacing=0.4 / max(1, n))
     for row, pair in enumerate(zip(before, after), start=1):
         for col, (a, color, side) in enumerate(((pair[0], BEFORE_COLOR, N_("before")), (pair[1], AFTER_COLOR, N_("after"))), start=1):
             x = a.index.tolist()
             mean, std = a.mean, a.std
-            fig.add_trace(go.Scatter(
-                x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself", mode="lines",
-                fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip", name=Msg("{side} ±std", side=side)),
-                row=row, col=col)
-            fig.add_trace(go.Scatter(
-                x=x, y=mean.tolist(), mode="lines+markers" if len(x) <= 64 else "lines", line=dict(color=color),
-                marker=dict(size=5), name=Msg("{side} mean", side=side),
-                customdata=torch.stack([std, a.min, a.max], 1).tolist(),
-                hovertemplate=Msg("{axis}=%{{x}}: mean %{{y:.4g}}, std %{{customdata[0]:.4g}}, "
-                                  "min %{{customdata[1]:.4g}}, max %{{customdata[2]:.4g}}<extra></extra>", axis=a.name)),
-                row=row, col=col)
+            fig.add("scatter", row, col,
+                    x=x + x[::-1], y=(mean + std).tolist() + (mean - std).tolist()[::-1], fill="toself", mode="lines",
+                    fillcolor=_rgba(color, BAND_ALPHA), line=dict(width=0), hoverinfo="skip",
+                    name=Msg("{side} ±std", side=side))
+            fig.add("scatter", row, col,
+                    x=x, y=mean.tolist(), mode="lines+markers" if len(x) <= 64 else "lines", line=dict(color=color),
+                    marker=dict(size=5), name=Msg("{side} mean", side=side),
+                    customdata=torch.stack([std, a.min, a.max], 1).tolist(),
+                    hovertemplate=Msg("{axis}=%{{x}}: mean %{{y:.4g}}, std %{{customdata[0]:.4g}}, "
+                                      "min %{{customdata[1]:.4g}}, max %{{customdata[2]:.4g}}<extra></extra>", axis=a.name))
             label = a.name if a.block == 1 else Msg("{axis} (blocks of {block})", axis=a.name, block=a.block)
             # indices are whole numbers: a tick at every one on a short axis, never at 0.5
             ticks = dict(tick0=0, dtick=a.block) if len(x) <= 12 else dict(tickformat="d")
-            fig.update_xaxes(title_text=label, row=row, col=col, title_standoff=int(6 * scale), automargin=True, **ticks)
-    return _layout(fig, 60 + 230 * n, scale)
+            fig.xaxes(row, col, title=dict(text=label, standoff=int(6 * scale)), automargin=True, **ticks)
+    return _finish(fig, 60 + 230 * n, scale)
 
 
 def group_colors(picture: GroupPicture, highlight: int | None) -> tuple[torch.Tensor, list, bool]:
@@ -155,20 +172,21 @@ def group_map(picture: GroupPicture | None, highlight: int | None = None, scale:
     z, colorscale, distinct = group_colors(picture, highlight)
     top = len(colorscale) // 2 if distinct else 1
     where = picture.position_name or N_("position")
-    fig = make_subplots(rows=1, cols=s, subplot_titles=[Msg("sample {i}", i=i) for i in range(s)],
-                        horizontal_spacing=0.03)
+    fig = Grid(1, s, [Msg("sample {i}", i=i) for i in range(s)], horizontal_spacing=0.03)
     x = picture.position_index.tolist()
+    zs, ids = z.tolist(), picture.ids.tolist()
     for i in range(s):
-        fig.add_trace(go.Heatmap(
-            z=z[i].tolist(), x=x, customdata=picture.ids[i].tolist(), zmin=0, zmax=top, colorscale=colorscale,
-            showscale=False, hovertemplate=Msg("sample {i}, channel %{{y}}, position %{{x}} ({where}): "
-                                               "group %{{customdata}}<extra></extra>", i=i, where=where),
-            xgap=1 if p <= 32 else 0, ygap=1 if r <= 32 else 0), row=1, col=i + 1)
-        fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=i == 0,
-                         title_text=N_("channel") if i == 0 else None)
-        fig.update_xaxes(title_text=Msg("position ({where})", where=where) if picture.position_name else None,
-                         row=1, col=i + 1)
-    return _layout(fig, 140 + min(400, 12 * r), scale)
+        fig.add("heatmap", 1, i + 1,
+                z=zs[i], x=x, customdata=ids[i], zmin=0, zmax=top, colorscale=colorscale,
+                showscale=False, hovertemplate=Msg("sample {i}, channel %{{y}}, position %{{x}} ({where}): "
+                                                   "group %{{customdata}}<extra></extra>", i=i, where=where),
+                xgap=1 if p <= 32 else 0, ygap=1 if r <= 32 else 0)
+        fig.yaxes(1, i + 1, autorange="reversed", showticklabels=i == 0)
+        if i == 0:
+            fig.yaxes(1, 1, title=dict(text=N_("channel")))
+        if picture.position_name:
+            fig.xaxes(1, i + 1, title=dict(text=Msg("position ({where})", where=where)))
+    return _finish(fig, 140 + min(400, 12 * r), scale)
 
 
 def group_map_caption(picture: GroupPicture | None, highlight: int | None, pattern: str = "") -> str:
@@ -217,9 +235,8 @@ def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tu
     if before is None or after is None:
         return _layout(go.Figure(), 200, scale, title=N_("no statistic groups"))
     rows, cols = grid
-    fig = make_subplots(rows=2, cols=2, subplot_titles=(
-        N_("before: group mean"), N_("after: group mean"), N_("before: group std"), N_("after: group std")),
-        horizontal_spacing=0.14, vertical_spacing=0.28)
+    fig = Grid(2, 2, (N_("before: group mean"), N_("after: group mean"), N_("before: group std"), N_("after: group std")),
+               horizontal_spacing=0.14, vertical_spacing=0.28)
     grids = []
     for values in (before.mean, after.mean, before.var.sqrt(), after.var.sqrt()):
         z = values[: rows * cols].reshape(rows, cols).float()
@@ -237,12 +254,15 @@ def group_heatmaps(before: GroupStats | None, after: GroupStats | None, grid: tu
     for i, z in enumerate(grids):
         r, c = i // 2 + 1, i % 2 + 1
         is_mean = r == 1
-        fig.add_trace(go.Heatmap(
-            z=z.tolist(), colorscale="RdBu_r" if is_mean else "Viridis",
-            zmin=-mean_lim if is_mean else 0.0, zmax=mean_lim if is_mean else std_lim,
-            showscale=c == 2, colorbar=dict(len=0.36, y=0.82 if is_mean else 0.18, thickness=12),
-            hovertemplate=hover), row=r, col=c)
-        fig.update_yaxes(autorange="reversed", title_text=(labels[0] or None) if c == 1 else None,
-                         showticklabels=rows > 1, row=r, col=c)
-        fig.update_xaxes(title_text=labels[1] or None, showticklabels=cols > 1, row=r, col=c)
-    return _layout(fig, 560, scale)
+        fig.add("heatmap", r, c,
+                z=z.tolist(), colorscale=_colorscale("RdBu_r" if is_mean else "Viridis"),
+                zmin=-mean_lim if is_mean else 0.0, zmax=mean_lim if is_mean else std_lim,
+                showscale=c == 2, colorbar=dict(len=0.36, y=0.82 if is_mean else 0.18, thickness=12),
+                hovertemplate=hover)
+        fig.yaxes(r, c, autorange="reversed", showticklabels=rows > 1)
+        if c == 1 and labels[0]:
+            fig.yaxes(r, c, title=dict(text=labels[0]))
+        fig.xaxes(r, c, showticklabels=cols > 1)
+        if labels[1]:
+            fig.xaxes(r, c, title=dict(text=labels[1]))
+    return _finish(fig, 560, scale)

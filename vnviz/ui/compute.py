@@ -8,6 +8,7 @@ underscore arguments that Streamlit does not hash.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,6 +63,26 @@ def cached_view(data_key: str, device: str, name: str, params_key: str, layout: 
                 percentile: float | None, _x: torch.Tensor, _params: dict[str, Any]) -> ExploreView:
     """``explore_view`` cached on (data, device, variant, parameters, view options)."""
     return explore_view(_x, name, _params, layout=layout, bins=bins, percentile=percentile)
+
+
+SERVER_THREADS_ENV = "VNVIZ_TORCH_THREADS"  # torch's intra-op threads in the app server (default 1)
+
+
+def server_threads() -> int:
+    """Set torch's CPU threads for the app server, once per process (app.py calls it); returns the count.
+
+    Half the CPU cores (one on a 2-core machine), unless ``VNVIZ_TORCH_THREADS`` says otherwise. The server runs every visitor's script
+    in its own thread, and the browser, and often other work, share the cores: each parallel region
+    of a torch op then waits for a scheduler slice. On the 2-core development machine under load,
+    the whole analysis of a 2M-element Explore view took 0.3-0.6 s on one thread and 2.5-7 s on two
+    (docs/benchmarks.md, section 8); alone on the machine, two threads would be faster by at most 2x.
+    The other half of a larger machine is left to the browser and the other sessions.
+    """
+    raw = os.environ.get(SERVER_THREADS_ENV, "").strip()
+    n = int(raw) if raw.isdigit() and int(raw) > 0 else max(1, (os.cpu_count() or 2) // 2)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
 
 
 def resolve_device(choice: str) -> tuple[torch.device, str | None]:

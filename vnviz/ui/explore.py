@@ -10,7 +10,7 @@ the highlighted statistic ``group``, and the element inspector's ``element`` and
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,24 @@ def tabs() -> list[Any]:
     """The page's tabs; the open one is in the link (``tab``)."""
     with state.app_wide():
         return st.tabs([t(x) for x in TABS], key=TAB.name, bind="query-params")
+
+
+def draw_open_tab(views: Mapping[str, Callable[[], None]]) -> str:
+    """The page's tabs, with only the open one drawn: ``views`` maps each label of ``TABS`` to its drawing.
+
+    The tabs are bound to the link (``tab``), so Streamlit reruns the page when another one is picked
+    and each tab knows whether it is open (``.open``): a closed tab's figures are neither built nor
+    sent, and the browser draws only what is seen. A new view is one more label in ``TABS`` and one
+    more entry in the page's ``views``. Returns the open tab's label.
+    """
+    shown = TABS[0]
+    for label, tab in zip(TABS, tabs()):
+        if tab.open is False:  # None: the tabs do not track state (they always do here): draw it
+            continue
+        shown = label
+        with tab:
+            views[label]()
+    return shown
 
 
 def group_picker(view: ExploreView) -> int | None:
