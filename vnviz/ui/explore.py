@@ -120,9 +120,16 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
 
 
 def tabs() -> list[Any]:
-    """The page's tabs; the open one is in the link (``tab``)."""
+    """The page's tabs; the open one is in the link (``tab``), by its label in any language."""
+    labels = [t(x) for x in TABS]
+    asked = st.query_params.get(TAB.name)
+    if asked and asked not in labels:  # a link (a lesson's, or from before a language switch) in another language:
+        for x, label in zip(TABS, labels):  # Streamlit would drop a label that is not drawn; open that tab instead
+            if asked in in_every_language((x,)):
+                st.session_state[TAB.name] = label
+                break
     with state.app_wide():
-        return st.tabs([t(x) for x in TABS], key=TAB.name, bind="query-params")
+        return st.tabs(labels, key=TAB.name, bind="query-params")
 
 
 def draw_open_tab(views: Mapping[str, Callable[[], None]]) -> str:
