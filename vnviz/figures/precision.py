@@ -61,7 +61,8 @@ def precision_figure(report: PrecisionReport, scale: float = 1.0) -> go.Figure:
     worst = report.worst_groups
     fig.add_trace(go.Scatter(
         x=[g for g, _ in worst], y=[max(u, ULP_FLOOR) for _, u in worst], mode="markers+text",
-        name=N_("worst groups"), text=[Msg("group {g}", g=g) for g, _ in worst[:1]] + [""] * max(0, len(worst) - 1), textposition="top center",
+        name=N_("worst groups"), text=[Msg("group {g}", g=g) for g, _ in worst[:1]] + [""] * max(0, len(worst) - 1),
+        textposition="top center",
         cliponaxis=False,  # the worst one is named; the label of a group at either end is not cut off
         marker=dict(color=WORST_COLOR, size=10, symbol="circle-open", line=dict(width=2)),
         hovertemplate=N_("group %{x}: %{y:.3g} ulp<extra>worst</extra>"),

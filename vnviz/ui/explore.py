@@ -116,7 +116,7 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
                    shape=fmt_shape(tuple(data.x.shape))) if chosen else \
         Msg("{title} on {data} {shape}", title=variant.title, data=data.title, shape=fmt_shape(tuple(data.x.shape)))
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
-                    caption, headline + compute.headline, compute)
+                    caption, compute.headline(headline), compute)
 
 
 def tabs() -> list[Any]:
@@ -206,12 +206,13 @@ def output_download(c: Controls, container: Any = st) -> None:
     """The output's download button: .npy, or .pt for bfloat16 (which .npy cannot hold), with a caption saying so."""
     name = c.variant.name
     if c.data.x.dtype == torch.bfloat16:
-        container.download_button("output (.pt, bfloat16)", lambda: pt_bytes(c), f"{name}_output.pt",
+        container.download_button(t(N_("output (.pt, bfloat16)")), lambda: pt_bytes(c), f"{name}_output.pt",
                                   "application/octet-stream", key="dl_npy")
-        container.caption("numpy's .npy has no bfloat16: the output comes as a torch .pt file in bfloat16 "
-                          "(`torch.load(path)`; `vnviz.load_array` reads it too).")
+        container.caption(t(N_("numpy's .npy has no bfloat16: the output comes as a torch .pt file in bfloat16 "
+                               "(`torch.load(path)`; `vnviz.load_array` reads it too).")))
         return
-    container.download_button(f"output (.npy, {dtype_name(c.data.x.dtype)})", lambda: npy_bytes(c),
+    container.download_button(t(Msg("output (.npy, {dtype})", dtype=dtype_name(c.data.x.dtype))),
+                              lambda: npy_bytes(c),
                               f"{name}_output.npy", "application/octet-stream", key="dl_npy")
 
 
