@@ -21,7 +21,6 @@ from vnviz.analysis.precision import COMPUTE_IN, PrecisionReport, dtype_for, pre
 from vnviz.analysis.precision import _overflow as refuse_overflow
 from vnviz.errors import InputError
 from vnviz.figures.precision import precision_figure
-from vnviz.figures.text import markup
 from vnviz.i18n import N_, Msg
 from vnviz.ui.compute import on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import Data
@@ -129,7 +128,8 @@ def summary_text(r: PrecisionReport) -> str:
     """The view's numbers in a few sentences: the whole error against float64 maths, then the kernel's own share
     (a Msg: English as a str, translated where shown)."""
     name = dtype_name(r.dtype)
-    near_zero = markup(" {note}", note=N_("(ulps are tiny near 0)")) if abs(r.worst_reference) < NEAR_ZERO else ""
+    # " (ulps are tiny near 0)": joined as a sentence is, so that Chinese puts no space before it
+    near_zero = Msg.join(["", N_("(ulps are tiny near 0)")]) if abs(r.worst_reference) < NEAR_ZERO else ""
     numbers = dict(max_abs=r.max_abs, scaled=r.max_scaled, dtype=name, eps=torch.finfo(r.dtype).eps,
                    tolerance=r.tolerance, within=r.within_one_ulp, ulp=r.max_ulp, worst=r.worst_reference,
                    near_zero=near_zero)
