@@ -149,3 +149,23 @@ def test_a_bfloat16_download_is_labelled_in_chinese():
     labels = [e.proto.label for e in at.get("download_button")]
     assert "输出（.pt，bfloat16）" in labels
     assert any(c.value.startswith("numpy 的 .npy 没有 bfloat16") for c in at.caption)
+
+
+def test_explores_tab_opens_by_its_label_in_either_language():
+    # a link shared across languages: the tabs show only this language's labels, the link's is rewritten
+    for tab in ("Follow one element", "跟随一个元素"):
+        at = _explore({LANG: "zh", "tab": tab})
+        assert support.link(at)["tab"] == "跟随一个元素"
+        assert [b.label for b in at.button][:2] == ["上一步", "下一步"]  # the inspector is the tab drawn
+    at = _explore({"tab": "验证"})  # and the other way round
+    assert support.link(at)["tab"] == "Verification" and "tab" in support.link(at)
+    assert any(m.value.startswith(":green[**Verified**]") for m in at.markdown)
+
+
+def test_a_language_switch_keeps_the_open_tab():
+    at = app({"tab": "Verification"}, page="explore")
+    support.assert_clean(at)
+    switch(at).set_value("zh").run()
+    support.assert_clean(at)
+    assert at.session_state["tab"] == "验证"
+    assert any(m.value.startswith(":green[**已验证**]") for m in at.markdown)

@@ -54,8 +54,26 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     return {**out, **link_params(VARIANTS[name if name in NORMS else VARIANT.default], raw)}
 
 
+def _tab_here(value: Any) -> Any:
+    """The label, in this run's language, of the tab whose label ``value`` is in either language (else ``value``)."""
+    if isinstance(value, str):
+        for x in TABS:
+            if value in in_every_language((x,)):
+                return t(x)
+    return value
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """The data panel's older link forms, and the open tab by its label in this run's language: the tabs know only
+    the labels they show, so a link shared across languages (``lang=zh&tab=Verification``) is rewritten (one rerun)."""
+    raw = data_legacy(raw)
+    if TAB.name in raw:
+        raw[TAB.name] = _tab_here(raw[TAB.name])
+    return raw
+
+
 PAGE = state.Page(
-    "explore", _link_params, legacy=data_legacy,
+    "explore", _link_params, legacy=_legacy,
     known=frozenset(p.name for p in SOURCE_PARAMS + VIEW_PARAMS) | {
         p.name for n in NORMS for p in VARIANTS[n].widget_params if p.name != "seed"},
 )
@@ -120,9 +138,14 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
 
 
 def tabs() -> list[Any]:
-    """The page's tabs; the open one is in the link (``tab``)."""
+    """The page's tabs; the open one is in the link (``tab``), by its label in either language."""
+    labels = [t(x) for x in TABS]
+    # the tabs know only the labels they show: after a language switch the open tab's label in the other language
+    # becomes the same tab's label in this one (a link's label: ``_legacy``)
+    if st.session_state.get(TAB.name) not in (None, *labels):
+        st.session_state[TAB.name] = _tab_here(st.session_state[TAB.name])
     with state.app_wide():
-        return st.tabs([t(x) for x in TABS], key=TAB.name, bind="query-params")
+        return st.tabs(labels, key=TAB.name, bind="query-params")
 
 
 def draw_open_tab(views: Mapping[str, Callable[[], None]]) -> str:
