@@ -45,8 +45,8 @@ STEP = Param("step", "int", 0,
                 "5 affine; 0 shows every step, none highlighted."), low=0, high=STEPS)
 LINK_PARAMS = (ELEMENT, STEP)  # the link keys this view reads (Explore's PAGE declares them)
 PICTURE = "_inspect_picture"  # session key of the picture chart (its selection)
-STEP_WORDS = (N_("all"), N_("gather"), N_("mean"), N_("variance"), N_("normalize"), N_("affine"))  # the step
-# picker's captions (marked: translated where drawn)
+# the step picker's captions (translated where drawn)
+STEP_WORDS = (N_("all"), N_("gather"), N_("mean"), N_("variance"), N_("normalize"), N_("affine"))
 
 
 # -- cached computations ------------------------------------------------------------------------
