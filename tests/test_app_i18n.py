@@ -99,3 +99,73 @@ def test_an_impossible_parameter_is_explained_in_chinese():
     assert not at.exception
     shown = [w.value for w in at.warning] + [e.value for e in at.error]
     assert shown and all(CJK.search(s) for s in shown), shown
+
+
+def _explore(query: dict) -> AppTest:
+    at = support.open_page(str(ROOT / "app_pages" / "explore.py"), query)
+    support.assert_clean(at)
+    return at
+
+
+def _chart_texts(spec: dict) -> list[str]:
+    layout = spec["layout"]
+    return [layout["title"]["text"], *(a["text"] for a in layout.get("annotations", ())),
+            *(t.get("name", "") for t in spec["data"])]
+
+
+def test_the_inspector_speaks_chinese_and_its_english_is_unchanged():
+    query = {"tab": "Follow one element", "variant": "batch_norm", "step": "2", "element": "1,2,3,4"}
+    en, zh = _explore(query), _explore({**query, LANG: "zh", "tab": "跟随一个元素"})
+    assert [b.label for b in en.button][:2] == ["previous", "next"]
+    assert [b.label for b in zh.button][:2] == ["上一步", "下一步"]
+    [en_chart], [zh_chart] = support.charts(en), support.charts(zh)
+    assert _chart_texts(en_chart)[:3] == ["Step 2 of 5: Its mean", "x, sample 1", "statistic groups, sample 1"]
+    assert _chart_texts(zh_chart)[:3] == ["第 2 步（共 5 步）：它的均值", "x，样本 1", "统计组，样本 1"]
+    assert zh_chart["layout"]["yaxis"]["title"]["text"] == "通道（第 1 维）"
+    cells = zh_chart["data"][-1]
+    assert cells["hovertemplate"] == en_chart["data"][-1]["hovertemplate"]  # x[%{customdata[0]}, ...]: no words
+    assert cells["text"][0].endswith(en_chart["data"][-1]["text"][0].split(", group ")[1]) and "，组 " in cells["text"][0]
+    boxed = [c.value for c in zh.caption if c.value.startswith("x[1, 2, 3, 4] 已框出")]
+    assert boxed and CJK.search(boxed[0])
+    assert any(s.value.startswith("y = ") and "与输出一致" in s.value for s in zh.success)
+
+
+def test_compute_in_and_the_precision_view_speak_chinese():
+    query = {"source": "heavy_tailed", "variant": "layer_norm", "compute_in": "float16"}
+    en, zh = _explore(query), _explore({**query, LANG: "zh"})
+    assert en.selectbox(key="compute_in").label == "compute in" and zh.selectbox(key="compute_in").label == "计算精度"
+    assert any(c.value.startswith("Computing in float16: the float32 data is cast") for c in en.caption)
+    assert any(c.value.startswith("以 float16 计算：float32 数据") for c in zh.caption)
+    assert any(m.value.startswith("**精度：float16 下的层归一化**（由 float32 转换而来）") for m in zh.markdown)
+    en_spec, zh_spec = (support.charts(at)[0] for at in (en, zh))  # the precision view is above the tabs
+    assert _chart_texts(en_spec)[0].startswith("LayerNorm in float16: max error ")
+    assert _chart_texts(zh_spec)[0].startswith("float16 下的层归一化：最大误差 ")
+    assert [t["name"] for t in zh_spec["data"]] == ["原样数据", "仅内核（数据先舍入）", "最差的组", "输出"]
+    assert "为什么 torch 的 autocast 以 float32 运行 layer_norm 和 group_norm" in [e.label for e in zh.expander]
+
+
+def test_a_bfloat16_download_is_labelled_in_chinese():
+    at = _explore({"compute_in": "bfloat16", LANG: "zh", "tab": "分享与导出"})
+    labels = [e.proto.label for e in at.get("download_button")]
+    assert "输出（.pt，bfloat16）" in labels
+    assert any(c.value.startswith("numpy 的 .npy 没有 bfloat16") for c in at.caption)
+
+
+def test_explores_tab_opens_by_its_label_in_either_language():
+    # a link shared across languages: the tabs show only this language's labels, the link's is rewritten
+    for tab in ("Follow one element", "跟随一个元素"):
+        at = _explore({LANG: "zh", "tab": tab})
+        assert support.link(at)["tab"] == "跟随一个元素"
+        assert [b.label for b in at.button][:2] == ["上一步", "下一步"]  # the inspector is the tab drawn
+    at = _explore({"tab": "验证"})  # and the other way round
+    assert support.link(at)["tab"] == "Verification" and "tab" in support.link(at)
+    assert any(m.value.startswith(":green[**Verified**]") for m in at.markdown)
+
+
+def test_a_language_switch_keeps_the_open_tab():
+    at = app({"tab": "Verification"}, page="explore")
+    support.assert_clean(at)
+    switch(at).set_value("zh").run()
+    support.assert_clean(at)
+    assert at.session_state["tab"] == "验证"
+    assert any(m.value.startswith(":green[**已验证**]") for m in at.markdown)

@@ -375,7 +375,13 @@ def _english_pieces(zh) -> tuple[set[str], list[str]]:
 
 ZH_PAGES = {  # page file -> links to open with lang=zh (each view a page can show)
     "home": [{}],
-    "explore": [{}, {"variant": "group_norm", "source": "images"}, {"source": "upload"}],
+    "explore": [{}, {"variant": "group_norm", "source": "images"}, {"source": "upload"},
+                # the element inspector's tab (by its Chinese label), every step and one step with a bad element
+                {"tab": translate(N_("Follow one element"), "zh")},
+                {"tab": "Follow one element", "variant": "group_norm", "step": "2", "element": "9,9,9,9"},
+                # "compute in" and the precision view (the autocast lesson's link), a bfloat16 run's download
+                {"source": "heavy_tailed", "variant": "layer_norm", "compute_in": "float16"},
+                {"compute_in": "bfloat16", "tab": translate(N_("Share & export"), "zh")}],
     "compare": [{}],
     "lessons": [{}],
     "slice_mask": [{}, {"op": "matrix_slice"}],

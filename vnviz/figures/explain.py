@@ -8,6 +8,8 @@ its full index into x as ``customdata`` on a layer of invisible markers
 (plotly selects markers, not heatmap cells), so
 ``st.plotly_chart(fig, on_select="rerun", selection_mode="points")`` hands
 the clicked element's index back as ``points[0]["customdata"]``.
+
+Its texts are marked (vnviz.i18n) and translated by the UI (``vnviz.ui.lang.chart``).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.element_picture import ElementPicture
 from vnviz.errors import InputError
 from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE, TITLE_COLOR
+from vnviz.i18n import N_, Msg
 
 VALUE_SCALE = "RdBu_r"  # diverging, 0 in white: negative blue, positive red
 DIM_COLOR = "rgba(255,255,255,0.7)"  # laid over the cells outside the group while a step uses the group
@@ -25,7 +28,6 @@ OUTLINE_COLOR = "#111111"  # the group's outline
 ELEMENT_COLOR = "#ffb000"  # the selected element's box
 CELL_PX = 18  # height of one row of cells
 MIN_HEIGHT = 300  # px, before the presenter scale
-TITLES = ("x, sample {n}", "statistic groups, sample {n}")
 
 
 def _outline(mask: torch.Tensor) -> tuple[list, list]:
@@ -72,7 +74,8 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     uses = current.uses if current is not None else ("group", "element")
     r, p = pic.values.shape
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=tuple(t.format(n=pic.sample) for t in TITLES))
+                        subplot_titles=(Msg("x, sample {n}", n=pic.sample),
+                                        Msg("statistic groups, sample {n}", n=pic.sample)))
     xs, ys = list(range(p)), list(range(r))
     values = pic.values.tolist()
     top = float(pic.values.abs().max()) if pic.values.numel() else 1.0
@@ -87,7 +90,8 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
     wide = "element" in uses
     index_text = "x[" + ", ".join(f"%{{customdata[{d}]}}" for d in range(pic.cell_index.shape[-1])) + "]"
     cells = pic.cell_index.reshape(r * p, -1).tolist()
-    hover = [f"{v:.4g}, group {g}" for v, g in zip(pic.values.reshape(-1).tolist(), pic.groups.reshape(-1).tolist())]
+    hover = [Msg("{value:.4g}, group {group}", value=v, group=g)
+             for v, g in zip(pic.values.reshape(-1).tolist(), pic.groups.reshape(-1).tolist())]
     gx = [j for _ in range(r) for j in range(p)]
     gy = [i for i in range(r) for _ in range(p)]
     for col in (1, 2):
@@ -96,27 +100,29 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
                                      colorscale=[[0, "rgba(0,0,0,0)"], [1, DIM_COLOR]], hoverinfo="skip"),
                           row=1, col=col)
         fig.add_trace(go.Scatter(x=ox, y=oy, mode="lines", line=dict(color=OUTLINE_COLOR, width=2),
-                                 hoverinfo="skip", name="group"), row=1, col=col)
+                                 hoverinfo="skip", name=N_("group")), row=1, col=col)
         fig.add_shape(type="rect", x0=sc - 0.5, x1=sc + 0.5, y0=sr - 0.5, y1=sr + 0.5,
                       line=dict(color=ELEMENT_COLOR, width=4 if wide else 2), row=1, col=col)
         fig.add_trace(go.Scatter(
-            x=gx, y=gy, mode="markers", customdata=cells, text=hover, name="cells",
+            x=gx, y=gy, mode="markers", customdata=cells, text=hover, name=N_("cells"),
             marker=dict(symbol="square", size=CELL_PX * scale, opacity=0),
             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
             hovertemplate=index_text + " = %{text}<extra></extra>"), row=1, col=col)
     channels = [str(c) for c in pic.rows.tolist()]
     positions = [str(q) for q in pic.cols.tolist()]
-    fig.update_yaxes(title_text="channel (dim 1)", **_ticks(channels), row=1, col=1)
+    fig.update_yaxes(title_text=N_("channel (dim 1)"), **_ticks(channels), row=1, col=1)
     fig.update_yaxes(showticklabels=False, ticks="", row=1, col=2)  # the channels on the left
-    fig.update_xaxes(title_text="position (dims 2.., flattened)" if pic.positions else "", **_ticks(positions))
+    fig.update_xaxes(title_text=N_("position (dims 2.., flattened)") if pic.positions else "", **_ticks(positions))
     # the cells fill each panel exactly (row 0 on top), whatever the markers' size
     fig.update_xaxes(range=[-0.5, p - 0.5], showgrid=False, zeroline=False)
     fig.update_yaxes(range=[r - 0.5, -0.5], showgrid=False, zeroline=False)
     title = None
     if current is not None:
-        title = f"Step {step} of {len(steps)}: {current.title}"
         if "running" in uses:
-            title += " (the running statistics, not these values)"
+            title = Msg("Step {step} of {n}: {title} (the running statistics, not these values)", step=step,
+                        n=len(steps), title=current.title)
+        else:
+            title = Msg("Step {step} of {n}: {title}", step=step, n=len(steps), title=current.title)
     height = max(MIN_HEIGHT, CELL_PX * r + 140)
     fig.update_layout(
         height=int(height * scale), margin=dict(l=10, r=10, t=int((80 if title else 50) * scale), b=10),

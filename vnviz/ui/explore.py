@@ -54,8 +54,26 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     return {**out, **link_params(VARIANTS[name if name in NORMS else VARIANT.default], raw)}
 
 
+def _tab_here(value: Any) -> Any:
+    """The label, in this run's language, of the tab whose label ``value`` is in either language (else ``value``)."""
+    if isinstance(value, str):
+        for x in TABS:
+            if value in in_every_language((x,)):
+                return t(x)
+    return value
+
+
+def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
+    """The data panel's older link forms, and the open tab by its label in this run's language: the tabs know only
+    the labels they show, so a link shared across languages (``lang=zh&tab=Verification``) is rewritten (one rerun)."""
+    raw = data_legacy(raw)
+    if TAB.name in raw:
+        raw[TAB.name] = _tab_here(raw[TAB.name])
+    return raw
+
+
 PAGE = state.Page(
-    "explore", _link_params, legacy=data_legacy,
+    "explore", _link_params, legacy=_legacy,
     known=frozenset(p.name for p in SOURCE_PARAMS + VIEW_PARAMS) | {
         p.name for n in NORMS for p in VARIANTS[n].widget_params if p.name != "seed"},
 )
@@ -116,18 +134,16 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
                    shape=fmt_shape(tuple(data.x.shape))) if chosen else \
         Msg("{title} on {data} {shape}", title=variant.title, data=data.title, shape=fmt_shape(tuple(data.x.shape)))
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
-                    caption, headline + compute.headline, compute)
+                    caption, compute.headline(headline), compute)
 
 
 def tabs() -> list[Any]:
-    """The page's tabs; the open one is in the link (``tab``), by its label in any language."""
+    """The page's tabs; the open one is in the link (``tab``), by its label in either language."""
     labels = [t(x) for x in TABS]
-    asked = st.query_params.get(TAB.name)
-    if asked and asked not in labels:  # a link (a lesson's, or from before a language switch) in another language:
-        for x, label in zip(TABS, labels):  # Streamlit would drop a label that is not drawn; open that tab instead
-            if asked in in_every_language((x,)):
-                st.session_state[TAB.name] = label
-                break
+    # the tabs know only the labels they show: after a language switch the open tab's label in the other language
+    # becomes the same tab's label in this one (a link's label: ``_legacy``)
+    if st.session_state.get(TAB.name) not in (None, *labels):
+        st.session_state[TAB.name] = _tab_here(st.session_state[TAB.name])
     with state.app_wide():
         return st.tabs(labels, key=TAB.name, bind="query-params")
 
@@ -213,12 +229,13 @@ def output_download(c: Controls, container: Any = st) -> None:
     """The output's download button: .npy, or .pt for bfloat16 (which .npy cannot hold), with a caption saying so."""
     name = c.variant.name
     if c.data.x.dtype == torch.bfloat16:
-        container.download_button("output (.pt, bfloat16)", lambda: pt_bytes(c), f"{name}_output.pt",
+        container.download_button(t(N_("output (.pt, bfloat16)")), lambda: pt_bytes(c), f"{name}_output.pt",
                                   "application/octet-stream", key="dl_npy")
-        container.caption("numpy's .npy has no bfloat16: the output comes as a torch .pt file in bfloat16 "
-                          "(`torch.load(path)`; `vnviz.load_array` reads it too).")
+        container.caption(t(N_("numpy's .npy has no bfloat16: the output comes as a torch .pt file in bfloat16 "
+                               "(`torch.load(path)`; `vnviz.load_array` reads it too).")))
         return
-    container.download_button(f"output (.npy, {dtype_name(c.data.x.dtype)})", lambda: npy_bytes(c),
+    container.download_button(t(Msg("output (.npy, {dtype})", dtype=dtype_name(c.data.x.dtype))),
+                              lambda: npy_bytes(c),
                               f"{name}_output.npy", "application/octet-stream", key="dl_npy")
 
 

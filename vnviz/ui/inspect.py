@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 import torch
 
-from vnviz.i18n import N_
 from vnviz.analysis.element_picture import ElementPicture, element_picture
 from vnviz.analysis.explain import Explanation, check_index
 from vnviz.analysis.explain_words import DIGITS
 from vnviz.errors import InputError
 from vnviz.figures.explain import element_figure
+from vnviz.i18n import N_, Msg
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
+from vnviz.ui.lang import chart, t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.widgets import linked, parsed
 from vnviz.variants.registry import Param, apply
@@ -37,14 +38,15 @@ if TYPE_CHECKING:
 TAB = N_("Follow one element")  # the tab's title on Explore (and its ``tab=`` link value)
 STEPS = 5  # gather, mean, variance, normalize, affine (every norm variant's explanation has these five)
 ELEMENT = Param("element", "ints", None,
-                "The element followed: a full index into x (the channel-first tensor the layer sees), one whole "
-                "number per dim, e.g. 3,1,4,2. Empty: the first element. Clicking a cell of the picture sets it.")
+                N_("The element followed: a full index into x (the channel-first tensor the layer sees), one whole "
+                   "number per dim, e.g. 3,1,4,2. Empty: the first element. Clicking a cell of the picture sets it."))
 STEP = Param("step", "int", 0,
-             "The step of the arithmetic shown: 1 gather the group, 2 its mean, 3 its variance, 4 normalize, "
-             "5 affine; 0 shows every step, none highlighted.", low=0, high=STEPS)
+             N_("The step of the arithmetic shown: 1 gather the group, 2 its mean, 3 its variance, 4 normalize, "
+                "5 affine; 0 shows every step, none highlighted."), low=0, high=STEPS)
 LINK_PARAMS = (ELEMENT, STEP)  # the link keys this view reads (Explore's PAGE declares them)
 PICTURE = "_inspect_picture"  # session key of the picture chart (its selection)
-STEP_WORDS = ("all", "gather", "mean", "variance", "normalize", "affine")  # the step picker's captions
+# the step picker's captions (translated where drawn)
+STEP_WORDS = (N_("all"), N_("gather"), N_("mean"), N_("variance"), N_("normalize"), N_("affine"))
 
 
 # -- cached computations ------------------------------------------------------------------------
@@ -95,64 +97,80 @@ def _at(index: tuple[int, ...]) -> str:
 
 def source_note(e: Explanation, title: str) -> str:
     """What the statistics of this element are, when that is the point: eval mode's running statistics, no
-    centering, ClusterNorm's cluster or mixture ("" otherwise)."""
+    centering, ClusterNorm's cluster or mixture ("" otherwise). A Msg (English as a str), translated where shown."""
     c = e.index[1]
     if e.source == "running":
-        return (f"Eval mode: {title} normalized {_at(e.index)} with its running statistics (running_mean and "
-                f"running_var of channel {c}), not with this batch's mean and variance.")
+        return Msg("Eval mode: {title} normalized {at} with its running statistics (running_mean and running_var of "
+                   "channel {c}), not with this batch's mean and variance.", title=title, at=_at(e.index), c=c)
     if e.source == "fresh":
-        return (f"Eval mode: {title} used its running statistics, not this batch's; none were given, so they are a "
-                f"fresh layer's, mean 0 and variance 1, and x̂ = x / √(1 + ε).")
+        return Msg("Eval mode: {title} used its running statistics, not this batch's; none were given, so they are a "
+                   "fresh layer's, mean 0 and variance 1, and x̂ = x / √(1 + ε).", title=title)
     if not e.centered:
-        return (f"No centering: {title} divides by the root mean square of the group and subtracts nothing, so "
-                f"step 2 has no mean.")
+        return Msg("No centering: {title} divides by the root mean square of the group and subtracts nothing, so "
+                   "step 2 has no mean.", title=title)
     if e.source == "cluster":
-        return f"{title}: sample {e.index[0]} is in cluster {e.cluster}, so its statistics are that cluster's."
+        return Msg("{title}: sample {sample} is in cluster {cluster}, so its statistics are that cluster's.",
+                   title=title, sample=e.index[0], cluster=e.cluster)
     if e.source == "noise":
-        return f"{title}: sample {e.index[0]} is noise, so it is normalized with the whole batch's statistics."
+        return Msg("{title}: sample {sample} is noise, so it is normalized with the whole batch's statistics.",
+                   title=title, sample=e.index[0])
     if e.source == "mixture":
-        return (f"Soft mode (Mixture Normalization): every component's statistics are used, weighted by sample "
-                f"{e.index[0]}'s posteriors; the group outlined is its most likely component, {e.cluster}.")
+        return Msg("Soft mode (Mixture Normalization): every component's statistics are used, weighted by sample "
+                   "{sample}'s posteriors; the group outlined is its most likely component, {cluster}.",
+                   sample=e.index[0], cluster=e.cluster)
     return ""
 
 
 def group_text(pic: ElementPicture) -> str:
-    """Where the element's statistic group lies: how many values, how many in this sample, what is drawn."""
+    """Where the element's statistic group lies: how many values, how many in this sample, what is drawn (a Msg)."""
     e = pic.explanation
-    cut = [f"{pic.rows.numel()} of its {pic.channels} channels"] if pic.rows.numel() < pic.channels else []
+    cut = [Msg("{shown} of its {channels} channels", shown=pic.rows.numel(), channels=pic.channels)] \
+        if pic.rows.numel() < pic.channels else []
     if pic.cols.numel() < pic.length:
-        cut.append(f"{pic.cols.numel()} of its {pic.length:,} positions")
-    where = f"{pic.group_here:,} in sample {pic.sample}, outlined" + (" where drawn" if cut else "")
-    if pic.group_elsewhere:
-        where += f"; {pic.group_elsewhere:,} in the other samples, not drawn"
-    shown = f" The sample is drawn at {' and '.join(cut)}, evenly spread (each cell is one element)." if cut else ""
-    return (f"{_at(e.index)} is boxed; its statistic group {e.group} holds {e.group_size:,} values ({where})."
-            + shown)
+        cut.append(Msg("{shown} of its {length:,} positions", shown=pic.cols.numel(), length=pic.length))
+    if cut and pic.group_elsewhere:
+        where = Msg("{here:,} in sample {sample}, outlined where drawn; {elsewhere:,} in the other samples, not drawn",
+                    here=pic.group_here, sample=pic.sample, elsewhere=pic.group_elsewhere)
+    elif cut:
+        where = Msg("{here:,} in sample {sample}, outlined where drawn", here=pic.group_here, sample=pic.sample)
+    elif pic.group_elsewhere:
+        where = Msg("{here:,} in sample {sample}, outlined; {elsewhere:,} in the other samples, not drawn",
+                    here=pic.group_here, sample=pic.sample, elsewhere=pic.group_elsewhere)
+    else:
+        where = Msg("{here:,} in sample {sample}, outlined", here=pic.group_here, sample=pic.sample)
+    boxed = Msg("{at} is boxed; its statistic group {group} holds {size:,} values ({where}).", at=_at(e.index),
+                group=e.group, size=e.group_size, where=where)
+    if not cut:
+        return boxed
+    shown = Msg("The sample is drawn at {cut}, evenly spread (each cell is one element).",
+                cut=Msg.join(cut, " and "))
+    return Msg.join([boxed, shown])
 
 
 def output_check(e: Explanation, out: torch.Tensor) -> tuple[bool, str]:
-    """``e.y`` against the page's output at the element: (equal, the sentence)."""
+    """``e.y`` against the page's output at the element: (equal, the sentence: a Msg)."""
     y = e.y.detach().cpu()
     at = _at(e.index)
     if torch.equal(y, out.to(y.dtype)):
-        return True, (f"y = {_number(float(y))} equals the output: the layer run on the whole tensor gives "
-                      f"{_number(float(out))} at {at}.")
+        return True, Msg("y = {y} equals the output: the layer run on the whole tensor gives {out} at {at}.",
+                         y=_number(float(y)), out=_number(float(out)), at=at)
     diff = float(out.double() - y.double())
-    return False, (f"The layer run on the whole tensor gives {_number(float(out))} at {at}, which differs from "
-                   f"y = {_number(float(y))} by {diff:.3g} (float rounding: the kernel sums in another order).")
+    return False, Msg("The layer run on the whole tensor gives {out} at {at}, which differs from y = {y} by {diff:.3g} "
+                      "(float rounding: the kernel sums in another order).", out=_number(float(out)), at=at,
+                      y=_number(float(y)), diff=diff)
 
 
 # -- the view -----------------------------------------------------------------------------------
 
 
-def _index(text: str, shape: tuple[int, ...]) -> tuple[tuple[int, ...], str | None]:
-    """The followed element's index (the first element for an empty box), and the sentence of a bad one."""
+def _index(text: str, shape: tuple[int, ...]) -> tuple[tuple[int, ...], InputError | None]:
+    """The followed element's index (the first element for an empty box), and the error of a bad one."""
     first = (0,) * len(shape)
     try:
         raw = parsed(ELEMENT, text) if isinstance(text, str) else text
         return (first, None) if raw is None else (check_index(raw, shape), None)
     except InputError as err:
-        return first, str(err)
+        return first, err
 
 
 def element_view(c: Controls, scale: float = 1.0) -> None:
@@ -160,16 +178,17 @@ def element_view(c: Controls, scale: float = 1.0) -> None:
     shape = tuple(c.data.x.shape)
     present = is_presenting()
     if not present:
-        st.caption("One sample of x, the tensor the layer sees (channel-first), as channels × positions: its values "
-                   "left, its statistic groups right. Click a cell to follow that element through the layer.")
+        st.caption(t(N_("One sample of x, the tensor the layer sees (channel-first), as channels × positions: its "
+                        "values left, its statistic groups right. Click a cell to follow that element through the "
+                        "layer.")))
     # on a projector the element box and the step picker fold away: the buttons, the step and the picture remain
-    holder = st.expander("element and step", icon=":material/tune:") if present else st.container()
+    holder = st.expander(t(N_("element and step")), icon=":material/tune:") if present else st.container()
     top = holder.columns([1, 3], vertical_alignment="top")
-    text = linked(ELEMENT, label="element", container=top[0])
+    text = linked(ELEMENT, label=N_("element"), container=top[0])
     index, bad = _index(text, shape)
     if bad:
-        st.error(bad)
-        st.caption(f"Showing the first element, {_at(index)}, instead: click a cell or type an index.")
+        st.error(t(bad))
+        st.caption(t(Msg("Showing the first element, {at}, instead: click a cell or type an index.", at=_at(index))))
     device, note = resolve_device(c.device)
 
     def run(dev: str) -> tuple[ElementPicture, torch.Tensor]:
@@ -180,31 +199,32 @@ def element_view(c: Controls, scale: float = 1.0) -> None:
     try:
         (pic, out), oom = with_cpu_fallback(device, run)
     except InputError as err:
-        st.error(str(err))
+        st.error(t(err))
         return
     e = pic.explanation
     last = len(e.steps)
-    step = int(linked(STEP, options=list(range(last + 1)), style="radio", captions=STEP_WORDS[:last + 1],
+    step = int(linked(STEP, options=list(range(last + 1)), style="radio", label=N_("step"),
+                      captions=[t(w) for w in STEP_WORDS[:last + 1]],
                       container=top[1]))
     for text_ in (note, oom, source_note(e, c.variant.title)):
         if text_:
-            st.info(text_)
+            st.info(t(text_))
     walk = st.columns([1, 1, 3] if present else [1, 1, 5], vertical_alignment="center")
-    walk[0].button("previous", icon=":material/arrow_back:", key="_inspect_previous", disabled=step <= 0,
+    walk[0].button(t(N_("previous")), icon=":material/arrow_back:", key="_inspect_previous", disabled=step <= 0,
                    on_click=_move, args=(-1, last), width="stretch")
-    walk[1].button("next", icon=":material/arrow_forward:", key="_inspect_next", disabled=step >= last,
+    walk[1].button(t(N_("next")), icon=":material/arrow_forward:", key="_inspect_next", disabled=step >= last,
                    on_click=_move, args=(1, last), width="stretch")
     if step:
         current = e.steps[step - 1]
-        walk[2].markdown(f"#### {current.text}" if present else f"**{current.text}**")
+        walk[2].markdown(f"#### {t(current.text)}" if present else f"**{t(current.text)}**")
     else:
-        walk[2].markdown("Every step below; **next** walks them one by one.")
-    st.plotly_chart(element_figure(pic, step or None, scale), on_select=_picked, selection_mode="points",
+        walk[2].markdown(t(N_("Every step below; **next** walks them one by one.")))
+    st.plotly_chart(chart(element_figure(pic, step or None, scale)), on_select=_picked, selection_mode="points",
                     key=PICTURE, config={"displayModeBar": False})
-    st.caption(group_text(pic))
+    st.caption(t(group_text(pic)))
     with st.container(border=True):
         for i, s in enumerate(e.steps, start=1):
-            head = f"{i} · {s.title}"
-            st.markdown(f"**▶ {head}:** **{s.text}**" if i == step else f"**{head}:** {s.text}")
+            head, text_ = f"{i} · {t(s.title)}", t(s.text)
+            st.markdown(f"**▶ {head}:** **{text_}**" if i == step else f"**{head}:** {text_}")
         equal, sentence = output_check(e, out)
-        (st.success if equal else st.warning)(sentence)
+        (st.success if equal else st.warning)(t(sentence))
