@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from vnviz.errors import InputError
@@ -157,10 +158,24 @@ def open_page(page: Page) -> list[str]:
     s[NOTICES + page.path] = notes
     s[PENDING + page.path] = good
     if good != current:
-        kept = {k: st.query_params.get(k) for k in GLOBAL_KEYS if k in st.query_params}
-        st.query_params.from_dict({**good, **kept})
+        _write_link(good)
         st.rerun()
     return notes
+
+
+def _write_link(good: dict[str, Any]) -> None:
+    """The URL becomes ``good`` and the app-wide keys it holds (``GLOBAL_KEYS``), key by key: a key bound
+    to a widget drawn before the page (the sidebar's language) cannot be set directly, and it keeps its value."""
+    for k in [k for k in st.query_params.keys() if k not in good and k not in GLOBAL_KEYS]:
+        try:
+            del st.query_params[k]
+        except StreamlitAPIException:
+            pass
+    for k, v in good.items():
+        try:
+            st.query_params[k] = v
+        except StreamlitAPIException:
+            pass
 
 
 def controls_drawn() -> None:
