@@ -83,7 +83,8 @@ def test_presenter_mode(browser, app_url, size):
     page = open_train(browser, f"{app_url}/train?present=1", width=width, height=height)
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert page.get_by_role("button", name="exit presenter mode").is_visible()
-    title = page.locator(".js-plotly-plot .gtitle").first
-    assert float(title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 20
+    # the charts' titles in big type (waited for: under load plotly may still be drawing the page's first run)
+    page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
+                           " return t && parseFloat(getComputedStyle(t).fontSize) >= 20; }", timeout=60_000)
     shot(page, f"train_present_{width}x{height}")
     page.close()
