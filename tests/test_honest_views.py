@@ -18,7 +18,7 @@ from vnviz.analysis import matrix_view
 from vnviz.analysis.pairs import example_pair
 from vnviz.analysis.infer import infer_axes
 from vnviz.analysis.verify import verify
-from vnviz.analysis.view import explore_view, reduction_pattern
+from vnviz.analysis.view import explore_view
 from vnviz.variants.registry import norm_variants
 from vnviz.data import make_source
 from vnviz.figures import matrix as fm
@@ -122,6 +122,32 @@ def test_the_caption_is_this_data_s(name, shape, layout, params, pattern, module
     view = explore_view(torch.randn(*shape), name, params, layout=layout)
     assert view.pattern == pattern
     assert view.verification.reference.startswith(module)
+
+
+# an independent reading of the pattern: off the group map (stat_groups), not the declaration's axes rule
+def reduction_pattern(groups: torch.Tensor, letters: tuple[str, ...]) -> str:
+    """The einops pattern of the statistics, read off the group map of this input (its rank and layout).
+
+    Along each dim the first line of ids is looked at: one id, the dim is reduced (``1``); an id per
+    index, it is kept; a few ids, it is split into groups (``(g c)``, kept as ``g``, rest reduced).
+    E.g. BatchNorm on (N, L, D) tokens: ``n l d -> 1 l 1``.
+    """
+    left: list[str] = []
+    right: list[str] = []
+    for d, name in enumerate(letters):
+        line = groups[tuple(slice(None) if i == d else 0 for i in range(groups.ndim))]
+        k = int(torch.unique(line).numel())
+        name = name.lower()
+        if k == 1:
+            left.append(name)
+            right.append("1")
+        elif k == groups.shape[d]:
+            left.append(name)
+            right.append(name)
+        else:
+            left.append(f"(g {name})")
+            right += ["g", "1"]
+    return " ".join(left) + " -> " + " ".join(right)
 
 
 def test_reduction_pattern_reads_the_group_map():

@@ -120,31 +120,6 @@ def group_picture(groups: torch.Tensor, letters: tuple[str, ...] | None = None) 
                         int(groups.max()) + 1 if groups.numel() else 0)
 
 
-def reduction_pattern(groups: torch.Tensor, letters: tuple[str, ...]) -> str:
-    """The einops pattern of the statistics, read off the group map of this input (its rank and layout).
-
-    Along each dim the first line of ids is looked at: one id, the dim is reduced (``1``); an id per
-    index, it is kept; a few ids, it is split into groups (``(g c)``, kept as ``g``, rest reduced).
-    E.g. BatchNorm on (N, L, D) tokens: ``n l d -> 1 l 1``.
-    """
-    left: list[str] = []
-    right: list[str] = []
-    for d, name in enumerate(letters):
-        line = groups[tuple(slice(None) if i == d else 0 for i in range(groups.ndim))]
-        k = int(torch.unique(line).numel())
-        name = name.lower()
-        if k == 1:
-            left.append(name)
-            right.append("1")
-        elif k == groups.shape[d]:
-            left.append(name)
-            right.append(name)
-        else:
-            left.append(f"(g {name})")
-            right += ["g", "1"]
-    return " ".join(left) + " -> " + " ".join(right)
-
-
 def explore_view(
     x: torch.Tensor,
     name: str,
@@ -180,9 +155,7 @@ def explore_view(
             warnings += cluster.warnings
         ngroups = int(groups.max()) + 1
         picture = group_picture(groups, tuple(layout.split()))
-        # the declaration's one axes rule says it (ClusterNorm's groups come from its clusters: read off the map)
-        pattern = variant.text(tuple(x.shape), layout, **params).pattern if variant.rule is not None else \
-            reduction_pattern(groups, tuple(layout.split()))
+        pattern = variant.text(tuple(x.shape), layout, **params).pattern  # the declaration's one axes rule
         grid = group_grid(groups)
     else:
         y = apply(name, x, **params)

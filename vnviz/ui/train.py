@@ -39,6 +39,7 @@ from vnviz.train.views import (CNN_HIDDEN, CONFIG_PARAMS, DEFAULT, VIEW_PARAMS, 
                                norm_param_items, values_of)
 from vnviz.ui.compute import TTL
 from vnviz.ui.lang import current, t
+from vnviz.ui.state import GLOBAL_KEYS
 from vnviz.variants.registry import Param
 
 STORE_ENTRIES = 256  # finished runs kept (each a few tens of KB)
@@ -168,9 +169,9 @@ def _link_notices(raw: dict[str, list[str]]) -> list[str]:
     notices = []
     params = link_params()
     for key, texts in raw.items():
-        if key in ("present", "lang") or key.startswith("_"):
+        if key in GLOBAL_KEYS or key == LAYER_KEY or key.startswith("_"):  # app-wide, or bound here directly
             continue
-        if key not in params and key != LAYER_KEY:
+        if key not in params:
             notices.append(Msg("The link's key {key!r} is not used on this page and was ignored.", key=key))
         elif key not in st.query_params and texts and any(t != "" for t in texts):
             shown = ",".join(texts)
