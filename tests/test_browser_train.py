@@ -83,7 +83,8 @@ def test_presenter_mode(browser, app_url, size):
     page = open_train(browser, f"{app_url}/train?present=1", width=width, height=height)
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert page.get_by_role("button", name="exit presenter mode").is_visible()
-    # the charts' titles in big type (waited for: under load plotly may still be drawing the page's first run)
+    # the charts' titles in big type: the figures set their sizes (tests/test_figure_text.py), so this holds
+    # whenever the browser draws them; waited for, as under load plotly may still be drawing the first run
     page.wait_for_function("() => { const t = document.querySelector('.js-plotly-plot .gtitle');"
                            " return t && parseFloat(getComputedStyle(t).fontSize) >= 20; }", timeout=60_000)
     shot(page, f"train_present_{width}x{height}")

@@ -14,6 +14,7 @@ from vnviz.data import make_source
 from vnviz.figures import compare
 from vnviz.figures import norm as fig
 from vnviz.figures.grid import Grid
+from vnviz.figures.text import size_texts
 
 CASES = [("gaussian", (4, 6, 8, 8), "batch_norm", {}, "N C H W"), ("images", None, "group_norm", {"num_groups": 1}, "N C H W"),
          ("tokens", None, "layer_norm", {}, "N L D"), ("iris", None, "batch_norm", {}, "N C"),
@@ -80,6 +81,7 @@ def test_a_grid_is_what_make_subplots_add_trace_and_update_axes_make():
     grid.xaxes(2, 2, title=dict(text="value", standoff=4))
     ref.update_layout(height=300, margin=dict(l=1, r=2, t=3, b=4), font=dict(size=9), bargap=0, showlegend=False,
                       title="all")
+    size_texts(ref)  # every axis's texts sized: what Grid.finish does in its dict
     ref.update_layout(title_font=dict(color="#000000", size=12))
     ref.update_annotations(font=dict(color="#000000", size=8))
     built = grid.finish(300, dict(l=1, r=2, t=3, b=4), dict(size=9), dict(color="#000000", size=12),

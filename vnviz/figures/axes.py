@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.axis_report import candidate_label
 from vnviz.analysis.infer import AxisReport
 from vnviz.figures.norm import TITLE_COLOR
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg
 
 HIGHLIGHT = ("#1f6fb4", "#5b9bd5", "#15508a")  # the highlighted group: front, top, side face
@@ -105,6 +105,7 @@ def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
     margin = kw.pop("margin", dict(l=10, r=10, t=60, b=10))
     fig.update_layout(height=int(height * scale), margin=margin, font=dict(size=int(FONT_SIZE * scale)),
                       showlegend=False, plot_bgcolor="white", **kw)
+    size_texts(fig, scale)
     fig.update_layout(title_font_color=TITLE_COLOR)
     for a in fig.layout.annotations:  # subplot titles in the page's text colour, not plotly's light grey
         a.font.color = a.font.color or TITLE_COLOR

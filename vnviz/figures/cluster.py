@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from vnviz.analysis.cluster_view import NOISE, SIDES, ClusterView, row_name
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, GROUP_PALETTE, TITLE_COLOR
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg, plural_msg
 
 NOISE_COLOR = "#b0b0b0"  # noise samples (label -1)
@@ -38,6 +38,7 @@ def cluster_color(k: int) -> str:
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=MARGIN, font=dict(size=int(FONT_SIZE * scale)),
                       showlegend=kw.pop("showlegend", False), **kw)
+    size_texts(fig, scale)
     fig.update_layout(title_font_color=TITLE_COLOR)
     for a in fig.layout.annotations:  # subplot titles in the page's text colour, not plotly's light grey
         a.font.color = a.font.color or TITLE_COLOR

@@ -19,7 +19,7 @@ from vnviz.analysis.stats import AxisStats
 from vnviz.analysis.view import GroupPicture
 from vnviz.figures.grid import Grid
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, OTHER_GROUP, TITLE_COLOR
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import get_variant
 
@@ -77,7 +77,9 @@ def _layout(fig: go.Figure, height: int, scale: float, **kw) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(70 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=kw.pop("showlegend", False), **kw)
     columns = sum(1 for a in fig.layout.annotations if "<b>" in str(a.text))
-    size = FONT_SIZE * (min(scale, 1.15) if columns >= 6 else scale)  # six titles side by side must fit at 1024 px
+    text_scale = min(scale, 1.15) if columns >= 6 else scale  # six titles side by side must fit at 1024 px
+    size_texts(fig, text_scale)
+    size = FONT_SIZE * text_scale
     for a in fig.layout.annotations:  # titles dark and sized with the scale; notes keep their own colour
         a.font.size = int(size)
         if a.font.color is None:
@@ -92,7 +94,9 @@ def _finish(grid: Grid, height: int, scale: float) -> go.Figure:
                   font=dict(size=int(FONT_SIZE * scale)), bargap=0, showlegend=False)
     annotations = layout.get("annotations", [])
     columns = sum(1 for a in annotations if "<b>" in str(a.get("text")))
-    size = FONT_SIZE * (min(scale, 1.15) if columns >= 6 else scale)  # six titles side by side must fit at 1024 px
+    text_scale = min(scale, 1.15) if columns >= 6 else scale  # six titles side by side must fit at 1024 px
+    grid.size_texts(text_scale)
+    size = FONT_SIZE * text_scale
     for a in annotations:  # titles dark and sized with the scale; notes keep their own colour
         font = a.setdefault("font", {})
         font["size"] = int(size)

@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.element_picture import ElementPicture
 from vnviz.errors import InputError
 from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE, TITLE_COLOR
+from vnviz.figures.text import size_texts
 from vnviz.i18n import N_, Msg
 
 VALUE_SCALE = "RdBu_r"  # diverging, 0 in white: negative blue, positive red
@@ -124,6 +125,7 @@ def element_figure(pic: ElementPicture, step: int | None = None, scale: float = 
         else:
             title = Msg("Step {step} of {n}: {title}", step=step, n=len(steps), title=current.title)
     height = max(MIN_HEIGHT, CELL_PX * r + 140)
+    size_texts(fig, scale)
     fig.update_layout(
         height=int(height * scale), margin=dict(l=10, r=10, t=int((80 if title else 50) * scale), b=10),
         font=dict(size=int(FONT_SIZE * scale)), showlegend=False, clickmode="event+select", hovermode="closest",

@@ -18,6 +18,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from vnviz.figures.text import layout_axes, text_sizes
+
 
 @lru_cache(maxsize=256)
 def _subplots_layout(rows: int, cols: int, titles: tuple[str, ...], options: tuple[tuple[str, Any], ...]) -> dict:
@@ -82,14 +84,20 @@ class Grid:
         """One more annotation (``add_annotation``)."""
         self.layout.setdefault("annotations", []).append(props)
 
+    def size_texts(self, scale: float = 1.0) -> None:
+        """Every axis's and the legend's text sizes at ``scale`` (vnviz.figures.text.text_sizes)."""
+        _merge(self.layout, text_sizes(layout_axes(self.layout), scale))
+
     def figure(self) -> go.Figure:
         """The figure as it stands (not validated again)."""
         return go.Figure({"data": self.data, "layout": self.layout}, _validate=False)
 
     def finish(self, height: int, margin: dict, font: dict, title_font: dict, annotation_font: dict,
-               title: str | None = None, **props: Any) -> go.Figure:
-        """Figure-wide properties, the subplot titles' font, and the figure (not validated again)."""
+               title: str | None = None, scale: float = 1.0, **props: Any) -> go.Figure:
+        """Figure-wide properties, text sizes at ``scale``, the subplot titles' font, and the figure (not validated
+        again)."""
         layout = self.layout
+        self.size_texts(scale)
         _merge(layout, {"height": height, "margin": margin, "font": font, **props})
         if title is not None:
             layout["title"] = {"text": title}

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from vnviz.analysis.matrix import MaskEffects, SliceFacts
 from vnviz.analysis.matrix_view import Heatmap, MaskView, Profile, SliceView, SoftmaxRows  # noqa: F401  (page)
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, TITLE_COLOR
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg
 
 CLIP_QUANTILE = 0.995  # the shared value scale may end at this quantile of |value| (the rest saturates) ...
@@ -74,6 +74,7 @@ def forms_rows(forms: list[tuple[str, str, str]]) -> list[dict[str, str]]:
 def _layout(fig: go.Figure, height: int, scale: float = 1.0, **kw: Any) -> go.Figure:
     fig.update_layout(height=int(height * scale), margin=dict(l=10, r=10, t=int(60 * scale), b=10),
                       font=dict(size=int(FONT_SIZE * scale)), plot_bgcolor="white", **kw)
+    size_texts(fig, scale)
     fig.update_annotations(font=dict(size=int(FONT_SIZE * scale), color=TITLE_COLOR))  # panel titles, readable
     return fig
 

@@ -17,7 +17,7 @@ from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats, GroupStats
 from vnviz.analysis.view import GroupPicture
 from vnviz.figures.grid import Grid
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg
 
 BEFORE_COLOR = "#8c8c8c"  # the input, everywhere
@@ -41,6 +41,7 @@ def _layout(fig: go.Figure, height: int, scale: float = 1.0, title_size: int = F
         height=int(height * scale), margin=dict(l=10, r=10, t=top, b=10), font=dict(size=int(FONT_SIZE * scale)),
         bargap=0, showlegend=kw.pop("showlegend", False), **kw,
     )
+    size_texts(fig, scale)
     fig.update_layout(title_font=dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)))
     fig.update_annotations(font=dict(color=TITLE_COLOR, size=int(title_size * scale)))  # subplot titles, dark
     return fig
@@ -52,8 +53,8 @@ def _finish(grid: Grid, height: int, scale: float = 1.0, title_size: int = FONT_
     top = int((80 if title is not None else 50) * scale)
     return grid.finish(int(height * scale), dict(l=10, r=10, t=top, b=10), dict(size=int(FONT_SIZE * scale)),
                        dict(color=TITLE_COLOR, size=int((FONT_SIZE + 3) * scale)),
-                       dict(color=TITLE_COLOR, size=int(title_size * scale)), title=title, bargap=0,
-                       showlegend=showlegend)
+                       dict(color=TITLE_COLOR, size=int(title_size * scale)), title=title, scale=scale,
+                       bargap=0, showlegend=showlegend)
 
 
 @lru_cache(maxsize=16)

@@ -17,7 +17,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from vnviz.figures.norm import FONT_SIZE, GROUP_PALETTE, _rgba
-from vnviz.figures.text import markup
+from vnviz.figures.text import markup, size_texts
 from vnviz.i18n import N_, Msg
 from vnviz.train.config import norm_specs, spec_title
 from vnviz.train.experiments import SweepRow
@@ -45,6 +45,7 @@ def _layout(fig: go.Figure, scale: float, height: int = HEIGHT, **kw) -> go.Figu
     fig.update_layout(height=int(height * scale), margin={**MARGIN, "t": int(MARGIN["t"] * scale)},
                       font=dict(size=int(FONT_SIZE * scale)), legend=dict(orientation="h", y=-0.18),
                       **kw)
+    size_texts(fig, scale)
     fig.update_annotations(font_size=int((FONT_SIZE + 1) * scale))  # subplot titles
     return fig
 
