@@ -5,7 +5,7 @@ import streamlit as st
 
 from vnviz.i18n import N_
 from vnviz.ui.lang import language_switch, t
-from vnviz.ui.compute import server_threads
+from vnviz.ui.compute import freeze_imports, server_threads
 from vnviz.ui.state import note_page
 
 server_threads()  # torch on half the CPU cores: the server's sessions and the browser share them
@@ -24,4 +24,7 @@ pages = [
 ]
 page = st.navigation(pages)
 note_page(page.url_path)
-page.run()
+try:
+    page.run()
+finally:  # also when the page stops or reruns early
+    freeze_imports()  # the garbage collection Streamlit runs after every run then skips the imports' objects

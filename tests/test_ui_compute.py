@@ -93,3 +93,21 @@ def test_every_page_falls_back_to_the_cpu(monkeypatch):
                              {"kind": "causal", "mode": "multiply"}, "kind=causal", 0, [])
     view, notes = slice_mask.run_view(mc)
     assert notes == [NOTE] and view.effects.shape == (4, 4)
+
+
+def test_the_imports_are_frozen_once_per_batch_of_new_modules(monkeypatch):
+    import gc
+    import sys
+    import types
+
+    monkeypatch.setitem(compute._FROZEN, "modules", 0)
+    try:
+        assert compute.freeze_imports()  # the first run: everything loaded so far
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # torch's, plotly's and vnviz's objects among them
+        assert not compute.freeze_imports()  # nothing new imported: no second full collection
+        monkeypatch.setitem(sys.modules, "vnviz_test_new_module", types.ModuleType("vnviz_test_new_module"))
+        assert compute.freeze_imports()  # a page that imported more: frozen again
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()  # the rest of the suite collects as usual
