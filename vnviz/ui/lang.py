@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from vnviz.figures.margins import settle_figure as settle_margins
 from vnviz.figures.text import localize
 from vnviz.i18n import DEFAULT_LANG, LANGUAGE_NAMES, LANGUAGES, N_, pick_lang, translate
 
@@ -66,8 +67,9 @@ def in_every_language(texts: Any) -> tuple[str, ...]:
 
 
 def chart(figure: Any) -> Any:
-    """A plotly figure with its marked texts in this run's language and a font with Chinese glyphs."""
-    return localize(figure, current())
+    """A plotly figure with its marked texts in this run's language and a font with Chinese glyphs, and margins
+    that already hold its labels (vnviz.figures.margins: the browser then draws it once, not twice)."""
+    return settle_margins(localize(figure, current()))
 
 
 def link_query(query: dict[str, Any]) -> dict[str, Any]:

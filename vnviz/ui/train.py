@@ -27,6 +27,7 @@ import streamlit as st
 
 from vnviz.device import available_devices
 from vnviz.errors import InputError
+from vnviz.figures.margins import settle_figure
 from vnviz.figures.text import localize
 from vnviz.i18n import N_, Msg, translate
 from vnviz.figures import train as fig
@@ -379,8 +380,8 @@ def _train_live(exp: Experiment, plan: list, missing: list, view: str, scale: fl
             now = time.perf_counter()
             if now - last[0] >= LIVE_EVERY or step == h.config.steps:
                 last[0] = now
-                chart.plotly_chart(localize(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps),
-                                            lang))
+                chart.plotly_chart(settle_figure(localize(fig.curves(_live_runs(finished, norm, h), scale,
+                                                                     steps=h.config.steps), lang)))
 
         h = train(cfg, on_eval=on_eval)
         store.put(cfg.key(), h)
