@@ -8,7 +8,7 @@ import pytest
 import torch
 from plotly.subplots import make_subplots
 
-from vnviz.analysis.compare import compare_views
+from vnviz.analysis.compare import compare_views, equivalences
 from vnviz.analysis.view import explore_view
 from vnviz.data import make_source
 from vnviz.figures import compare
@@ -54,7 +54,7 @@ def test_every_explore_figure_is_valid_as_built(source, shape, name, params, lay
 
 
 @pytest.mark.parametrize("source, layout", [("shifted_channels", "N C H W"), ("iris", "N C"), ("tokens", "N L D")])
-def test_every_compare_grid_is_valid_as_built(source, layout):
+def test_every_compare_figure_is_valid_as_built(source, layout):
     variants = [("batch_norm", {}), ("layer_norm", {}), ("instance_norm", {}), ("group_norm", {"num_groups": 2}),
                 ("rms_norm", {}), ("cluster_norm", {"n_clusters": 2, "seed": 0})]
     cols = compare.columns(compare_views(make_source(source, None, 0).x, variants, layout=layout))
@@ -62,6 +62,10 @@ def test_every_compare_grid_is_valid_as_built(source, layout):
         for f in (compare.distributions_grid(cols, log_y=scale > 1, scale=scale), compare.axes_grid(cols, scale),
                   compare.groups_grid(cols, scale)):
             assert validated(f) == spec(f), source  # InstanceNorm cannot run on iris: its note and hidden axes too
+    for eq in equivalences(make_source(source, None, 0).x):  # the diff heatmaps are dicts too
+        for scale in (1.0, 1.6):
+            f = compare.diff_heatmap(eq, scale)
+            assert validated(f) == spec(f), (source, eq.title)
     notes = [a["text"] for a in compare.distributions_grid(cols).to_dict()["layout"]["annotations"]]
     assert ("cannot run<br>on this data" in notes) == (source == "iris")
 

@@ -17,9 +17,9 @@ from vnviz.analysis.compare import CompareView, DiffMap, Equivalence
 from vnviz.analysis.histogram import Histogram
 from vnviz.analysis.stats import AxisStats
 from vnviz.analysis.view import GroupPicture
-from vnviz.figures.grid import Grid
+from vnviz.figures.grid import Grid, _merge
 from vnviz.figures.norm import AFTER_COLOR, BEFORE_COLOR, FONT_SIZE, OTHER_GROUP, TITLE_COLOR
-from vnviz.figures.text import markup, size_texts
+from vnviz.figures.text import markup, size_texts, text_sizes
 from vnviz.i18n import N_, Msg
 from vnviz.variants.registry import get_variant
 
@@ -278,19 +278,25 @@ def verdict(eq: Equivalence) -> str:
 
 
 def diff_heatmap(eq: Equivalence, scale: float = 1.0) -> go.Figure:
-    """Where two calls differ: mean |left − right| per cell (white = identical up to float rounding)."""
+    """Where two calls differ: mean |left − right| per cell (white = identical up to float rounding).
+
+    Built as a dict without plotly's validation (as vnviz.figures.grid's figures: five of these took 50 ms of
+    every Compare run validated); tests/test_figure_grid.py checks that validating it changes nothing."""
     d = eq.diff
-    fig = go.Figure(go.Heatmap(
-        z=d.z.tolist(), x=d.col_index.tolist(), y=d.row_index.tolist(), zmin=0.0, zmax=diff_range(d),
-        colorscale=DIFF_SCALE, colorbar=dict(title=dict(text="|diff|", side="right"), thickness=12),
-        hovertemplate=Msg("{rows} %{{y}}, {cols} %{{x}}: mean |diff| %{{z:.3g}}<extra></extra>", rows=d.rows,
-                          cols=d.cols)))
-    fig.update_yaxes(autorange="reversed", title_text=d.rows)
-    fig.update_xaxes(title_text=d.cols)
-    if eq.equal:  # an all-white map could pass for a chart that did not load
-        fig.add_annotation(text=N_("all white: identical up to float rounding"), showarrow=False, xref="paper",
-                           yref="paper", x=0.5, y=0.5, font=dict(color=TARGET_COLOR))
+    heatmap = {"type": "heatmap", "z": d.z.tolist(), "x": d.col_index.tolist(), "y": d.row_index.tolist(),
+               "zmin": 0.0, "zmax": diff_range(d), "colorscale": DIFF_SCALE,
+               "colorbar": {"title": {"text": "|diff|", "side": "right"}, "thickness": 12},
+               "hovertemplate": Msg("{rows} %{{y}}, {cols} %{{x}}: mean |diff| %{{z:.3g}}<extra></extra>",
+                                    rows=d.rows, cols=d.cols)}
     title = Msg("<b>{verdict}</b> · max |diff| = {diff:.2g} · mean over {over}", verdict=verdict(eq),
                 diff=eq.max_abs_diff, over=d.over)
-    fig = _layout(fig, DIFF_HEIGHT, scale, title=dict(text=title, x=0.01, xanchor="left"))
-    return fig.update_layout(margin=dict(t=int(45 * scale)))
+    layout: dict = {"xaxis": {"title": {"text": d.cols}}, "yaxis": {"autorange": "reversed", "title": {"text": d.rows}},
+                    "height": int(DIFF_HEIGHT * scale), "margin": dict(l=10, r=10, t=int(45 * scale), b=10),
+                    "font": {"size": int(FONT_SIZE * scale)}, "bargap": 0, "showlegend": False,
+                    "title": {"text": title, "x": 0.01, "xanchor": "left"}}
+    _merge(layout, text_sizes(["xaxis", "yaxis"], scale))
+    if eq.equal:  # an all-white map could pass for a chart that did not load
+        layout["annotations"] = [{"text": N_("all white: identical up to float rounding"), "showarrow": False,
+                                  "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                                  "font": {"color": TARGET_COLOR, "size": int(FONT_SIZE * scale)}}]
+    return go.Figure({"data": [heatmap], "layout": layout}, _validate=False)
