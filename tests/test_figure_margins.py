@@ -66,3 +66,11 @@ def test_settle_figure_sets_the_margins_on_a_figure_and_leaves_other_things_alon
     fig = _figure([1, 2, 3])
     assert settle_figure(fig) is fig and fig.layout.margin.l > 50
     assert settle_figure({"data": []}) == {"data": []}
+
+
+def test_named_heatmaps_make_no_legend_room():
+    fig = go.Figure([go.Heatmap(z=[[0, 1]], name="x[0]", showscale=False),
+                     go.Heatmap(z=[[1, 0]], name="masked[0]", showscale=False)])
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=300, legend=dict(orientation="h", y=1.14))
+    margin = settle(fig.to_dict())["layout"]["margin"]
+    assert margin["t"] == 40 and margin["r"] < 40  # plotly draws no legend for them: no band above, none right

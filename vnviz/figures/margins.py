@@ -217,7 +217,8 @@ def _colorbar_px(colorbar: dict, lo: float, hi: float, height_px: float, theme_e
 
 def legend_room(layout: dict, traces: list[dict], need: dict[str, float], plot_h: float) -> None:
     """Raise ``need`` to hold the legend: a vertical one right of the plot, a horizontal one above or below."""
-    shown = [tr for tr in traces if tr.get("showlegend", True) is not False and tr.get("name")]
+    shown = [tr for tr in traces if tr.get("name") and (tr.get("showlegend") is True or (
+        tr.get("showlegend") is None and tr.get("type", "scatter") != "heatmap"))]  # heatmaps: not unless asked
     if not layout.get("showlegend", len(shown) > 1) or not shown:
         return
     legend = layout.get("legend") or {}
