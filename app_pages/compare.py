@@ -8,7 +8,7 @@ from vnviz.figures import compare as fig
 from vnviz.ui import compare as ui
 from vnviz.i18n import N_, Msg
 from vnviz.ui.lang import chart, t
-from vnviz.ui.presenter import page_top
+from vnviz.ui.presenter import is_presenting, page_top
 from vnviz.ui.report import verification_text
 
 c, scale = page_top(N_("Compare normalizations"), ui.controls)
@@ -43,8 +43,9 @@ st.header(t(N_("Equivalences")))
 st.caption(t(ui.GRID_TEXT["equiv"]))
 for text in missing:
     st.caption(t(Msg("Left out: {what}", what=text)))
-for i in range(0, len(eqs), 2):
-    for col, eq in zip(st.columns(2, gap="medium"), eqs[i : i + 2]):
+per_row = 1 if is_presenting() else 2  # presenter mode's larger texts need the full width for a heatmap and its scale
+for i in range(0, len(eqs), per_row):
+    for col, eq in zip(st.columns(per_row, gap="medium"), eqs[i : i + per_row]):
         with col.container(border=True):
             st.markdown(ui.equivalence_header(eq))
             st.plotly_chart(chart(fig.diff_heatmap(eq, scale)), key=f"diff_{i}_{eq.title}")

@@ -145,3 +145,14 @@ def test_layer_norm_2d_is_offered_and_verified():
     assert "layer_norm_2d" in at.multiselect(key="variants").options  # by its link name (the URL holds the label)
     assert column_titles(charts(at)[0]) == ["input", "LayerNorm", "LayerNorm2d"]
     assert len([m for m in texts(at, "markdown") if "**Verified**" in m]) == 2
+
+
+def test_presenter_mode_gives_each_equivalence_the_full_width():
+    def heatmap_widths(at: AppTest) -> list[float]:
+        return [c.weight for c in at.columns if c.get("plotly_chart")]
+
+    normal, presenting = open_page(SMALL), open_page({**SMALL, "present": "1"})
+    assert_clean(presenting)
+    assert heatmap_widths(normal) and set(heatmap_widths(normal)) == {0.5}  # two side by side
+    # at 1.6× text a heatmap and its colour scale left a plot 120 px wide at 1024 px: one a row
+    assert len(heatmap_widths(presenting)) == len(heatmap_widths(normal)) and set(heatmap_widths(presenting)) == {1.0}
