@@ -20,13 +20,13 @@ of Streamlit's font (Source Sans) per kind of character, plus a few pixels to sp
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 
 SPARE_EM = 0.6  # room to spare on every estimated side, in ems of the tick labels (7 px at 12 px)
 HEATMAP_EM = 0.6  # a heatmap's axes take this much more, in ems of the tick labels (measured: 7 px at 12 px)
-THEME_PAD_PX = 8  # Streamlit's theme: margin.pad (its spacing "sm")
 THEME_STANDOFF_PX = {"x": 20, "y": 24}  # its axis titles' standoff (spacing "xl", "twoXL")
 TICK_PX = 12.0  # plotly's tick font size when a figure sets none (vnviz's figures always set one)
 TITLE_PX = 14.0
@@ -59,10 +59,9 @@ def line_px(lines: list[str], size: float) -> float:
 
 
 def _lines(text: str) -> list[str]:
-    import re
-
+    """The lines of a plotly text as shown: tags other than <br> dropped."""
     plain = re.sub(r"<(?!br)[^>]*>", "", text or "")
-    return [line for line in re.split(r"<br\s*/?>", plain)] if plain else []
+    return re.split(r"<br\s*/?>", plain) if plain else []
 
 
 def _fmt(value: float, decimals: int, exponent: int) -> str:
@@ -118,21 +117,19 @@ def _numbers(values: Any) -> np.ndarray | None:
 def _axis_values(trace: dict, letter: str) -> tuple[np.ndarray | None, list[str] | None]:
     """The numbers (or category labels) a trace puts on its ``letter`` axis."""
     kind = trace.get("type", "scatter")
-    horizontal = trace.get("orientation") == "h"
-    key = letter
-    values = trace.get(key)
+    values = trace.get(letter)
     if values is None and kind == "heatmap":
         z = trace.get("z")
         shape = np.shape(z) if z is not None else (0, 0)
         n = shape[1 if letter == "x" else 0] if len(shape) == 2 else 0
         values = [-0.5, n - 0.5] if n else None
     nums = _numbers(values)
-    if nums is not None and kind == "heatmap" and trace.get(key) is not None:  # cells reach half a step beyond
+    if nums is not None and kind == "heatmap" and trace.get(letter) is not None:  # cells reach half a step beyond
         half = (nums.max() - nums.min()) / (2 * (nums.size - 1)) if nums.size > 1 else 0.5
         nums = np.array([nums.min() - half, nums.max() + half])
     if nums is None and values is not None and len(values):
         return None, [str(v) for v in values]
-    if nums is not None and kind == "bar" and key in ("y", "x") and ((key == "y") != horizontal):
+    if nums is not None and kind == "bar" and (letter == "y") != (trace.get("orientation") == "h"):
         nums = np.append(nums, 0.0)  # a bar's value axis starts at 0
     return nums, None
 
@@ -156,17 +153,17 @@ def _tick_labels(axis: dict, letter: str, traces: list[dict], length_px: float) 
     rng = axis.get("range")
     if rng is not None and len(rng) == 2 and all(isinstance(v, (int, float)) for v in rng):
         lo, hi = sorted(rng)
-        log_range = True
+        given = True  # in the axis's own units: exponents on a log axis
     elif nums:
         allv = np.concatenate(nums)
         lo, hi = float(allv.min()), float(allv.max())
         pad = 0.05 * (hi - lo)
         lo, hi = lo - pad, hi + pad
-        log_range = False
+        given = False
     else:
         return [""]
     if axis.get("type") == "log":
-        if log_range:
+        if given:
             lo, hi = 10 ** lo, 10 ** hi
         else:
             positive = np.concatenate(nums)
