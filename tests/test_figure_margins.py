@@ -74,3 +74,12 @@ def test_named_heatmaps_make_no_legend_room():
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=300, legend=dict(orientation="h", y=1.14))
     margin = settle(fig.to_dict())["layout"]["margin"]
     assert margin["t"] == 40 and margin["r"] < 40  # plotly draws no legend for them: no band above, none right
+
+
+def test_colour_bars_at_plotlys_default_place_are_pinned_to_the_plots_edge():
+    heat = go.Figure([go.Heatmap(z=[[0, 1]]), go.Heatmap(z=[[1, 0]], colorbar=dict(x=0.46))])
+    heat.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=300)
+    spec = settle(heat.to_dict())
+    assert spec["data"][0]["colorbar"]["x"] == 1.0  # its room no longer grows with the plot's width
+    assert spec["data"][1]["colorbar"]["x"] == 0.46  # placed by its builder: kept
+    assert settle_figure(heat).data[0].colorbar.x == 1.0 and heat.data[1].colorbar.x == 0.46

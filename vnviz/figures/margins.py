@@ -30,6 +30,7 @@ HEATMAP_EM = 0.6  # a heatmap's axes take this much more, in ems of the tick lab
 THEME_STANDOFF_PX = {"x": 20, "y": 24}  # its axis titles' standoff (spacing "xl", "twoXL")
 TICK_PX = 12.0  # plotly's tick font size when a figure sets none (vnviz's figures always set one)
 TITLE_PX = 14.0
+PLOT_PX = 300  # a plot's width where an estimate needs one (a colour bar placed past x = 1): a half-width chart
 SI = {-12: "p", -9: "n", -6: "µ", -3: "m", 3: "k", 6: "M", 9: "B", 12: "T"}
 
 
@@ -208,8 +209,10 @@ def _colorbar_px(colorbar: dict, lo: float, hi: float, height_px: float, theme_e
         width += line_px(lines, size)
     elif lines:  # above the bar, reaching past it
         width = max(width, max(text_px(s, size) for s in lines) + 10)
-    # measured: the bar's box is its thickness, labels and title plus 30 px, and sits 16 px from the edge
-    return width + 46 + (theme_em + SPARE_EM) * tick_size
+    # measured: the bar's box is its thickness, labels and title plus 30 px, and sits 10 px from the plot and 16 px
+    # from the edge; at x > 1 it starts (x - 1) of the plot's width further right, a width only the browser knows
+    offset = max(float(colorbar.get("x", 1.02)) - 1.0, 0.0) * PLOT_PX
+    return width + 40 + offset + (theme_em + SPARE_EM) * tick_size
 
 
 def legend_room(layout: dict, traces: list[dict], need: dict[str, float], plot_h: float) -> None:
@@ -239,10 +242,32 @@ def legend_room(layout: dict, traces: list[dict], need: dict[str, float], plot_h
         need["b"] = max(need["b"], -y * plot_h + rows_h + SPARE_EM * size + need["b"] * 0.5)
 
 
+def unplaced_colorbars(spec: dict) -> list[tuple[str, int | str]]:
+    """The colour bars right of the plot at plotly's default place: ("trace", index) and ("layout", coloraxis name).
+
+    Plotly puts a bar at x = 1.02 of the plot's width, so the room it needs grows with a width known only in the
+    browser; ``settle`` pins these at x = 1 (the plot's right edge, 10 px of padding between) to know it."""
+    out: list[tuple[str, int | str]] = []
+    for i, tr in enumerate(spec.get("data") or []):
+        if (tr.get("type") == "heatmap" and tr.get("showscale", True) is not False and not tr.get("coloraxis")
+                and (tr.get("colorbar") or {}).get("x") is None):
+            out.append(("trace", i))
+    layout = spec.get("layout") or {}
+    for name in [k for k in layout if k.startswith("coloraxis")]:
+        ca = layout[name] or {}
+        if ca.get("showscale", True) is not False and (ca.get("colorbar") or {}).get("x") is None:
+            out.append(("layout", name))
+    return out
+
+
 def settle(spec: dict) -> dict:
-    """``spec`` (a figure as a dict) with margins raised to what its outer axes and colour bars need (in place)."""
+    """``spec`` (a figure as a dict) with the colour bars of ``unplaced_colorbars`` pinned at x = 1 and the margins
+    raised to what its outer axes, legend and colour bars need (in place)."""
     layout = spec.setdefault("layout", {})
     traces = spec.get("data") or []
+    for kind, where in unplaced_colorbars(spec):
+        holder = traces[where] if kind == "trace" else layout[where]
+        holder["colorbar"] = {**(holder.get("colorbar") or {}), "x": 1.0}
     margin = dict(layout.get("margin") or {})
     need = {side: float(margin.get(side, 0) or 0) for side in "lrtb"}
     height = float(layout.get("height") or 450)
@@ -315,12 +340,15 @@ def settle(spec: dict) -> dict:
 
 
 def settle_figure(fig: Any) -> Any:
-    """``settle`` for a ``go.Figure`` (its margins set in place; other things are returned as they are)."""
+    """``settle`` for a ``go.Figure``: its colour bars pinned and its margins set, through plotly (other things are
+    returned as they are)."""
     import plotly.graph_objects as go
 
     if not isinstance(fig, go.Figure):
         return fig
-    spec = {"data": list(fig._data), "layout": dict(fig._layout)}  # plotly's own dicts, read only
-    margin = settle(spec)["layout"]["margin"]
-    fig.layout.margin = margin
+    spec = {"data": list(fig._data), "layout": dict(fig._layout)}  # plotly's own dicts: read, not written
+    for kind, where in unplaced_colorbars(spec):
+        (fig.data[where] if kind == "trace" else fig.layout[where]).colorbar.x = 1.0
+    spec = {"data": list(fig._data), "layout": dict(fig._layout)}
+    fig.layout.margin = settle(spec)["layout"]["margin"]
     return fig
