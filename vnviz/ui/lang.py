@@ -66,10 +66,11 @@ def in_every_language(texts: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(translate(x, lang) for lang in LANGUAGES for x in texts))
 
 
-def chart(figure: Any) -> Any:
-    """A plotly figure with its marked texts in this run's language and a font with Chinese glyphs, and margins
-    that already hold its labels (vnviz.figures.margins: the browser then draws it once, not twice)."""
-    return settle_margins(localize(figure, current()))
+def chart(figure: Any, lang: str | None = None) -> Any:
+    """A plotly figure with its marked texts in ``lang`` (default: this run's language) and a font with Chinese
+    glyphs, and margins that already hold its labels (vnviz.figures.margins: the browser then draws it once, not
+    twice)."""
+    return settle_margins(localize(figure, lang or current()))
 
 
 def link_query(query: dict[str, Any]) -> dict[str, Any]:

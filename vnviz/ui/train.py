@@ -27,8 +27,6 @@ import streamlit as st
 
 from vnviz.device import available_devices
 from vnviz.errors import InputError
-from vnviz.figures.margins import settle_figure
-from vnviz.figures.text import localize
 from vnviz.i18n import N_, Msg, translate
 from vnviz.figures import train as fig
 from vnviz.lessons import LESSONS
@@ -39,7 +37,7 @@ from vnviz.train.experiments import EXPERIMENTS, Experiment, results_csv, run_ta
 from vnviz.train.views import (CNN_HIDDEN, CONFIG_PARAMS, DEFAULT, VIEW_PARAMS, experiment_from, link_params,
                                norm_param_items, values_of)
 from vnviz.ui.compute import TTL
-from vnviz.ui.lang import current, t
+from vnviz.ui.lang import chart as lang_chart, current, t
 from vnviz.ui.state import GLOBAL_KEYS
 from vnviz.variants.registry import Param
 
@@ -380,8 +378,8 @@ def _train_live(exp: Experiment, plan: list, missing: list, view: str, scale: fl
             now = time.perf_counter()
             if now - last[0] >= LIVE_EVERY or step == h.config.steps:
                 last[0] = now
-                chart.plotly_chart(settle_figure(localize(fig.curves(_live_runs(finished, norm, h), scale,
-                                                                     steps=h.config.steps), lang)))
+                chart.plotly_chart(lang_chart(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps),
+                                              lang))
 
         h = train(cfg, on_eval=on_eval)
         store.put(cfg.key(), h)
