@@ -83,3 +83,10 @@ def test_colour_bars_at_plotlys_default_place_are_pinned_to_the_plots_edge():
     assert spec["data"][0]["colorbar"]["x"] == 1.0  # its room no longer grows with the plot's width
     assert spec["data"][1]["colorbar"]["x"] == 0.46  # placed by its builder: kept
     assert settle_figure(heat).data[0].colorbar.x == 1.0 and heat.data[1].colorbar.x == 0.46
+
+
+def test_a_legend_below_the_plot_leaves_the_bottom_margin_to_plotly():
+    # a wider bottom margin would shorten the plot and lift a legend at y < 0 into the x axis's title
+    with_legend = _figure([1, 2, 3]).update_layout(showlegend=True, legend=dict(orientation="h", y=-0.18))
+    assert settle(with_legend.to_dict())["layout"]["margin"]["b"] == settle(_figure([1, 2, 3]).to_dict())["layout"][
+        "margin"]["b"]

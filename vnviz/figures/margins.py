@@ -238,8 +238,9 @@ def legend_room(layout: dict, traces: list[dict], need: dict[str, float], plot_h
     y = float(legend.get("y", 1.02))
     if y >= 1.0:
         need["t"] = max(need["t"], (y - 1.0) * plot_h + rows_h + SPARE_EM * size)
-    elif y <= 0.0:  # below the x axis's labels and title, which plotly leaves room for first
-        need["b"] = max(need["b"], -y * plot_h + rows_h + SPARE_EM * size + need["b"] * 0.5)
+    # A legend below the plot (y < 0) is placed at a fraction of the plot's height: a wider bottom margin makes the
+    # plot shorter and moves the legend up into the x axis's title (the training lab's, in presenter mode at
+    # 1024 px). Its room is left to plotly's auto-margins, which widen the margin after the plot is laid out.
 
 
 def unplaced_colorbars(spec: dict) -> list[tuple[str, int | str]]:
