@@ -10,7 +10,7 @@ from vnviz.figures.norm import group_map, group_map_caption, picture_of
 from vnviz.ui import axis_check as ui
 from vnviz.ui import state
 from vnviz.i18n import N_
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
@@ -30,11 +30,11 @@ else:
     right.markdown(ui.plan_markdown(plan))
     summary = fig.cube_summary(plan.groups, plan.letters, ui.cube_channel(plan))
     st.caption(t(ui.PLAN_HELP))
-    st.plotly_chart(chart(fig.group_cubes(summary, scale)), key="cubes")
+    plot(fig.group_cubes(summary, scale), key="cubes")
     with st.expander(t(N_("Every statistic group: one panel per sample"))):
         picture = picture_of(summary.groups, summary.labels[2] if summary.labels[2] != "—" else "")
         st.caption(t(group_map_caption(picture, None, plan.pattern)))
-        st.plotly_chart(chart(group_map(picture, scale=scale)), key="group_map")
+        plot(group_map(picture, scale=scale), key="group_map")
 
 st.header(t(N_("Check my layer")))
 left, right = st.columns([1, 2], gap="large")
@@ -49,7 +49,7 @@ if check is not None:
     right.markdown(ui.report_markdown(check))
     right.markdown(t(check.report.explanation))
     st.caption(t(ui.CANDIDATES_HELP))
-    st.plotly_chart(chart(fig.candidates_chart(fig.candidate_bars(check.report, letters), scale)), key="candidates")
+    plot(fig.candidates_chart(fig.candidate_bars(check.report, letters), scale), key="candidates")
 
 with st.expander(t(N_("Known traps"))):
     st.markdown("\n".join(f"- {t(trap)}" for trap in KNOWN_TRAPS))

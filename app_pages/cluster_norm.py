@@ -7,7 +7,7 @@ from vnviz.errors import InputError
 from vnviz.figures import cluster as fig
 from vnviz.ui import cluster as ui
 from vnviz.i18n import N_
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import page_top
 from vnviz.ui.report import verification_text
 
@@ -26,14 +26,14 @@ for text in view.warnings:
 for col, (label, value, help_text) in zip(st.columns(4), ui.metrics(view)):
     col.metric(t(label), t(value), help=t(help_text))
 left, right = st.columns([3, 2], gap="medium")
-left.plotly_chart(chart(fig.scatter(view, scale)), key="scatter")
-right.plotly_chart(chart(fig.sizes(view, scale)), key="sizes")
+plot(fig.scatter(view, scale), key="scatter", where=left)
+plot(fig.sizes(view, scale), key="sizes", where=right)
 
 st.subheader(t(N_("BatchNorm vs ClusterNorm, cluster by cluster")))
 st.caption(t(ui.COMPARE_TEXT) + (" " + t(ui.SOFT_TEXT) if view.mode == "soft" else ""))
 channel = ui.channel_picker(c)
-st.plotly_chart(chart(fig.histograms(view, channel, scale)), key="histograms")
-st.plotly_chart(chart(fig.statistics(view, scale)), key="statistics")
+plot(fig.histograms(view, channel, scale), key="histograms")
+plot(fig.statistics(view, scale), key="statistics")
 for note in view.notes:
     st.caption(t(note))
 

@@ -7,7 +7,7 @@ from vnviz.errors import InputError
 from vnviz.figures import compare as fig
 from vnviz.ui import compare as ui
 from vnviz.i18n import N_, Msg
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import is_presenting, page_top
 from vnviz.ui.report import verification_text
 
@@ -27,13 +27,13 @@ for kind, text in ui.problems(view):
 cols = fig.columns(view)
 st.subheader(t(N_("Distributions")))
 st.caption(t(ui.GRID_TEXT["dist"]))
-st.plotly_chart(chart(fig.distributions_grid(cols, scale=scale)), key="dist_grid")
+plot(fig.distributions_grid(cols, scale=scale), key="dist_grid")
 st.subheader(t(N_("Per-axis statistics")))
 st.caption(t(ui.GRID_TEXT["axes"]))
-st.plotly_chart(chart(fig.axes_grid(cols, scale)), key="axes_grid")
+plot(fig.axes_grid(cols, scale), key="axes_grid")
 st.subheader(t(N_("Statistic groups")))
 st.caption(t(ui.GRID_TEXT["groups"]))
-st.plotly_chart(chart(fig.groups_grid(cols, scale)), key="groups_grid")
+plot(fig.groups_grid(cols, scale), key="groups_grid")
 with st.expander(t(N_("Verification, variant by variant"))):
     for name, v in zip(view.names, view.views):
         if v is not None:
@@ -48,7 +48,7 @@ for i in range(0, len(eqs), per_row):
     for col, eq in zip(st.columns(per_row, gap="medium"), eqs[i : i + per_row]):
         with col.container(border=True):
             st.markdown(ui.equivalence_header(eq))
-            st.plotly_chart(chart(fig.diff_heatmap(eq, scale)), key=f"diff_{i}_{eq.title}")
+            plot(fig.diff_heatmap(eq, scale), key=f"diff_{i}_{eq.title}")
             if eq.as_expected:
                 st.markdown(t(eq.explanation))
             else:

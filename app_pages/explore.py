@@ -8,7 +8,7 @@ from vnviz.figures import norm as fig
 from vnviz.i18n import N_
 from vnviz.ui import explore as ui
 from vnviz.ui import inspect, precision
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import page_top
 from vnviz.ui.report import problem_text, variant_caption, verification_text
 
@@ -31,26 +31,26 @@ precision.view(c, scale)  # when a dtype is chosen, or the data is half precisio
 
 
 def distributions() -> None:
-    st.plotly_chart(chart(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale)), key="dist")
+    plot(fig.distributions(view.before.hist, view.after.hist, c.log_y, scale), key="dist")
     left, right = st.columns(2)
-    left.plotly_chart(chart(fig.facets(view.before.facets, N_("before, per channel"), fig.BEFORE_COLOR, log_y=c.log_y,
-                                       scale=scale)), key="facets_before")
-    right.plotly_chart(chart(fig.facets(view.after.facets, N_("after, per channel"), fig.AFTER_COLOR, log_y=c.log_y,
-                                        scale=scale)), key="facets_after")
+    plot(fig.facets(view.before.facets, N_("before, per channel"), fig.BEFORE_COLOR, log_y=c.log_y,
+                    scale=scale), key="facets_before", where=left)
+    plot(fig.facets(view.after.facets, N_("after, per channel"), fig.AFTER_COLOR, log_y=c.log_y,
+                    scale=scale), key="facets_after", where=right)
 
 
 def axes() -> None:
     st.caption(t(N_("Mean ± std of every index of each axis, over all other axes. "
                     "An axis whose line is flat at 0 with std 1 after is one the variant equalises.")))
-    st.plotly_chart(chart(fig.axis_profiles(view.before.axes, view.after.axes, scale)), key="axes")
+    plot(fig.axis_profiles(view.before.axes, view.after.axes, scale), key="axes")
 
 
 def groups() -> None:
     group = ui.group_picker(view)
     st.caption(t(fig.group_map_caption(view.group_map, group, view.pattern)))
-    st.plotly_chart(chart(fig.group_map(view.group_map, highlight=group, scale=scale)), key="group_map")
-    st.plotly_chart(chart(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
-                                             c.variant.grid_labels, scale)), key="group_stats")
+    plot(fig.group_map(view.group_map, highlight=group, scale=scale), key="group_map")
+    plot(fig.group_heatmaps(view.before.groups, view.after.groups, view.group_grid,
+                         c.variant.grid_labels, scale), key="group_stats")
 
 
 def follow() -> None:

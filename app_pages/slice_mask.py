@@ -8,7 +8,7 @@ from vnviz.errors import InputError
 from vnviz.figures import matrix as fig
 from vnviz.ui import slice_mask as ui
 from vnviz.i18n import N_
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import page_top
 
 c, scale = page_top(N_("Slice & Mask a matrix"), ui.controls)
@@ -19,7 +19,7 @@ except InputError as err:
     st.stop()
 for text in notes:
     st.info(t(text))
-st.plotly_chart(chart(fig.before_after(view.before, view.after, ui.titles(c), scale=scale)), key="before_after")
+plot(fig.before_after(view.before, view.after, ui.titles(c), scale=scale), key="before_after")
 
 if isinstance(view, fig.SliceView):
     facts, write = st.columns([2, 3], gap="large")
@@ -29,9 +29,9 @@ if isinstance(view, fig.SliceView):
         (st.success if view.facts.is_view else st.warning)(t(view.facts.note))
     with write:
         st.subheader(t(N_("Write through y")))
-        st.plotly_chart(chart(fig.before_after(view.write_before, view.write_after,
+        plot(fig.before_after(view.write_before, view.write_after,
                                                (N_("x before"), N_("x after y.fill_(big)")),
-                                               scale=scale, height=fig.SMALL_HEIGHT + 40)), key="write_through")
+                                               scale=scale, height=fig.SMALL_HEIGHT + 40), key="write_through")
         st.caption(t(ui.write_text(view)))
     st.subheader(t(N_("Which slicing forms copy, which stay views")))
     st.table(t(fig.forms_rows(SLICING_FORMS)))
@@ -42,10 +42,10 @@ else:
     mask_tab, product_tab, softmax_tab = st.tabs([t(N_("Mask")), t(N_("Effect on y = A·v")), t(N_("Effect on a softmax"))])
     with mask_tab:
         left, right = st.columns([2, 3])
-        left.plotly_chart(chart(fig.mask_picture(view.mask, scale)), key="mask")
-        right.plotly_chart(chart(fig.kept_counts(view.kept_rows, view.kept_cols, e.shape, scale)), key="kept")
+        plot(fig.mask_picture(view.mask, scale), key="mask", where=left)
+        plot(fig.kept_counts(view.kept_rows, view.kept_cols, e.shape, scale), key="kept", where=right)
     with product_tab:
-        st.plotly_chart(chart(fig.products(e, view.product_mode, scale)), key="products")
+        plot(fig.products(e, view.product_mode, scale), key="products")
         st.caption(t(ui.product_text(view, c.params.get("mode", "multiply"))))
     with softmax_tab:
         st.markdown(t(ui.softmax_text(e)))
@@ -56,5 +56,5 @@ else:
         else:
             st.caption(t(N_("No row is fully masked here. A row with every entry removed (e.g. padding length 0) "
                             "would be all −inf, and its plain softmax 0/0 = NaN.")))
-        st.plotly_chart(chart(fig.softmax_probs(e, scale)), key="softmax_probs")
-        st.plotly_chart(chart(fig.softmax_rows(view.softmax, scale)), key="softmax_rows")
+        plot(fig.softmax_probs(e, scale), key="softmax_probs")
+        plot(fig.softmax_rows(view.softmax, scale), key="softmax_rows")

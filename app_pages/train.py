@@ -8,7 +8,7 @@ from vnviz.figures import train as fig
 from vnviz.train.views import describe
 from vnviz.ui import train as ui
 from vnviz.i18n import N_, Msg
-from vnviz.ui.lang import chart as localized, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import presenter_mode
 
 scale = presenter_mode()
@@ -34,7 +34,7 @@ ui.summary_table(results)
 
 
 def chart(figure, name: str) -> None:
-    st.plotly_chart(localized(figure), key=f"chart_{name}")
+    plot(figure, key=f"chart_{name}")
     st.caption(t(ui.CAPTIONS[name]))
 
 

@@ -21,9 +21,20 @@ def texts(at: AppTest, kind: str) -> list[str]:
     return [e.value for e in getattr(at, kind)]
 
 
+def spec_of(chart) -> dict:
+    """A plotly chart element's spec; its title as the figure wrote it, without the bold Streamlit's theme gives it
+    (vnviz.figures.theme writes the theme into the figure; tests/test_figure_theme.py checks the bold)."""
+    spec = json.loads(chart.proto.spec)
+    title = spec.get("layout", {}).get("title") or {}
+    text = title.get("text")
+    if isinstance(text, str) and text.startswith("<b>") and text.endswith("</b>"):
+        title["text"] = text[3:-4]
+    return spec
+
+
 def charts(at: AppTest) -> list[dict]:
-    """Every plotly chart's spec, in page order."""
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """Every plotly chart's spec (``spec_of``), in page order."""
+    return [spec_of(c) for c in at.get("plotly_chart")]
 
 
 def link(at: AppTest) -> dict[str, str]:

@@ -3,7 +3,6 @@ the numbers are vnviz.explain's for the page's data, bad indices get one sentenc
 ClusterNorm say where their statistics come from."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def picture(at: AppTest) -> dict:
     """The element figure's spec (the chart keyed PICTURE)."""
     charts = [c for c in at.get("plotly_chart") if PICTURE in c.proto.id]
     assert len(charts) == 1
-    return json.loads(charts[0].proto.spec)
+    return support.spec_of(charts[0])
 
 
 def steps_shown(at: AppTest) -> list[str]:

@@ -27,7 +27,7 @@ from vnviz.errors import InputError
 from vnviz.figures.explain import element_figure
 from vnviz.i18n import N_, Msg
 from vnviz.ui.compute import SUMMARY_ENTRIES, TTL, on_device, resolve_device, with_cpu_fallback
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.widgets import linked, parsed
 from vnviz.variants.registry import Param, apply
@@ -219,8 +219,8 @@ def element_view(c: Controls, scale: float = 1.0) -> None:
         walk[2].markdown(f"#### {t(current.text)}" if present else f"**{t(current.text)}**")
     else:
         walk[2].markdown(t(N_("Every step below; **next** walks them one by one.")))
-    st.plotly_chart(chart(element_figure(pic, step or None, scale)), on_select=_picked, selection_mode="points",
-                    key=PICTURE, config={"displayModeBar": False})
+    plot(element_figure(pic, step or None, scale), on_select=_picked, selection_mode="points",
+         key=PICTURE, config={"displayModeBar": False})
     st.caption(t(group_text(pic)))
     with st.container(border=True):
         for i, s in enumerate(e.steps, start=1):

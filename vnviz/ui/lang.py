@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from vnviz.figures.margins import settle_figure as settle_margins
+from vnviz.figures.theme import ROOT_PX as THEME_ROOT_PX, themed
 from vnviz.figures.text import localize
 from vnviz.i18n import DEFAULT_LANG, LANGUAGE_NAMES, LANGUAGES, N_, pick_lang, translate
 
@@ -67,10 +69,27 @@ def in_every_language(texts: Any) -> tuple[str, ...]:
 
 
 def chart(figure: Any, lang: str | None = None) -> Any:
-    """A plotly figure with its marked texts in ``lang`` (default: this run's language) and a font with Chinese
-    glyphs, and margins that already hold its labels (vnviz.figures.margins: the browser then draws it once, not
-    twice)."""
-    return settle_margins(localize(figure, lang or current()))
+    """A plotly figure ready to draw with ``theme=None`` (what ``plot`` does): its marked texts in ``lang``
+    (default: this run's language) and a font with Chinese glyphs; margins that already hold its labels
+    (vnviz.figures.margins); and Streamlit's theme written in at this page's root font size, its template dropped
+    (vnviz.figures.theme). With both, the browser draws each chart once instead of three times."""
+    fig = settle_margins(localize(figure, lang or current()))
+    if isinstance(fig, go.Figure):  # written into plotly's own dicts, as settle_margins does: no copy, no validation
+        themed({"data": fig._data, "layout": fig._layout}, root_px())
+    return fig
+
+
+def root_px() -> float:
+    """This page's root font size in px: presenter mode's when the link asks for it, Streamlit's otherwise."""
+    from vnviz.ui.presenter import ROOT_PX, is_presenting  # presenter draws its words through this module
+
+    return ROOT_PX if is_presenting() else THEME_ROOT_PX
+
+
+def plot(figure: Any, *, where: Any = None, lang: str | None = None, **kwargs: Any) -> Any:
+    """Draw ``figure`` in ``where`` (default: the page): ``chart(figure, lang)`` with ``st.plotly_chart``'s
+    ``theme=None``, since the theme is in the figure; ``kwargs`` go to ``plotly_chart`` (key, on_select, ...)."""
+    return (where or st).plotly_chart(chart(figure, lang), theme=None, **kwargs)
 
 
 def link_query(query: dict[str, Any]) -> dict[str, Any]:

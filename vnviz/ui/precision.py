@@ -24,7 +24,7 @@ from vnviz.figures.precision import precision_figure
 from vnviz.i18n import N_, Msg
 from vnviz.ui.compute import on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import Data
-from vnviz.ui.lang import chart, t
+from vnviz.ui.lang import plot, t
 from vnviz.ui.widgets import linked
 from vnviz.variants.norms import AUTOCAST_FP32_NORMS, HALF_DTYPES, accumulation_dtype, dtype_name
 
@@ -172,7 +172,7 @@ def view(c: Any, scale: float = 1.0) -> None:
             st.error(t(err))
             return
         st.caption(t(summary_text(r)))
-        st.plotly_chart(chart(precision_figure(r, scale)), key="precision")
+        plot(precision_figure(r, scale), key="precision")
         if r.traps:
             head = t(Msg("What can go wrong in {dtype} on this data", dtype=name))
             st.warning(f"**{head}**\n\n" + "\n".join(f"- {t(trap)}" for trap in r.traps), icon=":material/warning:")

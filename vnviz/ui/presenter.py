@@ -20,6 +20,7 @@ from vnviz.ui.lang import t
 
 PRESENT = "present"  # the link key
 SCALE = 1.6  # figure scale in presenter mode (fonts and heights)
+ROOT_PX = 22  # the page's root font size in presenter mode, px (CSS below; the plotly theme's rem sizes follow it)
 TOGGLE = "_present_toggle"  # session key of the sidebar toggle
 ON_VALUES = ("1", "true", "yes", "on")  # link values that mean "on"
 CSS = """

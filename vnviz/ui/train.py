@@ -37,7 +37,7 @@ from vnviz.train.experiments import EXPERIMENTS, Experiment, results_csv, run_ta
 from vnviz.train.views import (CNN_HIDDEN, CONFIG_PARAMS, DEFAULT, VIEW_PARAMS, experiment_from, link_params,
                                norm_param_items, values_of)
 from vnviz.ui.compute import TTL
-from vnviz.ui.lang import chart as lang_chart, current, t
+from vnviz.ui.lang import current, plot, t
 from vnviz.ui.state import GLOBAL_KEYS
 from vnviz.variants.registry import Param
 
@@ -378,8 +378,7 @@ def _train_live(exp: Experiment, plan: list, missing: list, view: str, scale: fl
             now = time.perf_counter()
             if now - last[0] >= LIVE_EVERY or step == h.config.steps:
                 last[0] = now
-                chart.plotly_chart(lang_chart(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps),
-                                              lang))
+                plot(fig.curves(_live_runs(finished, norm, h), scale, steps=h.config.steps), lang=lang, where=chart)
 
         h = train(cfg, on_eval=on_eval)
         store.put(cfg.key(), h)
