@@ -14,6 +14,7 @@ from apptest_support import charts, open_page
 from plotly.subplots import make_subplots
 
 from vnviz.figures.theme import GRID, ROOT_PX, SANS, digest, streamlit_theme, themed
+from vnviz.ui.presenter import ROOT_PX as PRESENTER_ROOT_PX
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = {"compare": {"shape": "8,4,6,6"}, "slice_mask": {}}  # small data: quick runs
@@ -126,3 +127,19 @@ def test_a_page_sends_its_charts_themed_without_a_template(page):
     for fig in charts(at):
         assert fig["layout"].get("template") is None and fig["layout"]["datarevision"]
         assert fig["layout"]["font"]["family"] == SANS
+
+
+def test_presenter_mode_writes_the_theme_at_its_root_font():
+    """Presenter mode's CSS sets the root font to 22 px; Streamlit converted the theme's rem sizes at whatever root the
+    page had when it drew (16 px when the chart came first): written in, they are always presenter mode's."""
+    at = open_page(str(ROOT / "app_pages" / "compare.py"), {**QUERIES["compare"], "present": "1"})
+    for fig in charts(at):
+        assert fig["layout"]["margin"]["pad"] == 0.5 * PRESENTER_ROOT_PX
+        assert all(fig["layout"][a]["title"]["standoff"] == 1.5 * PRESENTER_ROOT_PX
+                   for a in fig["layout"] if a.startswith("yaxis"))
+
+
+def test_presenter_root_font_is_the_one_its_css_sets():
+    from vnviz.ui.presenter import CSS
+
+    assert f"html {{ font-size: {PRESENTER_ROOT_PX}px; }}" in CSS
