@@ -10,7 +10,9 @@ for new data and draws the whole chart again. Every chart on every page was draw
 ``themed(spec)`` writes the same theme into the figure itself, as plotly.js applies a template:
 each x and y axis, shared colour scale, ternary plot and trace gets the theme's value wherever the
 figure sets none, and the rest of the layout (fonts, legend, hover labels, colours, margins' pad)
-likewise; a figure title is bold, as the theme makes it. The template is dropped and
+likewise; a figure title is bold, as the theme makes it. Where plotly.js treats a given value unlike a
+templated one (a given tick, grid or zero-line colour turns those lines on: ``Lib.coerce2``), the switches are
+set as the template leaves them. The template is dropped and
 ``layout.datarevision`` is set to a digest of the data, so that plotly.js compares the copy by value
 and finds nothing to draw again; new data has a new digest. vnviz.ui.lang.plot sends the result with
 ``theme=None``. The look is the theme's: tests/test_browser_theme.py checks, in the browser, that
