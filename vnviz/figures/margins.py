@@ -334,7 +334,10 @@ def settle(spec: dict) -> dict:
     for name in [k for k in layout if k.startswith("coloraxis")]:
         ca = layout[name] or {}
         if ca.get("showscale", True) is not False:
-            need["r"] = max(need["r"], _colorbar_px(ca.get("colorbar") or {}, float(ca.get("cmin", 0) or 0),
+            # theme_em holds the theme's padding and outline (measured when they came from a template); written
+            # into the figure (vnviz.figures.theme), the outline is in the bar's dict too: count it once
+            bar = {k: v for k, v in (ca.get("colorbar") or {}).items() if k != "outlinewidth"}
+            need["r"] = max(need["r"], _colorbar_px(bar, float(ca.get("cmin", 0) or 0),
                                                     float(ca.get("cmax", 1) or 1), plot_h, theme_em=1.75))
     layout["margin"] = {**margin, **{side: int(math.ceil(v)) for side, v in need.items()}}
     return spec

@@ -73,10 +73,10 @@ def chart(figure: Any, lang: str | None = None) -> Any:
     (default: this run's language) and a font with Chinese glyphs; margins that already hold its labels
     (vnviz.figures.margins); and Streamlit's theme written in at this page's root font size, its template dropped
     (vnviz.figures.theme). With both, the browser draws each chart once instead of three times."""
-    fig = settle_margins(localize(figure, lang or current()))
+    fig = localize(figure, lang or current())
     if isinstance(fig, go.Figure):  # written into plotly's own dicts, as settle_margins does: no copy, no validation
-        themed({"data": fig._data, "layout": fig._layout}, root_px())
-    return fig
+        themed({"data": fig._data, "layout": fig._layout}, root_px())  # first: the margins read its standoffs
+    return settle_margins(fig)
 
 
 def root_px() -> float:
