@@ -124,10 +124,10 @@ def _axis_defaults(traces: list[dict]) -> tuple[set[str], set[str]]:
     outer: set[str] = set()
     no_grid: set[str] = set()
     for tr in traces:
-        kind = tr.get("type", "scatter")
-        if kind not in CARTESIAN:
+        kind, axes = tr.get("type", "scatter"), _axes_of(tr)
+        if axes is None:
             continue
-        x, y = ("xaxis" + (tr.get("xaxis") or "x")[1:]), ("yaxis" + (tr.get("yaxis") or "y")[1:])
+        x, y = axes
         if kind in MAPS_2D:
             outer |= {x, y}
         if kind in ORIENTED:
@@ -158,13 +158,18 @@ def _as_from_template(axis: dict, theme_axis: dict, outer_ticks: bool, grid: boo
         axis["minor"] = {**minor, "showgrid": False}
 
 
+def _axes_of(trace: dict) -> tuple[str, str] | None:
+    """The x and y axes a trace draws on (``xaxis2``, ``yaxis2``), or None when it has none (3D, pies, tables)."""
+    if trace.get("type", "scatter") not in CARTESIAN:
+        return None
+    return "xaxis" + (trace.get("xaxis") or "x")[1:], "yaxis" + (trace.get("yaxis") or "y")[1:]
+
+
 def _used(traces: list[dict]) -> set[str]:
     """The axes and shared colour scales the traces draw on (``xaxis2``, ``coloraxis``, ...)."""
     names: set[str] = set()
     for tr in traces:
-        if tr.get("type", "scatter") in CARTESIAN:
-            for letter in "xy":
-                names.add(letter + "axis" + (tr.get(letter + "axis") or letter)[1:])
+        names.update(_axes_of(tr) or ())
         for holder in (tr, tr.get("marker") or {}):
             if isinstance(holder.get("coloraxis"), str):
                 names.add(holder["coloraxis"])
@@ -173,7 +178,7 @@ def _used(traces: list[dict]) -> set[str]:
 
 def digest(data: list[dict]) -> str:
     """A short digest of a figure's traces (its ``layout.datarevision``): new data, a new digest."""
-    from plotly.io._json import to_json_plotly
+    from plotly.io.json import to_json_plotly
 
     return hashlib.blake2b(to_json_plotly(data).encode(), digest_size=8).hexdigest()
 
