@@ -138,6 +138,12 @@ PAGES: dict[str, PageSpec] = {
         Control("multiselect", "variants", "rms_norm"),
         Control("select", "data", "gaussian"),
         Control("number", "ClusterNorm's n_clusters", "4"),
+        Control("tab", "Per-axis statistics"),
+        Control("tab", "Equivalences"),
+    )),
+    "compare_axes": PageSpec("/compare?section=Per-axis+statistics", (  # Compare's heaviest tab open
+        Control("multiselect", "variants", "rms_norm"),
+        Control("select", "data", "gaussian"),
     )),
     "cluster_norm": PageSpec("/cluster_norm", (
         Control("select", "method", "kmeans"),
@@ -165,7 +171,7 @@ PAGES: dict[str, PageSpec] = {
         Control("page_link", "Explore"),
     )),
 }
-DEFAULT_PAGES = ("explore_2m", "explore", "compare", "cluster_norm", "slice_mask", "axis_check", "lessons", "home")
+DEFAULT_PAGES = ("explore_2m", "explore", "compare", "compare_axes", "cluster_norm", "slice_mask", "axis_check", "lessons", "home")
 
 # The probe, injected into every document before its own scripts (see the module docstring).
 PROBE_JS = """

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadtest import ARGS, CHROMIUM, ROOT, free_port, start_server  # noqa: E402
 
 DEFAULT_LINKS = ("/explore", "/explore?tab=Per-axis+statistics", "/explore?tab=Statistic+groups", "/compare",
-                 "/cluster_norm", "/slice_mask", "/axis_check", "/train")
+                 "/compare?section=Per-axis+statistics", "/compare?section=Statistic+groups",
+                 "/compare?section=Equivalences", "/cluster_norm", "/slice_mask", "/axis_check", "/train")
 # per chart: its title, the margins asked for and those drawn with (l, r, t, b)
 MARGINS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(g => g._fullLayout).map(g => {
   const L = g._fullLayout;

@@ -169,3 +169,16 @@ def test_a_language_switch_keeps_the_open_tab():
     support.assert_clean(at)
     assert at.session_state["tab"] == "验证"
     assert any(m.value.startswith(":green[**已验证**]") for m in at.markdown)
+
+
+def test_compares_tab_opens_by_its_label_in_either_language_and_a_switch_keeps_it():
+    small = {"shape": "8,4,6,6"}
+    at = support.open_page(str(ROOT / "app_pages" / "compare.py"), {**small, LANG: "zh", "section": "Equivalences"})
+    support.assert_clean(at)
+    assert support.link(at)["section"] == "等价关系" and len(support.charts(at)) == 5
+    at = app({**small, "section": "Per-axis statistics"}, page="compare")
+    support.assert_clean(at)
+    switch(at).set_value("zh").run()
+    support.assert_clean(at)
+    assert at.session_state["section"] == "逐轴统计量"
+    assert len(support.charts(at)) == 1 and "yaxis4" in support.charts(at)[0]["layout"]  # the per-axis grid's rows

@@ -37,17 +37,30 @@ def assert_no_exception(page) -> None:
 
 
 def test_compare_default_renders(browser, app_url):
-    page = open_view(browser, app_url + COMPARE_LINK, height=4300)
+    from browser_views import open_tab
+
+    page = open_view(browser, app_url + COMPARE_LINK, height=1600)
     assert page.get_by_text("Compare normalizations").is_visible()
     assert "Compare" in page.locator('[data-testid="stSidebarNav"]').inner_text()
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 8", timeout=60_000)
     assert_no_exception(page)
-    assert "variants" not in page.url  # the five are the default: the link leaves them out
+    assert "variants" not in page.url and "section" not in page.url  # the defaults: the link leaves them out
     assert page.get_by_text("cluster_norm(n_clusters=3)", exact=False).first.is_visible()  # the "Shown:" line
+    assert page.locator('[role="tab"][aria-selected="true"]').inner_text() == "Distributions"
+    assert page.locator(".js-plotly-plot").count() == 1  # only the open tab is drawn
     assert page.locator(".js-plotly-plot .bars path").count() > 100  # 6 histograms of 60 bins
-    assert heatmap_images(page) >= 5 + 5  # the group pictures and the equivalence heatmaps
-    assert page.get_by_text("GroupNorm with one group per channel = InstanceNorm").is_visible()
     shot(page, "compare_default")
+    open_tab(page, "Statistic groups")
+    assert "section=Statistic+groups" in page.url
+    assert page.locator(".js-plotly-plot").count() == 1 and heatmap_images(page) >= 5  # a picture per variant
+    open_tab(page, "Equivalences")
+    assert "section=Equivalences" in page.url and heatmap_images(page) >= 5
+    assert page.get_by_text("GroupNorm with one group per channel = InstanceNorm").is_visible()
+    assert_no_exception(page)
+    shot(page, "compare_equivalences")
+    other = open_view(browser, page.url, height=1600)  # the link opens the same tab
+    assert other.locator('[role="tab"][aria-selected="true"]').inner_text() == "Equivalences"
+    assert heatmap_images(other) >= 5
+    other.close()
     page.close()
 
 

@@ -16,7 +16,8 @@ from margins import settled_margins, widened
 pytestmark = pytest.mark.browser
 
 LINKS = ("/explore", "/explore?tab=Per-axis+statistics&present=1", "/explore?layout=N+H+W+C",
-         "/compare", "/compare?source=digits", "/cluster_norm", "/slice_mask?lang=zh", "/axis_check")
+         "/compare", "/compare?source=digits&section=Per-axis+statistics", "/compare?section=Statistic+groups&present=1",
+         "/compare?section=Equivalences", "/cluster_norm", "/slice_mask?lang=zh", "/axis_check")
 
 
 @pytest.mark.parametrize("link", LINKS)

@@ -362,6 +362,28 @@ def check_compare(page, step: str) -> None:
         assert (label in w) == any(k == key for _, a in used for k in a), (label, where)  # shown only when used
     assert data["source"] == w["data"] == q.get("source", "shifted_channels"), where
     assert data["seed"] == w["seed"] == q.get("seed", "0"), where
+    # the open tab is the link's, and it draws what its label says, for the variants chosen
+    tab = w["tab"]
+    assert tab == q.get("section", "Distributions"), where
+    charts = page.locator('[data-testid="stPlotlyChart"]').count()
+    if tab in COMPARE_GRIDS:  # one grid: the input's column, then one per variant, titled in order
+        names = sorted({VARIANTS[n].title for n in NORMS} | {"input"}, key=len, reverse=True)
+        lines = page.locator(".js-plotly-plot .annotation-text").evaluate_all(  # SVG: each title's first line
+            "els => els.map(e => ((e.querySelector('tspan.line') || e).textContent || '').trim())")
+        titles = [next((n for n in names if x == n or x.startswith(n + " ")), None) for x in lines]
+        titles = [x for x in titles if x]
+        assert charts == 1 and titles == ["input"] + [VARIANTS[n].title for n in w["variants"]], (titles, where)
+    elif tab == "Equivalences":
+        assert charts >= 1 and page.locator(".js-plotly-plot .hm image, .js-plotly-plot .heatmaplayer image").count(), where
+    else:  # Verification: one verdict per variant, no chart
+        assert charts == 0, where
+        verdicts = page.locator('[data-testid="stMarkdownContainer"] strong').all_inner_texts()
+        assert [v for v in verdicts if v in {VARIANTS[n].title for n in NORMS}] == \
+            [VARIANTS[n].title for n in w["variants"]], (verdicts, where)
+
+
+COMPARE_GRIDS = ("Distributions", "Per-axis statistics", "Statistic groups")
+COMPARE_TABS = COMPARE_GRIDS + ("Equivalences", "Verification")
 
 
 def test_fifteen_random_changes_on_compare(browser, app_url):
@@ -370,7 +392,7 @@ def test_fifteen_random_changes_on_compare(browser, app_url):
     check_compare(page, "opening")
     for i in range(15):
         w = bv.widgets(page)
-        move = rng.choice(["add", "remove", "groups", "clusters", "seed", "source"])
+        move = rng.choice(["add", "remove", "groups", "clusters", "seed", "source", "tab"])
         chosen = w["variants"]
         if move == "add" and len(chosen) < len(NORMS):
             v = rng.choice([n for n in NORMS if n not in chosen])
@@ -388,10 +410,15 @@ def test_fifteen_random_changes_on_compare(browser, app_url):
         elif move == "seed":
             v = str(rng.randrange(5))
             bv.type_in(page, "seed", v)
+        elif move == "tab":
+            v = rng.choice([t for t in COMPARE_TABS if t != w["tab"]])
+            bv.open_tab(page, v)
         else:
             v = rng.choice(["shifted_channels", "images", "gaussian"])
             bv.pick(page, "data", v)
-        check_compare(page, f"{i + 1}: {move} {v if 'v' in dir() else ''}")
+        step = f"{i + 1}: {move} {v if 'v' in dir() else ''}"
+        print(step)
+        check_compare(page, step)
     other = open_link(browser, page.url, height=1400)  # the link reproduces the view
     assert bv.shown(other) == bv.shown(page), page.url
     other.close()

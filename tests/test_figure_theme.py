@@ -17,7 +17,7 @@ from vnviz.figures.theme import GRID, ROOT_PX, SANS, digest, streamlit_theme, th
 from vnviz.ui.presenter import ROOT_PX as PRESENTER_ROOT_PX
 
 ROOT = Path(__file__).resolve().parents[1]
-QUERIES = {"compare": {"shape": "8,4,6,6"}, "slice_mask": {}}  # small data: quick runs
+QUERIES = {"compare": {"shape": "8,4,6,6", "section": "Equivalences"}, "slice_mask": {}}  # small data: quick runs
 
 
 def spec(fig: go.Figure) -> dict:

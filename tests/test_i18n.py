@@ -382,7 +382,8 @@ ZH_PAGES = {  # page file -> links to open with lang=zh (each view a page can sh
                 # "compute in" and the precision view (the autocast lesson's link), a bfloat16 run's download
                 {"source": "heavy_tailed", "variant": "layer_norm", "compute_in": "float16"},
                 {"compute_in": "bfloat16", "tab": translate(N_("Share & export"), "zh")}],
-    "compare": [{}],
+    "compare": [{}, {"section": translate(N_("Per-axis statistics"), "zh")}, {"section": "Statistic groups"},
+                {"section": "Equivalences"}, {"section": translate(N_("Verification"), "zh")}],
     "lessons": [{}],
     "slice_mask": [{}, {"op": "matrix_slice"}],
     "cluster_norm": [{}],

@@ -92,9 +92,9 @@ LESSONS: tuple[Lesson, ...] = (
         N_("How many statistic groups does each layer make per sample? Which num_groups turns GroupNorm into "
            "LayerNorm, and which into InstanceNorm?"),
         "/compare", {"source": "images", "shape": "16,8,32,32", "variants": "layer_norm,group_norm,instance_norm",
-                     "num_groups": "2"},
+                     "num_groups": "2", "section": "Statistic groups"},
         N_("Statistic groups: one colour per sample (LayerNorm), one per band of 4 channels (GroupNorm, 2 groups), "
-           "one per channel row (InstanceNorm). Then the Equivalences section: GroupNorm(1) = LayerNorm and "
+           "one per channel row (InstanceNorm). Then the Equivalences tab: GroupNorm(1) = LayerNorm and "
            "GroupNorm(C) = InstanceNorm, checked on this data."),
     ),
     _lesson(
@@ -106,9 +106,10 @@ LESSONS: tuple[Lesson, ...] = (
            "soon as GroupNorm has a per-channel weight?"),
         "/compare", {"source": "shifted_channels", "shape": "16,8,8,8",
                      "variants": "batch_norm,layer_norm,group_norm,cluster_norm", "num_groups": "1",
-                     "n_clusters": "1"},
+                     "n_clusters": "1", "section": "Equivalences"},
         N_("Equivalences: the striped heatmap is the per-channel weight that LayerNorm's per-element affine does not "
-           "have. In the grid, GroupNorm(1) matches LayerNorm and ClusterNorm with one cluster matches BatchNorm."),
+           "have. In the other tabs, GroupNorm(1) matches LayerNorm and ClusterNorm with one cluster matches "
+           "BatchNorm."),
     ),
     _lesson(
         "cluster_multimodal", N_("ClusterNorm on multimodal data"),

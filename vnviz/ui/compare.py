@@ -2,13 +2,14 @@
 
 The link keys are the data panel's (``source``, ``shape``, ``seed``, ``layout``,
 ``channel_axis``), ``variants`` (repeated: ``variants=batch_norm&variants=layer_norm``;
-the older comma-separated form is read too) and, when those variants are chosen,
-GroupNorm's ``num_groups`` and ClusterNorm's ``n_clusters``. Every other parameter keeps
+the older comma-separated form is read too), when those variants are chosen,
+GroupNorm's ``num_groups`` and ClusterNorm's ``n_clusters``, and the open tab ``section``
+(its label, as on Explore's ``tab``: ``section=Equivalences``). Every other parameter keeps
 its registry default; the page's ``seed`` also seeds the clustering.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from vnviz.ui.data_panel import SOURCE_PARAMS, Data, data_panel, legacy as data_
 from vnviz.ui.lang import t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
+from vnviz.ui.tabs import LinkedTabs
 from vnviz.ui.widgets import data_bounds, data_choices, linked
 from vnviz.variants.params import LINK
 from vnviz.variants.registry import VARIANTS, Param, quote
@@ -39,6 +41,9 @@ NORMS = tuple(n for n, v in VARIANTS.items() if v.family == "norm")
 DEFAULT_VARIANTS = tuple(n for n in NORMS if VARIANTS[n].compared)  # the columns a plain link opens
 # the parameters the page offers, and whose they are: each declaration's ``compare_params``
 EXTRA = {k: n for n in NORMS for k in VARIANTS[n].compare_params}
+# the page's tabs, only the open one computed and drawn; their own key, since their labels are not Explore's ``tab``'s
+TABS = (N_("Distributions"), N_("Per-axis statistics"), N_("Statistic groups"), N_("Equivalences"), N_("Verification"))
+TABBED = LinkedTabs(TABS, key="section")
 
 
 class VariantsParam(Param):
@@ -77,7 +82,7 @@ GRID_TEXT = {
 
 def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
     """The comma-separated ``variants=a,b`` of older links, as the repeated keys Streamlit reads."""
-    raw = data_legacy(raw)
+    raw = TABBED.legacy(data_legacy(raw))
     v = raw.get("variants")
     v = [v] if isinstance(v, str) else v
     if isinstance(v, list) and len(v) == 1 and "," in v[0]:
@@ -86,7 +91,7 @@ def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
-    out = {p.name: p for p in SOURCE_PARAMS + (VARIANTS_PARAM,)}
+    out = {p.name: p for p in SOURCE_PARAMS + (VARIANTS_PARAM, TABBED.param)}
     chosen = raw.get("variants", list(DEFAULT_VARIANTS))
     chosen = chosen if isinstance(chosen, list) else [chosen]
     out.update({k: p for k, p in PARAMS.items() if EXTRA[k] in chosen})
@@ -94,7 +99,7 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
 
 
 PAGE = state.Page("compare", _link_params,
-                  known=frozenset(p.name for p in SOURCE_PARAMS) | {"variants"} | set(EXTRA),
+                  known=frozenset(p.name for p in SOURCE_PARAMS) | {"variants", TABBED.key} | set(EXTRA),
                   multi=frozenset({"variants"}), legacy=_legacy)
 
 
@@ -163,17 +168,24 @@ def cached_equivalences(data_key: str, device: str, _x: torch.Tensor) -> tuple[l
     return equivalences(_x), unavailable(_x)
 
 
-def run_views(c: Controls) -> tuple[CompareView, list[Equivalence], list[str], list[str]]:
-    """The compare view and the equivalences on the chosen device, with the device notices (fallbacks)."""
+def _on_device(c: Controls, work: Callable[[str, torch.Tensor], Any]) -> tuple[Any, list[str]]:
+    """``work(device, x)`` on the chosen device (on the CPU when that one runs out of memory), and the notices."""
     device, note = resolve_device(c.device)
+    result, oom = with_cpu_fallback(device, lambda dev: work(dev, on_device(c.data.key, dev, c.data.x)))
+    return result, [n for n in (note, oom) if n]
 
-    def run(dev: str) -> tuple[CompareView, tuple[list[Equivalence], list[str]]]:
-        x = on_device(c.data.key, dev, c.data.x)
-        return cached_compare(c.data.key, dev, c.key, c.data.layout, x, c.variants), cached_equivalences(c.data.key, dev, x)
 
-    with st.spinner(t(Msg("Running {n} normalizations and the equivalence checks…", n=len(c.variants)))):
-        (view, (eqs, missing)), oom = with_cpu_fallback(device, run)
-    return view, eqs, missing, [n for n in (note, oom) if n]
+def run_views(c: Controls) -> tuple[CompareView, list[str]]:
+    """The compare view on the chosen device, with the device notices (fallbacks)."""
+    with st.spinner(t(Msg("Running {n} normalizations…", n=len(c.variants)))):
+        return _on_device(c, lambda dev, x: cached_compare(c.data.key, dev, c.key, c.data.layout, x, c.variants))
+
+
+def run_equivalences(c: Controls) -> tuple[list[Equivalence], list[str], list[str]]:
+    """The equivalence checks on this data (computed when their tab is open), what was left out, the notices."""
+    with st.spinner(t(N_("Checking the equivalences…"))):
+        (eqs, missing), notes = _on_device(c, lambda dev, x: cached_equivalences(c.data.key, dev, x))
+    return eqs, missing, notes
 
 
 def problems(view: CompareView) -> list[tuple[str, str]]:

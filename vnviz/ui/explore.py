@@ -27,9 +27,10 @@ from vnviz.i18n import N_, Msg
 from vnviz.ui import inspect, precision, state
 from vnviz.ui.compute import cached_view, on_device, resolve_device, with_cpu_fallback
 from vnviz.ui.data_panel import SOURCE_PARAMS, UPLOAD, Data, data_panel, legacy as data_legacy
-from vnviz.ui.lang import in_every_language, t
+from vnviz.ui.lang import t
 from vnviz.ui.presenter import is_presenting
 from vnviz.ui.sidebar import device_picker, seed_picker
+from vnviz.ui.tabs import LinkedTabs
 from vnviz.ui.widgets import link_params, linked, variant_widgets
 from vnviz.variants.norms import dtype_name
 from vnviz.variants.registry import VARIANTS, Param, Variant, apply
@@ -43,7 +44,8 @@ BINS = Param("bins", "int", DEFAULT_BINS, N_("Histogram bins."), low=5, high=200
 CLIP = Param("clip", "choice", 0.0, N_("Clip histogram ranges to the [p, 100 - p] percentiles (0 = full range)."),
              choices=CLIPS)
 LOG_Y = Param("log_y", "bool", False, N_("Logarithmic counts: shows the tails."))
-TAB = Param("tab", "choice", TABS[0], N_("The tab shown."), choices=in_every_language(TABS))  # the label: the link
+TABBED = LinkedTabs(TABS)  # the open tab in the link (``tab``), by its label
+TAB = TABBED.param
 GROUP = Param("group", "int", 0, N_("The statistic group drawn in colour in the group map."), low=0)
 VIEW_PARAMS = (VARIANT, BINS, CLIP, LOG_Y, TAB, GROUP, COMPUTE_IN) + inspect.LINK_PARAMS
 
@@ -54,22 +56,10 @@ def _link_params(raw: Mapping[str, Any]) -> dict[str, Param]:
     return {**out, **link_params(VARIANTS[name if name in NORMS else VARIANT.default], raw)}
 
 
-def _tab_here(value: Any) -> Any:
-    """The label, in this run's language, of the tab whose label ``value`` is in either language (else ``value``)."""
-    if isinstance(value, str):
-        for x in TABS:
-            if value in in_every_language((x,)):
-                return t(x)
-    return value
-
-
 def _legacy(raw: dict[str, Any]) -> dict[str, Any]:
     """The data panel's older link forms, and the open tab by its label in this run's language: the tabs know only
     the labels they show, so a link shared across languages (``lang=zh&tab=Verification``) is rewritten (one rerun)."""
-    raw = data_legacy(raw)
-    if TAB.name in raw:
-        raw[TAB.name] = _tab_here(raw[TAB.name])
-    return raw
+    return TABBED.legacy(data_legacy(raw))
 
 
 PAGE = state.Page(
@@ -137,33 +127,10 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
                     caption, compute.headline(headline), compute)
 
 
-def tabs() -> list[Any]:
-    """The page's tabs; the open one is in the link (``tab``), by its label in either language."""
-    labels = [t(x) for x in TABS]
-    # the tabs know only the labels they show: after a language switch the open tab's label in the other language
-    # becomes the same tab's label in this one (a link's label: ``_legacy``)
-    if st.session_state.get(TAB.name) not in (None, *labels):
-        st.session_state[TAB.name] = _tab_here(st.session_state[TAB.name])
-    with state.app_wide():
-        return st.tabs(labels, key=TAB.name, bind="query-params")
-
-
 def draw_open_tab(views: Mapping[str, Callable[[], None]]) -> str:
-    """The page's tabs, with only the open one drawn: ``views`` maps each label of ``TABS`` to its drawing.
-
-    The tabs are bound to the link (``tab``), so Streamlit reruns the page when another one is picked
-    and each tab knows whether it is open (``.open``): a closed tab's figures are neither built nor
-    sent, and the browser draws only what is seen. A new view is one more label in ``TABS`` and one
-    more entry in the page's ``views``. Returns the open tab's label.
-    """
-    shown = TABS[0]
-    for label, tab in zip(TABS, tabs()):
-        if tab.open is False:  # None: the tabs do not track state (they always do here): draw it
-            continue
-        shown = label
-        with tab:
-            views[label]()
-    return shown
+    """The page's tabs, with only the open one drawn (``vnviz.ui.tabs``): ``views`` maps each label of ``TABS`` to
+    its drawing. Returns the open tab's label."""
+    return TABBED.draw(views)
 
 
 def group_picker(view: ExploreView) -> int | None:
