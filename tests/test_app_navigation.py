@@ -23,8 +23,8 @@ def go(at: AppTest, page: str) -> AppTest:
 
 
 LINKS = {  # a view other than the page's default, to come back to
-    "explore": {"variant": "layer_norm", "source": "tokens", "seed": "5"},
-    "compare": {"variants": ["batch_norm", "rms_norm"], "seed": "5"},
+    "explore": {"variant": "layer_norm", "source": "tokens", "seed": "5", "tab": "Per-axis statistics"},
+    "compare": {"variants": ["batch_norm", "rms_norm"], "seed": "5", "section": "Statistic groups"},
     "lessons": {},
     "slice_mask": {"kind": "band", "seed": "5"},
     "cluster_norm": {"method": "kmeans", "n_clusters": "2", "seed": "5"},

@@ -6,6 +6,7 @@ Screenshots go to artifacts/cluster_*.png.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from browser_support import shot
 
 import browser_views
@@ -92,6 +93,8 @@ def test_an_impossible_link_falls_back_with_a_notice(browser, app_url):
         page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
     # the data panel stays, with the user's data
     assert page.get_by_text("A mixture of 3 Gaussian clusters over 96 samples").is_visible()
-    assert page.locator('input[aria-label="shape"]').input_value() == "96,4,8,8"
+    # the box holds the data's shape once the corrected link is drawn (the page is sent there once: while it
+    # reruns, the box is briefly absent or empty, which a single read could catch)
+    expect(page.locator('input[aria-label="shape"]')).to_have_value("96,4,8,8", timeout=30_000)
     shot(page, "cluster_error")
     page.close()

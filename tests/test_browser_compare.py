@@ -39,7 +39,7 @@ def assert_no_exception(page) -> None:
 def test_compare_default_renders(browser, app_url):
     from browser_views import open_tab
 
-    page = open_view(browser, app_url + COMPARE_LINK, height=1600)
+    page = open_view(browser, app_url + COMPARE_LINK, height=1150)
     assert page.get_by_text("Compare normalizations").is_visible()
     assert "Compare" in page.locator('[data-testid="stSidebarNav"]').inner_text()
     assert_no_exception(page)

@@ -82,8 +82,11 @@ def test_every_page_falls_back_to_the_cpu(monkeypatch):
     assert notes == [NOTE] and view.verification.ok and view.verification.device == "cpu"
     _fake_cuda(monkeypatch, compare, "cached_compare")
     cc = compare.Controls(data, (("layer_norm", {}),), "layer_norm:", "cuda", [])
-    view, eqs, missing, notes = compare.run_views(cc)
-    assert notes == [NOTE] and list(view.names) == ["layer_norm"] and eqs
+    view, notes = compare.run_views(cc)
+    assert notes == [NOTE] and list(view.names) == ["layer_norm"]
+    _fake_cuda(monkeypatch, compare, "cached_equivalences")  # Compare's Equivalences tab
+    eqs, missing, notes = compare.run_equivalences(cc)
+    assert notes == [NOTE] and eqs
     _fake_cuda(monkeypatch, cluster, "cached_cluster_view")
     kc = cluster.Controls(data, {"n_clusters": 2, "seed": 0}, "n_clusters=2&seed=0", "cuda", 3, [])
     view, notes = cluster.run_view(kc)
