@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements.txt
 bash scripts/fonts.sh  # a CJK font for lang=zh (Debian's fonts-noto-cjk); only warns when it cannot install one
-exec .venv/bin/streamlit run app.py --server.port "${PORT:-8501}" "$@"
+# streamlit run, with torch and the library imported while the server starts (scripts/serve.py)
+exec .venv/bin/python scripts/serve.py run app.py --server.port "${PORT:-8501}" "$@"

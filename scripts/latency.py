@@ -96,6 +96,7 @@ from loadtest import ARGS, CHROMIUM, ROOT, free_port, start_server  # noqa: E402
 
 FLOOR_SCRIPT = ROOT / "scripts" / "floor_app.py"
 TIMED_SCRIPT = ROOT / "scripts" / "timed_app.py"
+SERVE_SCRIPT = ROOT / "scripts" / "serve.py"
 VIEWPORT = {"width": 1500, "height": 1200}
 TIMINGS_ENV = "VNVIZ_TIMINGS"  # where scripts/timed_app.py appends its per-run timings
 
@@ -600,7 +601,12 @@ _ON_ARM: dict[int, BrowserProfile] = {}  # id(page) -> the profile to start when
 def measure_page(browser, name: str, spec: PageSpec, out: dict[str, Series], args, timings: Path | None) -> None:
     """One repeat of one page on a fresh server: cold, warm, then each control from the link's state."""
     script = FLOOR_SCRIPT if spec.floor else ROOT / "app.py"
-    launcher = (str(TIMED_SCRIPT),) if timings else ("-m", "streamlit")
+    # the app as scripts/app.sh starts it (scripts/serve.py: its imports before the first visitor); the floor as a
+    # bare ``streamlit run``
+    if timings:
+        launcher = (str(TIMED_SCRIPT),) if spec.floor else (str(TIMED_SCRIPT), "--preload")
+    else:
+        launcher = ("-m", "streamlit") if spec.floor else (str(SERVE_SCRIPT),)
     with tempfile.TemporaryFile("w+") as log:
         server = start_server(free_port(), log, script, launcher)
         try:

@@ -62,12 +62,13 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(port: int, log=subprocess.DEVNULL, script: Path | str = ROOT / "app.py",
-                 launcher: tuple[str, ...] = ("-m", "streamlit")) -> subprocess.Popen:
+                 launcher: tuple[str, ...] = (str(ROOT / "scripts" / "serve.py"),)) -> subprocess.Popen:
     """Start the app headless on 127.0.0.1:``port``; return once /_stcore/health says ok (``proc.url`` is its address).
 
     ``log``: where the server's stdout and stderr go (a file object), by default nowhere.
     ``script``: the Streamlit script to serve (scripts/latency.py serves its floor page too);
-    ``launcher``: what Python runs with Streamlit's arguments (latency.py's ``--server-timing`` passes its
+    ``launcher``: what Python runs with Streamlit's arguments: by default scripts/serve.py, as scripts/app.sh
+    does (``("-m", "streamlit")`` for a bare ``streamlit run``; latency.py's ``--server-timing`` passes its
     timed command line).
     """
     proc = subprocess.Popen(

@@ -4,6 +4,8 @@
 
 Behaves like ``python -m streamlit`` (the arguments are Streamlit's), after
 installing wall-clock timers around the functions a run spends its time in.
+``--preload`` (first) also imports what scripts/serve.py imports before the server
+starts, as scripts/app.sh serves the app.
 scripts/latency.py starts the app through it with ``--server-timing``; the app
 and the library are not changed. Each script run appends one JSON line to the
 file named by ``VNVIZ_TIMINGS``: its start (``time.time()``) and the seconds
@@ -188,7 +190,14 @@ def main() -> None:
 
     script_runner.exec_func_with_error_handling = _timed_run(script_runner.exec_func_with_error_handling)
     WebSocket.send_bytes = _logged_send(WebSocket.send_bytes)
-    sys.argv = ["streamlit", *sys.argv[1:]]
+    args = sys.argv[1:]
+    if "--preload" in args:  # as scripts/serve.py (scripts/app.sh) starts the app: its imports before the first run
+        args.remove("--preload")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from serve import preload
+
+        preload()
+    sys.argv = ["streamlit", *args]
     streamlit_main(prog_name="streamlit")
 
 
