@@ -71,5 +71,5 @@ def share() -> None:
     st.code(ui.snippet(c), language="python")
 
 
-# one drawing per tab, by its label (ui.TABS): only the open tab is drawn
-ui.draw_open_tab(dict(zip(ui.TABS, (distributions, axes, groups, follow, check, share))))
+# one drawing per tab, by its label (ui.TABS): only the open tab is drawn (vnviz.ui.tabs)
+ui.TABBED.draw(dict(zip(ui.TABS, (distributions, axes, groups, follow, check, share))))

@@ -10,7 +10,7 @@ the highlighted statistic ``group``, and the element inspector's ``element`` and
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,12 +125,6 @@ def controls(families: tuple[str, ...] = ("norm",)) -> Controls | None:
         Msg("{title} on {data} {shape}", title=variant.title, data=data.title, shape=fmt_shape(tuple(data.x.shape)))
     return Controls(data, variant, params, params_key, bins, clip or None, log_y, device, state.notices(),
                     caption, compute.headline(headline), compute)
-
-
-def draw_open_tab(views: Mapping[str, Callable[[], None]]) -> str:
-    """The page's tabs, with only the open one drawn (``vnviz.ui.tabs``): ``views`` maps each label of ``TABS`` to
-    its drawing. Returns the open tab's label."""
-    return TABBED.draw(views)
 
 
 def group_picker(view: ExploreView) -> int | None:
